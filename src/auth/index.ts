@@ -1,0 +1,44 @@
+/**
+ * Picks the credential a backend needs and returns the headers that carry it.
+ * Client credential headers are removed by the caller whenever a backend has `auth`.
+ */
+import type { ResolvedBackend } from '../config/load.js';
+import { GatewayError } from '../core/errors.js';
+import { awsSigV4Headers } from './aws-sigv4.js';
+import { gcpAuthHeaders } from './gcp.js';
+import type { AuthHeaders, SignableRequest } from './types.js';
+
+/** Headers a client may use to carry its own credential; stripped when the backend has `auth`. */
+export const CLIENT_CREDENTIAL_HEADERS = ['authorization', 'x-api-key', 'api-key', 'x-goog-api-key', 'proxy-authorization'] as const;
+
+function required(value: string | undefined, what: string, backend: string): string {
+  if (!value) throw new GatewayError('ERR_MISSING_CREDENTIAL', `backend ${backend} has no ${what} configured`, { status: 401 });
+  return value;
+}
+
+export async function authHeaders(backend: ResolvedBackend, request: SignableRequest): Promise<AuthHeaders> {
+  const credentials = backend.credentials;
+  if (!credentials) return { set: {} };
+  if (credentials.apiKey) {
+    const key = credentials.apiKey.value;
+    // An optional key that is unset: clients bring their own, so nothing is injected.
+    return key ? { set: { authorization: `Bearer ${key}` } } : { set: {} };
+  }
+  if (credentials.anthropicApiKey) return { set: { 'x-api-key': required(credentials.anthropicApiKey.value, 'API key', backend.name) } };
+  if (credentials.azureApiKey) return { set: { 'api-key': required(credentials.azureApiKey.value, 'API key', backend.name) } };
+  if (credentials.azureAccessToken) {
+    return { set: { authorization: `Bearer ${required(credentials.azureAccessToken.value, 'access token', backend.name)}` } };
+  }
+  if (credentials.googleApiKey) return { set: { 'x-goog-api-key': required(credentials.googleApiKey.value, 'API key', backend.name) } };
+  if (credentials.aws) return awsSigV4Headers(backend, credentials.aws, request);
+  if (credentials.gcp) return gcpAuthHeaders(backend, credentials.gcp);
+  return { set: {} };
+}
+
+/** True when the backend injects its own credential (so the client's must not reach it). */
+export function backendHasAuth(backend: ResolvedBackend): boolean {
+  const credentials = backend.credentials;
+  if (!credentials) return false;
+  if (credentials.apiKey && !credentials.apiKey.value) return false;
+  return true;
+}

@@ -1,0 +1,2 @@
+/** Imports every translator so it registers itself. One line per translator module. */
+import './openai/index.js';

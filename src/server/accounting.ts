@@ -1,0 +1,97 @@
+/**
+ * Token accounting for one exchange: the cost values written as dynamic metadata (every configured key,
+ * always a number), reserve-then-settle, local counting when a backend reports no usage, and metrics.
+ */
+import { providerNameForSchema, type GatewayMetrics } from '../metrics/metrics.js';
+import { costsFor, createTokenCounter, estimateInputTokens, estimateReserve, reservedByKey, settle } from '../costs/index.js';
+import { makeUsage, type TokenUsage } from '../core/usage.js';
+import type { Exchange } from './exchange.js';
+import type { MetadataValues } from './responses.js';
+
+/** Every configured cost key as 0: written in the request phase so a request cut short still leaves numbers. */
+export function zeroCosts(exchange: Exchange): Record<string, number> {
+  const zeros: Record<string, number> = {};
+  for (const cost of exchange.config.costs) zeros[cost.metadataKey] = 0;
+  return zeros;
+}
+
+function scopeOf(exchange: Exchange): { model: string; backend: string } {
+  return { model: exchange.request?.requestModel ?? '', backend: exchange.attempt?.backend.name ?? '' };
+}
+
+/** Request phase: zeros for every key plus `<key>_reserve` estimates for reserve entries. */
+export function requestPhaseCosts(exchange: Exchange, backendName?: string): Record<string, number> {
+  const values = zeroCosts(exchange);
+  const request = exchange.request;
+  if (!request) return values;
+  const scope = { model: request.requestModel, backend: backendName ?? '' };
+  const plan = costsFor(exchange.config, scope);
+  const reserves = estimateReserve(plan, { ...scope, body: request.body, operation: exchange.endpoint?.operation }, exchange.config.file.reserve);
+  exchange.reserved = reservedByKey(reserves);
+  return { ...values, ...reserves };
+}
+
+/** Delivered text, counted incrementally for when the backend reports no usage. */
+export function countDelivered(exchange: Exchange, text: string): void {
+  const model = exchange.attempt?.ctx.upstreamModel ?? exchange.request?.requestModel ?? '';
+  exchange.outputCounter ??= createTokenCounter(model);
+  exchange.outputCounter.add(text);
+}
+
+/**
+ * The usage to charge: what the backend reported; where it reported no output (no usage chunk, a cut stream,
+ * a server without usage), output counted locally from the delivered text and input from the request.
+ */
+export function effectiveUsage(exchange: Exchange): TokenUsage {
+  const reported = exchange.usage;
+  if (reported && reported.outputTokens > 0) return reported;
+  const counted = exchange.outputCounter?.tokens ?? 0;
+  if (counted === 0) return reported ?? makeUsage({});
+  exchange.usageEstimated = true;
+  const request = exchange.request;
+  if (request && exchange.estimatedInputTokens === undefined) {
+    exchange.estimatedInputTokens = estimateInputTokens(exchange.attempt?.ctx.upstreamModel ?? request.requestModel, request.body);
+  }
+  const inputTokens = reported && reported.inputTokens > 0 ? reported.inputTokens : (exchange.estimatedInputTokens ?? 0);
+  return makeUsage({ ...reported, inputTokens, outputTokens: counted, totalTokens: inputTokens + counted });
+}
+
+/** Cost values for the usage so far, settled against what was reserved. */
+export function costValues(exchange: Exchange, usage: TokenUsage): Record<string, number> {
+  const scope = scopeOf(exchange);
+  const plan = costsFor(exchange.config, scope);
+  const actual = { ...plan.zeros(), ...zeroCosts(exchange), ...plan.evaluate(usage, scope) };
+  return settle(actual, exchange.reserved);
+}
+
+/** The metadata written with the last answer of the exchange (and, as it grows, during a stream). */
+export function usageMetadata(exchange: Exchange, usage: TokenUsage): MetadataValues {
+  const attempt = exchange.attempt;
+  return {
+    ...costValues(exchange, usage),
+    backend_name: attempt?.backend.name,
+    model_name_override: attempt?.ctx.upstreamModel,
+    response_model: exchange.responseModel,
+    usage_estimated: exchange.usageEstimated,
+  };
+}
+
+/** Records the exchange in the metrics once, however it ended. */
+export function recordMetrics(exchange: Exchange, metrics: GatewayMetrics, usage: TokenUsage, errorType: string | undefined): void {
+  const attempt = exchange.attempt;
+  const labels = {
+    operationName: exchange.endpoint?.operationName ?? 'unknown',
+    providerName: attempt ? providerNameForSchema(attempt.backend.schema) : 'unknown',
+    requestModel: exchange.request?.requestModel ?? '',
+    responseModel: exchange.responseModel ?? attempt?.ctx.upstreamModel ?? '',
+  };
+  const end = performance.now();
+  const start = attempt?.startedAt ?? exchange.startedAt;
+  metrics.recordRequest(labels, (end - start) / 1000, errorType);
+  if (!errorType || usage.inputTokens > 0 || usage.outputTokens > 0) metrics.recordTokens(labels, usage, exchange.usageEstimated);
+  if (exchange.request?.stream && exchange.firstChunkAt !== undefined) {
+    const ttft = (exchange.firstChunkAt - start) / 1000;
+    metrics.recordTimeToFirstToken(labels, ttft);
+    if (usage.outputTokens > 1) metrics.recordTimePerOutputToken(labels, (end - exchange.firstChunkAt) / 1000 / (usage.outputTokens - 1));
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * Client-facing endpoints: exact path match (query string ignored), as Envoy AI Gateway registers them.
+ */
+import type { ClientApi, Operation } from '../translators/types.js';
+
+export interface Endpoint {
+  readonly method: 'POST' | 'GET';
+  readonly clientApi: ClientApi;
+  /** Undefined for endpoints the service answers itself. */
+  readonly operation: Operation | undefined;
+  /** OTel gen_ai.operation.name */
+  readonly operationName: string;
+  readonly local?: 'models';
+}
+
+const ENDPOINTS: ReadonlyMap<string, Endpoint> = new Map([
+  ['/v1/chat/completions', { method: 'POST', clientApi: 'openai', operation: 'chat', operationName: 'chat' }],
+  ['/v1/completions', { method: 'POST', clientApi: 'openai', operation: 'completion', operationName: 'completion' }],
+  ['/v1/embeddings', { method: 'POST', clientApi: 'openai', operation: 'embeddings', operationName: 'embeddings' }],
+  ['/v1/models', { method: 'GET', clientApi: 'openai', operation: undefined, operationName: 'models', local: 'models' }],
+]);
+
+/** The endpoint for a `:path`, ignoring the query string. */
+export function findEndpoint(path: string): Endpoint | undefined {
+  const queryAt = path.indexOf('?');
+  return ENDPOINTS.get(queryAt === -1 ? path : path.slice(0, queryAt));
+}
+
+/** The client API to answer errors in, for any path (also unknown ones). */
+export function clientApiForPath(path: string): ClientApi {
+  return path.startsWith('/anthropic/') ? 'anthropic' : 'openai';
+}
+
+/** True when a content-type denotes JSON (application/json, with parameters, or a +json type). */
+export function isJsonContentType(contentType: string): boolean {
+  const mediaType = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
+  return mediaType === 'application/json' || mediaType.endsWith('+json');
+}

@@ -1,0 +1,61 @@
+/**
+ * The ExternalProcessor.Process stream loop: one processor per stream, messages handled strictly in order
+ * (answers must go back FIFO), the call finished when Envoy half-closes, cancellation treated as a normal end.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import type { ProcessingRequest, ProcessingResponse } from './ext-proc-types.js';
+import type { ProcessorDeps, StreamEnd, StreamProcessor } from './processor.js';
+import { RouterProcessor } from './router-processor.js';
+import { isUpstreamStream, UpstreamProcessor } from './upstream-processor.js';
+
+export type ProcessCall = grpc.ServerDuplexStream<ProcessingRequest, ProcessingResponse>;
+
+export interface StreamTracker {
+  add(call: ProcessCall): void;
+  delete(call: ProcessCall): void;
+}
+
+export function createProcessHandler(deps: ProcessorDeps, tracker: StreamTracker): (call: ProcessCall) => void {
+  return (call) => {
+    tracker.add(call);
+    deps.metrics.streamOpened();
+    let processor: StreamProcessor | undefined;
+    let queue: Promise<void> = Promise.resolve();
+    let closed = false;
+
+    const close = (reason: StreamEnd) => {
+      if (closed) return;
+      closed = true;
+      tracker.delete(call);
+      deps.metrics.streamClosed();
+      try {
+        processor?.close(reason);
+      } catch (error) {
+        deps.logger.error({ err: String(error) }, 'closing a processor failed');
+      }
+    };
+
+    call.on('data', (message: ProcessingRequest) => {
+      queue = queue.then(async () => {
+        if (closed) return;
+        processor ??= isUpstreamStream(message) ? new UpstreamProcessor(deps) : new RouterProcessor(deps);
+        const response = await processor.handle(message);
+        if (response && !closed && !call.cancelled) call.write(response);
+      }).catch((error: unknown) => {
+        // Processors turn every failure into an answer; reaching here is a bug. Fail the stream, not the process.
+        deps.logger.error({ err: error instanceof Error ? error.message : String(error) }, 'ext_proc stream failed');
+        if (!closed && !call.cancelled) call.destroy(error instanceof Error ? error : new Error(String(error)));
+        close('error');
+      });
+    });
+    call.on('end', () => {
+      // Envoy half-closed: finish with OK once every queued message is answered.
+      void queue.then(() => {
+        close('end');
+        if (!call.cancelled) call.end();
+      });
+    });
+    call.on('cancelled', () => close('cancelled'));
+    call.on('error', () => close('error'));
+  };
+}

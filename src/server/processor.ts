@@ -1,0 +1,22 @@
+/** What every per-stream processor implements, and what they share. */
+import type { ConfigStore } from '../config/store.js';
+import type { Logger } from '../logging.js';
+import type { GatewayMetrics } from '../metrics/metrics.js';
+import type { ExchangeRegistry } from './exchange.js';
+import type { ProcessingRequest, ProcessingResponse } from './ext-proc-types.js';
+
+export interface ProcessorDeps {
+  readonly configStore: Pick<ConfigStore, 'current'>;
+  readonly registry: ExchangeRegistry;
+  readonly metrics: GatewayMetrics;
+  readonly logger: Logger;
+}
+
+export type StreamEnd = 'end' | 'cancelled' | 'error';
+
+export interface StreamProcessor {
+  /** Answers one message (undefined: nothing to send, e.g. observability mode). */
+  handle(message: ProcessingRequest): Promise<ProcessingResponse | undefined>;
+  /** The stream is over, however it ended. Called once. */
+  close(reason: StreamEnd): void;
+}

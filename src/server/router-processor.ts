@@ -1,0 +1,119 @@
+/**
+ * The router-level processor: one per downstream request. Owns the Exchange, registers it for the
+ * upstream-level streams, and frees it when its stream ends, whatever way it ends.
+ */
+import { GatewayError, errorBodyFor } from '../core/errors.js';
+import type { ProcessingRequest, ProcessingResponse } from './ext-proc-types.js';
+import { Exchange } from './exchange.js';
+import { readHeaderMap } from './headers.js';
+import { answer, immediateJson, type MetadataValues } from './responses.js';
+import { effectiveUsage, recordMetrics, usageMetadata } from './accounting.js';
+import { onRequestBody, onRequestHeaders } from './router-request.js';
+import { ResponseSide } from './router-response.js';
+import type { ProcessorDeps, StreamEnd, StreamProcessor } from './processor.js';
+import type { Warning } from '../translators/types.js';
+import { providerNameForSchema } from '../metrics/metrics.js';
+
+/** Running usage is written at most this often during a stream (and always at its end). */
+const RUNNING_METADATA_INTERVAL_MS = 50;
+
+export class RouterProcessor implements StreamProcessor {
+  private readonly exchange: Exchange;
+  private readonly response: ResponseSide;
+  private lastRunningAt = 0;
+  private lastRunning = '';
+
+  constructor(private readonly deps: ProcessorDeps) {
+    this.exchange = new Exchange(deps.configStore.current);
+    deps.registry.add(this.exchange);
+    this.response = new ResponseSide(this.exchange, {
+      finish: (errorType) => this.finish(errorType),
+      running: () => this.running(),
+      warn: (warnings) => this.warn(warnings),
+    });
+  }
+
+  async handle(message: ProcessingRequest): Promise<ProcessingResponse | undefined> {
+    if (message.observability_mode) return undefined;
+    try {
+      return await this.dispatch(message);
+    } catch (error) {
+      return this.internalError(error, message);
+    }
+  }
+
+  private async dispatch(message: ProcessingRequest): Promise<ProcessingResponse> {
+    switch (message.request) {
+      case 'request_headers':
+        return onRequestHeaders(this.exchange, readHeaderMap(message.request_headers?.headers), message.request_headers?.end_of_stream === true);
+      case 'request_body':
+        return onRequestBody(this.exchange, message.request_body?.body ?? new Uint8Array(0));
+      case 'response_headers':
+        return this.response.onHeaders(readHeaderMap(message.response_headers?.headers), message.response_headers?.end_of_stream === true);
+      case 'response_body': {
+        const chunk = message.response_body?.body ?? new Uint8Array(0);
+        const end = message.response_body?.end_of_stream === true;
+        return this.response.isStreaming ? this.response.onStreamChunk(chunk, end) : this.response.onBufferedBody(chunk);
+      }
+      case 'request_trailers':
+        return answer('request_trailers');
+      case 'response_trailers':
+        return answer('response_trailers', { metadata: this.finish(undefined) });
+      default:
+        throw new GatewayError('ERR_INTERNAL', `unexpected ext_proc message ${String(message.request)}`);
+    }
+  }
+
+  private internalError(error: unknown, message: ProcessingRequest): ProcessingResponse {
+    this.deps.metrics.recordError('internal');
+    this.deps.logger.error({ err: error instanceof Error ? { message: error.message, stack: error.stack } : String(error), phase: message.request, exchange: this.exchange.id }, 'processing failed');
+    const api = this.exchange.endpoint?.clientApi ?? 'openai';
+    this.exchange.localReply = true;
+    const metadata = this.exchange.finished ? undefined : this.finish('_OTHER');
+    return immediateJson(500, errorBodyFor(api, { status: 500, message: 'internal error in llm-extproc', code: 'internal_error' }), { metadata, details: 'llm_extproc_internal_error' });
+  }
+
+  /** Final metadata (every cost key a number) and metrics, once. */
+  private finish(errorType: string | undefined): MetadataValues {
+    const usage = effectiveUsage(this.exchange);
+    const metadata = usageMetadata(this.exchange, usage);
+    if (!this.exchange.finished) {
+      this.exchange.finished = true;
+      if (this.exchange.request) recordMetrics(this.exchange, this.deps.metrics, usage, errorType);
+    }
+    return metadata;
+  }
+
+  private running(): MetadataValues | undefined {
+    const now = performance.now();
+    if (now - this.lastRunningAt < RUNNING_METADATA_INTERVAL_MS) return undefined;
+    const metadata = usageMetadata(this.exchange, effectiveUsage(this.exchange));
+    const fingerprint = JSON.stringify(metadata);
+    if (fingerprint === this.lastRunning) return undefined;
+    this.lastRunningAt = now;
+    this.lastRunning = fingerprint;
+    return metadata;
+  }
+
+  private warn(warnings: readonly Warning[] | undefined): void {
+    if (!warnings || warnings.length === 0) return;
+    const attempt = this.exchange.attempt;
+    const provider = attempt ? providerNameForSchema(attempt.backend.schema) : 'unknown';
+    for (const warning of warnings) {
+      if (warning.kind === 'unknown_finish_reason') this.deps.metrics.recordUnknownFinishReason(provider, warning.detail);
+      else this.deps.metrics.recordTranslationWarning(provider, warning.kind);
+      this.deps.logger.debug({ exchange: this.exchange.id, kind: warning.kind, detail: warning.detail }, 'translation warning');
+    }
+  }
+
+  close(reason: StreamEnd): void {
+    this.response.abandon();
+    if (!this.exchange.finished && this.exchange.request && !this.exchange.localReply) {
+      this.exchange.finished = true;
+      // The stream ended before the response did: the client went away, or the upstream was reset.
+      this.deps.logger.debug({ exchange: this.exchange.id, reason }, 'exchange ended before the response finished');
+      recordMetrics(this.exchange, this.deps.metrics, effectiveUsage(this.exchange), 'client_disconnect');
+    }
+    this.deps.registry.delete(this.exchange.id);
+  }
+}

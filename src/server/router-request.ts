@@ -1,0 +1,130 @@
+/**
+ * Router-level request phase: request headers (path, method, content-type, size) and the buffered request
+ * body (parse, model, routing header, costs; with upstreamFilter: false also translation and credentials).
+ */
+import { GatewayError } from '../core/errors.js';
+import { isRecord, safeParseJson } from '../core/json.js';
+import type { ProcessingResponse } from './ext-proc-types.js';
+import { isJsonContentType, findEndpoint, clientApiForPath } from './endpoints.js';
+import type { Exchange } from './exchange.js';
+import { HeaderChanges } from './headers.js';
+import { answer, immediateError, immediateJson, METADATA_NAMESPACE } from './responses.js';
+import { requestPhaseCosts, zeroCosts } from './accounting.js';
+import { buildAttempt, pickBackendRef } from './upstream-request.js';
+
+export const MODEL_HEADER = 'x-ai-eg-model';
+export const BACKEND_HEADER = 'x-ai-eg-backend';
+/** Metadata key under io.envoy.ai_gateway carrying the exchange id to the upstream-level streams. */
+export const EXCHANGE_ID_KEY = 'llm_extproc_exchange_id';
+
+function modelsList(exchange: Exchange): string {
+  const created = Math.floor(Date.now() / 1000);
+  const data = [...exchange.config.models.keys()].map((id) => ({ id, object: 'model', created, owned_by: 'llm-extproc' }));
+  return JSON.stringify({ object: 'list', data });
+}
+
+export function onRequestHeaders(exchange: Exchange, headers: Map<string, string>, endOfStream: boolean): ProcessingResponse {
+  exchange.originalHeaders = headers;
+  exchange.path = headers.get(':path') ?? '';
+  const method = (headers.get(':method') ?? '').toUpperCase();
+  const endpoint = findEndpoint(exchange.path);
+  const api = endpoint?.clientApi ?? clientApiForPath(exchange.path);
+  const metadata = { [EXCHANGE_ID_KEY]: exchange.id, ...zeroCosts(exchange) };
+  const fail = (status: number, message: string, code: string, extra: Record<string, string> = {}) => {
+    exchange.localReply = true;
+    return immediateError(api, { status, message, code }, { headers: extra, metadata: zeroCosts(exchange), details: `llm_extproc_${code}` });
+  };
+  if (!endpoint) return fail(404, `unsupported path: ${exchange.path.split('?')[0]}`, 'unsupported_path');
+  exchange.endpoint = endpoint;
+  if (method !== endpoint.method) return fail(405, `method ${method} is not allowed on ${exchange.path.split('?')[0]}`, 'method_not_allowed', { allow: endpoint.method });
+  if (endpoint.local === 'models') {
+    exchange.localReply = true;
+    return immediateJson(200, modelsList(exchange), { metadata: zeroCosts(exchange), details: 'llm_extproc_models' });
+  }
+  const contentType = headers.get('content-type');
+  if (contentType !== undefined && contentType !== '' && !isJsonContentType(contentType)) {
+    return fail(400, `unsupported content-type "${contentType.slice(0, 100)}": the body must be application/json`, 'unsupported_content_type');
+  }
+  const declaredLength = Number(headers.get('content-length') ?? '0');
+  if (declaredLength > exchange.config.file.limits.maxRequestBodyBytes) {
+    return fail(413, `request body of ${declaredLength} bytes exceeds the limit of ${exchange.config.file.limits.maxRequestBodyBytes} bytes`, 'request_too_large');
+  }
+  if (endOfStream) return fail(400, 'a JSON request body is required', 'missing_body');
+  return answer('request_headers', { metadata });
+}
+
+export async function onRequestBody(exchange: Exchange, body: Uint8Array): Promise<ProcessingResponse> {
+  const endpoint = exchange.endpoint;
+  const api = endpoint?.clientApi ?? 'openai';
+  try {
+    return await handleBody(exchange, body);
+  } catch (error) {
+    exchange.localReply = true;
+    if (!GatewayError.isInstance(error)) throw error;
+    const code = error.code === 'ERR_INVALID_REQUEST' ? 'invalid_request_body' : error.code.toLowerCase().replace(/^err_/, '');
+    return immediateError(
+      api,
+      { status: error.status, message: error.message, param: error.param ?? null, code },
+      { metadata: zeroCosts(exchange), details: `llm_extproc_${code}` },
+    );
+  }
+}
+
+async function handleBody(exchange: Exchange, rawBody: Uint8Array): Promise<ProcessingResponse> {
+  const limit = exchange.config.file.limits.maxRequestBodyBytes;
+  if (rawBody.length > limit) {
+    throw new GatewayError('ERR_PAYLOAD_TOO_LARGE', `request body of ${rawBody.length} bytes exceeds the limit of ${limit} bytes`);
+  }
+  const parsed = safeParseJson(rawBody);
+  if (!parsed.ok) throw new GatewayError('ERR_MALFORMED_REQUEST', `malformed request: invalid JSON: ${parsed.error}`);
+  if (!isRecord(parsed.value)) throw new GatewayError('ERR_MALFORMED_REQUEST', 'malformed request: the body must be a JSON object');
+  const body = parsed.value;
+  const requestModel = body['model'];
+  if (typeof requestModel !== 'string' || requestModel === '') {
+    throw new GatewayError('ERR_MALFORMED_REQUEST', 'malformed request: `model` is required and must be a string', { param: 'model' });
+  }
+  const model = exchange.config.models.get(requestModel);
+  if (!model) {
+    throw new GatewayError('ERR_UNKNOWN_MODEL', `The model \`${requestModel.slice(0, 200)}\` does not exist or is not configured`, { param: 'model' });
+  }
+  if (body['stream'] !== undefined && typeof body['stream'] !== 'boolean') {
+    throw new GatewayError('ERR_MALFORMED_REQUEST', 'malformed request: `stream` must be a boolean', { param: 'stream' });
+  }
+  const streamOptions = body['stream_options'];
+  const stream = body['stream'] === true && exchange.endpoint?.operation !== 'embeddings';
+  exchange.request = {
+    rawBody,
+    body,
+    requestModel,
+    model,
+    stream,
+    clientWantsUsage: isRecord(streamOptions) && streamOptions['include_usage'] === true,
+  };
+
+  const headers = new HeaderChanges().set(MODEL_HEADER, requestModel);
+  if (exchange.config.file.envoy.upstreamFilter) {
+    headers.remove(BACKEND_HEADER);
+    return answer('request_body', { headers, clearRouteCache: true, metadata: requestPhaseCosts(exchange) });
+  }
+  // Router-only mode: choose the backend here and translate in this answer.
+  const ref = pickBackendRef(model);
+  const backend = exchange.config.backends.get(ref.backend);
+  if (!backend) throw new GatewayError('ERR_INTERNAL', `model ${requestModel} names unknown backend ${ref.backend}`);
+  const built = await buildAttempt(exchange, backend, ref);
+  exchange.attempt = built.attempt;
+  built.headers.set(MODEL_HEADER, requestModel);
+  built.headers.set(BACKEND_HEADER, backend.name);
+  // A buffered body replaced with header mode SEND: content-length must match in the same answer.
+  built.headers.set('content-length', String(built.body.length));
+  return answer('request_body', {
+    headers: built.headers,
+    body: built.body,
+    clearRouteCache: true,
+    metadata: { ...requestPhaseCosts(exchange, backend.name), backend_name: backend.name, model_name_override: built.attempt.ctx.upstreamModel },
+  });
+}
+
+/** Reads the exchange id the router-level stream wrote, from the metadata Envoy forwards. */
+export function exchangeIdFromMetadata(filterMetadata: Record<string, { fields?: Record<string, { stringValue?: string }> }> | undefined): string | undefined {
+  return filterMetadata?.[METADATA_NAMESPACE]?.fields?.[EXCHANGE_ID_KEY]?.stringValue;
+}

@@ -1,0 +1,180 @@
+/**
+ * Router-level response phase: response headers (mode override to STREAMED for a streaming 200), buffered
+ * bodies (translate or pass through, errors into the client's format) and streamed chunks (translated in
+ * order, usage carried across chunks). Dynamic metadata is written with the answer to the last message.
+ */
+import { createStreamDecoder, decodeBody, isSupportedEncoding, type StreamDecoder } from '../core/content-decoding.js';
+import { errorBodyFor, type ErrorShape } from '../core/errors.js';
+import type { StreamTranslator, Warning } from '../translators/types.js';
+import type { ProcessingResponse } from './ext-proc-types.js';
+import type { Exchange } from './exchange.js';
+import { HeaderChanges } from './headers.js';
+import { answer, STREAMED_RESPONSE_MODE, type MetadataValues } from './responses.js';
+import { countDelivered } from './accounting.js';
+
+/** What the response side reports back to the processor. */
+export interface ResponseHooks {
+  /** Metadata for the final answer; also records metrics. */
+  finish(errorType: string | undefined): MetadataValues;
+  /** Running metadata for a stream chunk, or undefined when it is not time to write it yet. */
+  running(): MetadataValues | undefined;
+  warn(warnings: readonly Warning[] | undefined): void;
+}
+
+const OPENAI_FAMILY = new Set(['OpenAI', 'AzureOpenAI']);
+
+export class ResponseSide {
+  private status = 0;
+  private encoding: string | undefined;
+  private decoder: StreamDecoder | undefined;
+  private streamTranslator: StreamTranslator | undefined;
+  private headers = new Map<string, string>();
+  private errored: ErrorShape | undefined;
+
+  constructor(
+    private readonly exchange: Exchange,
+    private readonly hooks: ResponseHooks,
+  ) {}
+
+  /** True once the response body was switched to STREAMED. */
+  get isStreaming(): boolean {
+    return this.streamTranslator !== undefined;
+  }
+
+  /** The service's own replies (and responses with no attempt) pass through untranslated. */
+  private get passThrough(): boolean {
+    return this.exchange.localReply || this.exchange.attempt === undefined;
+  }
+
+  onHeaders(headers: Map<string, string>, endOfStream: boolean): ProcessingResponse {
+    this.headers = headers;
+    this.status = Number(headers.get(':status') ?? '0');
+    this.exchange.responseStatus = this.status;
+    const encoding = headers.get('content-encoding');
+    this.encoding = encoding && isSupportedEncoding(encoding) ? encoding : undefined;
+    if (endOfStream) return answer('response_headers', { metadata: this.hooks.finish(this.errorType()) });
+    const attempt = this.exchange.attempt;
+    if (this.passThrough || !attempt) return answer('response_headers');
+    if (!(this.exchange.request?.stream && this.status === 200)) return answer('response_headers');
+
+    // A streaming 200: switch the response body to STREAMED; content-length no longer holds.
+    const changes = new HeaderChanges().remove('content-length');
+    if (this.encoding) {
+      changes.remove('content-encoding');
+      this.decoder = createStreamDecoder(this.encoding);
+    }
+    if (!OPENAI_FAMILY.has(attempt.backend.schema)) changes.set('content-type', attempt.translator.streamContentType ?? 'text/event-stream');
+    this.streamTranslator = attempt.translator.stream(attempt.ctx, headers);
+    return answer('response_headers', { headers: changes, modeOverride: STREAMED_RESPONSE_MODE });
+  }
+
+  private errorType(): string | undefined {
+    if (this.errored) return String(this.errored.status);
+    if (this.status >= 400 || this.status === 0) return this.status === 0 ? '_OTHER' : String(this.status);
+    return undefined;
+  }
+
+  /** BUFFERED: the whole body in one message. */
+  async onBufferedBody(body: Uint8Array): Promise<ProcessingResponse> {
+    const attempt = this.exchange.attempt;
+    if (this.passThrough || !attempt) return answer('response_body', { metadata: this.hooks.finish(this.errorType()) });
+    let decoded: Uint8Array;
+    try {
+      decoded = this.encoding ? await decodeBody(this.encoding, body) : body;
+    } catch (error) {
+      return this.replaceWithError({ status: 502, message: `upstream sent a body that cannot be decoded (${this.encoding}): ${(error as Error).message}`, code: 'upstream_invalid_response' });
+    }
+    const changes = new HeaderChanges();
+    let out: Uint8Array | undefined;
+    if (this.status >= 200 && this.status < 300) {
+      const result = attempt.translator.response(attempt.ctx, decoded, this.headers);
+      this.hooks.warn(result.warnings);
+      if (result.usage) this.exchange.usage = result.usage;
+      if (result.responseModel) this.exchange.responseModel = result.responseModel;
+      if (result.error) return this.replaceWithError(result.error);
+      out = result.body;
+    } else {
+      const translated = attempt.translator.error(attempt.ctx, this.status, decoded, this.headers);
+      out = translated.body;
+      changes.set('content-type', 'application/json');
+      if (translated.status !== undefined && translated.status !== this.status) changes.set(':status', String(translated.status));
+    }
+    if (out === undefined && this.encoding) out = decoded;
+    if (out !== undefined) {
+      changes.remove('content-encoding');
+      changes.set('content-length', String(out.length));
+      if (this.status < 300 && !OPENAI_FAMILY.has(attempt.backend.schema)) changes.set('content-type', 'application/json');
+    }
+    return answer('response_body', { headers: changes, body: out, metadata: this.hooks.finish(this.errorType()) });
+  }
+
+  /** A 2xx that is really a failure, or an undecodable body: answer an error in the client's format. */
+  private replaceWithError(error: ErrorShape): ProcessingResponse {
+    this.errored = error;
+    const api = this.exchange.endpoint?.clientApi ?? 'openai';
+    const body = Buffer.from(errorBodyFor(api, error), 'utf8');
+    const changes = new HeaderChanges()
+      .set(':status', String(error.status))
+      .set('content-type', 'application/json')
+      .set('content-length', String(body.length))
+      .remove('content-encoding');
+    return answer('response_body', { headers: changes, body, metadata: this.hooks.finish(this.errorType()) });
+  }
+
+  /** STREAMED: one chunk; answers go back in order. */
+  async onStreamChunk(chunk: Uint8Array, endOfStream: boolean): Promise<ProcessingResponse> {
+    const translator = this.streamTranslator;
+    if (!translator) {
+      // Not a translated stream (error status, local reply): buffered handling covers those; chunks pass through.
+      return endOfStream ? answer('response_body', { metadata: this.hooks.finish(this.errorType()) }) : answer('response_body');
+    }
+    this.exchange.firstChunkAt ??= performance.now();
+    const parts: Uint8Array[] = [];
+    let unchanged = false;
+    try {
+      const decoded = this.decoder ? await this.decoder.push(chunk) : chunk;
+      const step = translator.push(decoded);
+      this.absorb(step);
+      unchanged = !this.decoder && step.body === decoded;
+      parts.push(step.body);
+      if (endOfStream) {
+        const tail = this.decoder ? await this.decoder.end() : new Uint8Array(0);
+        if (tail.length > 0) {
+          const tailStep = translator.push(tail);
+          this.absorb(tailStep);
+          parts.push(tailStep.body);
+        }
+        const last = translator.end();
+        this.absorb(last);
+        if (last.body.length > 0) {
+          parts.push(last.body);
+          unchanged = false;
+        }
+      }
+    } catch (error) {
+      this.errored = { status: 502, message: `upstream stream cannot be decoded: ${(error as Error).message}` };
+      const api = this.exchange.endpoint?.clientApi ?? 'openai';
+      parts.push(Buffer.from(`data: ${errorBodyFor(api, this.errored)}\n\n`, 'utf8'));
+      unchanged = false;
+      this.decoder?.close();
+      this.decoder = undefined;
+    }
+    const metadata = endOfStream ? this.hooks.finish(this.errorType()) : this.hooks.running();
+    if (unchanged) return answer('response_body', { metadata });
+    const body = parts.length === 1 ? (parts[0] as Uint8Array) : Buffer.concat(parts);
+    return answer('response_body', { body, metadata });
+  }
+
+  private absorb(step: { usage?: import('../core/usage.js').TokenUsage | undefined; responseModel?: string; deliveredText?: string; error?: ErrorShape; warnings?: readonly Warning[] }): void {
+    if (step.usage) this.exchange.usage = step.usage;
+    if (step.responseModel) this.exchange.responseModel = step.responseModel;
+    if (step.deliveredText) countDelivered(this.exchange, step.deliveredText);
+    if (step.error) this.errored = step.error;
+    this.hooks.warn(step.warnings);
+  }
+
+  /** The stream ended before the response did (client gone, upstream reset): release decoders. */
+  abandon(): void {
+    this.decoder?.close();
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * The upstream-level processor: one per upstream attempt. Envoy tells it which backend it picked (endpoint or
+ * cluster metadata, as request attributes); it builds that backend's request from the client's original body
+ * and headers, and answers CONTINUE_AND_REPLACE with the new headers and body.
+ */
+import { GatewayError, errorBodyFor } from '../core/errors.js';
+import type { ProcessingRequest, ProcessingResponse, Struct } from './ext-proc-types.js';
+import type { Exchange } from './exchange.js';
+import { answer, immediateError, immediateJson } from './responses.js';
+import { exchangeIdFromMetadata } from './router-request.js';
+import { buildAttempt, refForBackend } from './upstream-request.js';
+import type { ProcessorDeps, StreamEnd, StreamProcessor } from './processor.js';
+
+export const EXT_PROC_ATTRIBUTES_KEY = 'envoy.filters.http.ext_proc';
+export const HOST_BACKEND_ATTRIBUTE = "xds.upstream_host_metadata.filter_metadata['llm_extproc']['backend']";
+export const CLUSTER_BACKEND_ATTRIBUTE = "xds.cluster_metadata.filter_metadata['llm_extproc']['backend']";
+
+/** The backend name from the request attributes; endpoint metadata wins over cluster metadata. */
+export function backendFromAttributes(attributes: Record<string, Struct> | undefined): string | undefined {
+  const fields = attributes?.[EXT_PROC_ATTRIBUTES_KEY]?.fields;
+  const host = fields?.[HOST_BACKEND_ATTRIBUTE]?.stringValue;
+  if (host) return host;
+  return fields?.[CLUSTER_BACKEND_ATTRIBUTE]?.stringValue || undefined;
+}
+
+/** A stream is upstream-level when its first message carries the backend attributes. */
+export function isUpstreamStream(message: ProcessingRequest): boolean {
+  return backendFromAttributes(message.attributes) !== undefined;
+}
+
+export class UpstreamProcessor implements StreamProcessor {
+  constructor(private readonly deps: ProcessorDeps) {}
+
+  async handle(message: ProcessingRequest): Promise<ProcessingResponse | undefined> {
+    if (message.observability_mode) return undefined;
+    if (message.request !== 'request_headers') {
+      // Upstream-level filters send request headers only; answer anything else unchanged.
+      return message.request ? answer(message.request) : undefined;
+    }
+    const exchangeId = exchangeIdFromMetadata(message.metadata_context?.filter_metadata);
+    const exchange = exchangeId ? this.deps.registry.get(exchangeId) : undefined;
+    if (!exchange) {
+      this.deps.metrics.recordError('upstream_without_exchange');
+      this.deps.logger.error({ exchangeId }, 'upstream-level stream without a router-level exchange (check metadata_options.forwarding_namespaces)');
+      return immediateJson(500, errorBodyFor('openai', { status: 500, message: 'llm-extproc: upstream request has no router state', code: 'internal_error' }), { details: 'llm_extproc_no_exchange' });
+    }
+    try {
+      return await this.buildAnswer(exchange, backendFromAttributes(message.attributes) ?? '');
+    } catch (error) {
+      exchange.localReply = true;
+      const api = exchange.endpoint?.clientApi ?? 'openai';
+      if (GatewayError.isInstance(error)) {
+        const code = error.code === 'ERR_INVALID_REQUEST' ? 'invalid_request_body' : error.code.toLowerCase().replace(/^err_/, '');
+        return immediateError(api, { status: error.status, message: error.message, param: error.param ?? null, code }, { details: `llm_extproc_${code}` });
+      }
+      this.deps.metrics.recordError('internal');
+      this.deps.logger.error({ err: error instanceof Error ? { message: error.message, stack: error.stack } : String(error), exchange: exchange.id }, 'upstream translation failed');
+      return immediateError(api, { status: 500, message: 'internal error in llm-extproc', code: 'internal_error' }, { details: 'llm_extproc_internal_error' });
+    }
+  }
+
+  private async buildAnswer(exchange: Exchange, backendName: string): Promise<ProcessingResponse> {
+    const request = exchange.request;
+    if (!request) throw new GatewayError('ERR_INTERNAL', 'upstream attempt before the request body was processed');
+    const backend = exchange.config.backends.get(backendName);
+    if (!backend) throw new GatewayError('ERR_INTERNAL', `Envoy chose backend "${backendName}", which the config does not define`);
+    const ref = refForBackend(request.model, backendName) ?? { backend: backendName, priority: 0, weight: 1 };
+    const built = await buildAttempt(exchange, backend, ref);
+    exchange.attempt = built.attempt;
+    exchange.usage = undefined;
+    exchange.responseModel = undefined;
+    return answer('request_headers', {
+      replace: true,
+      headers: built.headers,
+      body: built.body,
+      // CONTINUE_AND_REPLACE drops content-length; the header_mutation filter restores it from here.
+      metadata: { content_length: built.body.length, backend_name: backend.name, model_name_override: built.attempt.ctx.upstreamModel },
+    });
+  }
+
+  close(_reason: StreamEnd): void {}
+}

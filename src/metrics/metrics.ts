@@ -1,0 +1,228 @@
+/**
+ * Prometheus metrics on a dedicated registry. GenAI metrics follow the OpenTelemetry
+ * semantic conventions in their Prometheus form, with the bucket boundaries Envoy AI
+ * Gateway uses, so dashboards built for it work unchanged. Every label value is
+ * bounded: models to the configured names (else "other"), providers to a fixed list,
+ * free-form reasons to the first 50 distinct values.
+ */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { RuntimeConfig } from '../config/load.js';
+import type { BackendSchema } from '../config/schema.js';
+import type { TokenUsage } from '../core/usage.js';
+
+export const TOKEN_USAGE_BUCKETS = [
+  1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864,
+];
+export const REQUEST_DURATION_BUCKETS = [
+  0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
+];
+export const TIME_TO_FIRST_TOKEN_BUCKETS = [
+  0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0,
+];
+export const TIME_PER_OUTPUT_TOKEN_BUCKETS = [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5];
+
+/** Label value for a model (or reason) outside the bounded set. */
+export const OTHER = 'other';
+/** How many distinct unknown finish reasons get their own label value. */
+export const MAX_FINISH_REASONS = 50;
+
+export type TokenType = 'input' | 'output' | 'cached_input' | 'cache_creation_input' | 'reasoning';
+
+const PROVIDER_NAMES: Record<BackendSchema, string> = {
+  OpenAI: 'openai',
+  AzureOpenAI: 'azure.openai',
+  Anthropic: 'anthropic',
+  AWSBedrock: 'aws.bedrock',
+  AWSAnthropic: 'aws.anthropic',
+  GCPVertexAI: 'gcp.vertex_ai',
+  GCPAnthropic: 'gcp.anthropic',
+  GoogleAI: 'gcp.gen_ai',
+};
+
+/** The gen_ai.provider.name value for a backend schema. */
+export function providerNameForSchema(schema: BackendSchema): string {
+  return PROVIDER_NAMES[schema];
+}
+
+/** What a GenAI metric is about. Model values are bounded by GatewayMetrics. */
+export interface GenAiLabels {
+  /** gen_ai.operation.name: chat, text_completion, embeddings, messages, ... */
+  operationName: string;
+  /** From providerNameForSchema. */
+  providerName: string;
+  /** The model the client asked for. */
+  requestModel: string;
+  /** The model the provider says answered ('' when not known yet). */
+  responseModel: string;
+}
+
+const MODEL_LABELS = ['gen_ai_operation_name', 'gen_ai_provider_name', 'gen_ai_request_model', 'gen_ai_response_model'] as const;
+
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  readonly contentType: string = this.registry.contentType;
+
+  private readonly tokenUsage = new Histogram({
+    name: 'gen_ai_client_token_usage',
+    help: 'Number of tokens used per request, by token type.',
+    labelNames: [...MODEL_LABELS, 'gen_ai_token_type', 'usage_estimated'],
+    buckets: TOKEN_USAGE_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly requestDuration = new Histogram({
+    name: 'gen_ai_server_request_duration_seconds',
+    help: 'Time from the upstream request to the end of the response.',
+    labelNames: [...MODEL_LABELS, 'error_type'],
+    buckets: REQUEST_DURATION_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly timeToFirstToken = new Histogram({
+    name: 'gen_ai_server_time_to_first_token_seconds',
+    help: 'Time to the first response body chunk of a streaming response.',
+    labelNames: MODEL_LABELS,
+    buckets: TIME_TO_FIRST_TOKEN_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly timePerOutputToken = new Histogram({
+    name: 'gen_ai_server_time_per_output_token_seconds',
+    help: 'Time per output token after the first, for streaming responses.',
+    labelNames: MODEL_LABELS,
+    buckets: TIME_PER_OUTPUT_TOKEN_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly configReloads = new Counter({
+    name: 'llm_extproc_config_reloads_total',
+    help: 'Config reloads after a file change, by result.',
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
+  private readonly unknownFinishReasons = new Counter({
+    name: 'llm_extproc_unknown_finish_reasons_total',
+    help: 'Finish reasons a translator did not recognise.',
+    labelNames: ['provider', 'reason'],
+    registers: [this.registry],
+  });
+  private readonly translationWarnings = new Counter({
+    name: 'llm_extproc_translation_warnings_total',
+    help: 'Request settings a translator could not carry to the provider.',
+    labelNames: ['provider', 'kind'],
+    registers: [this.registry],
+  });
+  private readonly costClamped = new Counter({
+    name: 'llm_extproc_cost_clamped_total',
+    help: 'Cost values clamped to a valid number before being written as metadata.',
+    labelNames: ['metadata_key'],
+    registers: [this.registry],
+  });
+  private readonly streamsActive = new Gauge({
+    name: 'llm_extproc_streams_active',
+    help: 'ext_proc streams currently open.',
+    registers: [this.registry],
+  });
+  private readonly errors = new Counter({
+    name: 'llm_extproc_errors_total',
+    help: 'Errors by kind.',
+    labelNames: ['kind'],
+    registers: [this.registry],
+  });
+
+  private requestModels: ReadonlySet<string> = new Set();
+  private responseModels: ReadonlySet<string> = new Set();
+  private readonly finishReasons = new Set<string>();
+
+  /**
+   * Model names that may appear as label values. Request models: the configured model
+   * names. Response models: those plus the configured modelNameOverride values.
+   */
+  setKnownModels(requestModels: Iterable<string>, responseModels: Iterable<string> = []): void {
+    const requests = new Set(requestModels);
+    this.requestModels = requests;
+    this.responseModels = new Set([...requests, ...responseModels]);
+  }
+
+  /** setKnownModels from a loaded config. */
+  setKnownModelsFromConfig(config: RuntimeConfig): void {
+    const overrides: string[] = [];
+    for (const model of config.models.values()) {
+      for (const ref of model.backends) if (ref.modelNameOverride !== undefined) overrides.push(ref.modelNameOverride);
+    }
+    this.setKnownModels(config.models.keys(), overrides);
+  }
+
+  /** One observation per token type: input and output always, the others when > 0. */
+  recordTokens(labels: GenAiLabels, usage: TokenUsage, estimated: boolean): void {
+    const base = { ...this.modelLabels(labels), usage_estimated: estimated ? 'true' : 'false' };
+    const observe = (type: TokenType, count: number) => this.tokenUsage.observe({ ...base, gen_ai_token_type: type }, count);
+    observe('input', usage.inputTokens);
+    observe('output', usage.outputTokens);
+    if (usage.cachedInputTokens > 0) observe('cached_input', usage.cachedInputTokens);
+    if (usage.cacheCreationInputTokens > 0) observe('cache_creation_input', usage.cacheCreationInputTokens);
+    if (usage.reasoningTokens > 0) observe('reasoning', usage.reasoningTokens);
+  }
+
+  /** errorType: '' for success, else a bounded error class (e.g. '_OTHER', an HTTP status class). */
+  recordRequest(labels: GenAiLabels, seconds: number, errorType = ''): void {
+    this.requestDuration.observe({ ...this.modelLabels(labels), error_type: errorType }, seconds);
+  }
+
+  recordTimeToFirstToken(labels: GenAiLabels, seconds: number): void {
+    this.timeToFirstToken.observe(this.modelLabels(labels), seconds);
+  }
+
+  recordTimePerOutputToken(labels: GenAiLabels, seconds: number): void {
+    this.timePerOutputToken.observe(this.modelLabels(labels), seconds);
+  }
+
+  recordConfigReload(result: 'success' | 'failure'): void {
+    this.configReloads.inc({ result });
+  }
+
+  recordUnknownFinishReason(provider: string, reason: string): void {
+    let label = reason;
+    if (!this.finishReasons.has(reason)) {
+      if (this.finishReasons.size >= MAX_FINISH_REASONS) label = OTHER;
+      else this.finishReasons.add(reason);
+    }
+    this.unknownFinishReasons.inc({ provider, reason: label });
+  }
+
+  /** kind must come from code (a fixed set), never from request content. */
+  recordTranslationWarning(provider: string, kind: string): void {
+    this.translationWarnings.inc({ provider, kind });
+  }
+
+  recordCostClamped(metadataKey: string): void {
+    this.costClamped.inc({ metadata_key: metadataKey });
+  }
+
+  streamOpened(): void {
+    this.streamsActive.inc();
+  }
+
+  streamClosed(): void {
+    this.streamsActive.dec();
+  }
+
+  /** kind must come from code (a fixed set), never from request content. */
+  recordError(kind: string): void {
+    this.errors.inc({ kind });
+  }
+
+  /** The Prometheus exposition text. */
+  metrics(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  private modelLabels(labels: GenAiLabels): Record<(typeof MODEL_LABELS)[number], string> {
+    return {
+      gen_ai_operation_name: labels.operationName,
+      gen_ai_provider_name: labels.providerName,
+      gen_ai_request_model: bound(labels.requestModel, this.requestModels),
+      gen_ai_response_model: bound(labels.responseModel, this.responseModels),
+    };
+  }
+}
+
+function bound(model: string, known: ReadonlySet<string>): string {
+  return model === '' || known.has(model) ? model : OTHER;
+}

@@ -1,0 +1,45 @@
+/**
+ * Listen addresses as the CLI takes them: "host:port", "[v6]:port", or "unix:/path".
+ * Errors are values, so the CLI can print them.
+ */
+export type ListenAddress = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
+
+export type ParsedAddress = { ok: true; address: ListenAddress } | { ok: false; error: string };
+
+export function parseListenAddress(text: string): ParsedAddress {
+  const input = text.trim();
+  if (input.startsWith('unix:')) {
+    const path = input.slice('unix:'.length).replace(/^\/\/(?=\/)/, '');
+    if (!path.startsWith('/')) return { ok: false, error: `"${text}": a unix socket path must be absolute (unix:/path)` };
+    return { ok: true, address: { kind: 'unix', path } };
+  }
+  let host: string;
+  let portText: string;
+  const bracketed = /^\[([^\]]+)\]:(\d+)$/.exec(input);
+  if (bracketed) {
+    host = bracketed[1] as string;
+    portText = bracketed[2] as string;
+  } else {
+    const colon = input.lastIndexOf(':');
+    if (colon <= 0) return { ok: false, error: `"${text}": expected host:port, [ipv6]:port or unix:/path` };
+    host = input.slice(0, colon);
+    portText = input.slice(colon + 1);
+    if (host.includes(':')) return { ok: false, error: `"${text}": put an IPv6 address in brackets, e.g. [::1]:1063` };
+  }
+  if (!/^\d+$/.test(portText)) return { ok: false, error: `"${text}": port must be a number` };
+  const port = Number(portText);
+  if (port > 65535) return { ok: false, error: `"${text}": port must be 0-65535` };
+  if (host === '' || /\s/.test(host)) return { ok: false, error: `"${text}": missing host` };
+  return { ok: true, address: { kind: 'tcp', host, port } };
+}
+
+/** The form @grpc/grpc-js binds to: "unix:/path", "host:port" or "[v6]:port". */
+export function grpcBindTarget(address: ListenAddress): string {
+  if (address.kind === 'unix') return `unix:${address.path}`;
+  return `${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`;
+}
+
+/** Human form for logs, e.g. after binding port 0. */
+export function formatListenAddress(address: ListenAddress): string {
+  return grpcBindTarget(address);
+}

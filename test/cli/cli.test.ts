@@ -1,0 +1,119 @@
+/** The CLI as users run it: bin/llm-extproc.js spawned as a child process. */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const BIN = join(ROOT, 'bin', 'llm-extproc.js');
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(args: string[], env: NodeJS.ProcessEnv = {}, cwd = ROOT): Promise<Run> {
+  const base = { ...process.env };
+  delete base['OPENAI_API_KEY'];
+  delete base['LLM_EXTPROC_CONFIG'];
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { cwd, env: { ...base, LOG_LEVEL: 'silent', ...env }, timeout: 30_000 }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('llm-extproc validate', () => {
+  it('accepts the shipped default config without OPENAI_API_KEY, from any directory', async () => {
+    const [explicit, implicit] = await Promise.all([
+      cli(['validate', '--config', join(ROOT, 'config', 'default.yaml')]),
+      cli(['validate'], {}, tmpdir()),
+    ]);
+    assert.deepEqual(explicit, { code: 0, stdout: 'ok\n', stderr: '' });
+    assert.deepEqual(implicit, { code: 0, stdout: 'ok\n', stderr: '' });
+  });
+
+  it('prints every error with its path and exits 1', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'llm-extproc-cli-'));
+    const path = join(dir, 'broken.yaml');
+    try {
+      await writeFile(
+        path,
+        [
+          'backends:',
+          '  - { name: a, schema: OpenAI, endpoint: "http://127.0.0.1:1", colour: red }',
+          '  - { name: b, schema: OpenAI, endpoint: "http://127.0.0.1:2", auth: { apiKey: { env: LLM_EXTPROC_UNSET } } }',
+          'models:',
+          '  - { name: m, backends: [{ backend: ghost }] }',
+        ].join('\n'),
+      );
+      const first = await cli(['validate', '--config', path]);
+      assert.equal(first.code, 1);
+      assert.equal(first.stdout, '');
+      assert.match(first.stderr, /backends\[0\]\.colour: unknown key/);
+
+      await writeFile(
+        path,
+        [
+          'backends:',
+          '  - { name: b, schema: OpenAI, endpoint: "http://127.0.0.1:2", auth: { apiKey: { env: LLM_EXTPROC_UNSET } } }',
+          '  - { name: b, schema: OpenAI, endpoint: "http://127.0.0.1:3" }',
+          'models:',
+          '  - { name: m, backends: [{ backend: ghost }] }',
+        ].join('\n'),
+      );
+      // Also through LLM_EXTPROC_CONFIG.
+      const second = await cli(['validate'], { LLM_EXTPROC_CONFIG: path });
+      assert.equal(second.code, 1);
+      assert.equal(second.stdout, '');
+      const lines = second.stderr.trim().split('\n');
+      assert.equal(lines[0], `${path}: 3 errors`);
+      assert.deepEqual(lines.slice(1).map((line) => line.trim()), [
+        'backends[0].auth.apiKey: environment variable LLM_EXTPROC_UNSET is not set',
+        'backends[1].name: duplicate backend name "b"',
+        'models[0].backends[0].backend: unknown backend "ghost"',
+      ]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('llm-extproc usage errors', () => {
+  it('exits 2 with usage on stderr for an unknown command, an unknown flag or a bad address', async () => {
+    const [command, flag, address, none] = await Promise.all([
+      cli(['frobnicate']),
+      cli(['validate', '--verbose']),
+      cli(['serve', '--listen', 'nowhere']),
+      cli([]),
+    ]);
+    assert.equal(command.code, 2);
+    assert.match(command.stderr, /unknown command "frobnicate"/);
+    assert.match(command.stderr, /llm-extproc serve \[--config FILE\] \[--listen ADDR\] \[--admin ADDR\]/);
+    assert.match(command.stderr, /llm-extproc validate --config FILE/);
+    assert.equal(flag.code, 2);
+    assert.match(flag.stderr, /Unknown option '--verbose'/);
+    assert.equal(address.code, 2);
+    assert.match(address.stderr, /--listen "nowhere": expected host:port/);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /^Usage:/);
+  });
+
+  it('serve exits 1 listing the errors when the config is invalid', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'llm-extproc-cli-'));
+    const path = join(dir, 'bad.yaml');
+    try {
+      await writeFile(path, 'models: [{ name: m, backends: [{ backend: ghost }] }]\n');
+      const run = await cli(['serve', '--config', path, '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0']);
+      assert.equal(run.code, 1);
+      assert.match(run.stderr, /models\[0\]\.backends\[0\]\.backend: unknown backend "ghost"/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,169 @@
+/** serve(): readiness, drain on SIGTERM, forced close on a second signal or a drain timeout. */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { serve, type ExtProcServerHandle, type StartExtProcServer } from '../../src/cli/serve.js';
+import { createLogger } from '../../src/logging.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const DEFAULT_CONFIG = join(ROOT, 'config', 'default.yaml');
+
+async function status(admin: string, path: string): Promise<number> {
+  const response = await fetch(`http://${admin}${path}`);
+  await response.arrayBuffer();
+  return response.status;
+}
+
+class FakeServer implements ExtProcServerHandle {
+  address = '127.0.0.1:1063';
+  drainCalls: number[] = [];
+  forceClosed = 0;
+  private finishDrain: () => void = () => undefined;
+  drain(timeoutMs: number): Promise<void> {
+    this.drainCalls.push(timeoutMs);
+    return new Promise((resolve) => (this.finishDrain = resolve));
+  }
+  completeDrain(): void {
+    this.finishDrain();
+  }
+  forceClose(): void {
+    this.forceClosed++;
+    this.finishDrain();
+  }
+}
+
+function start(drainTimeoutMs = 5_000) {
+  const fake = new FakeServer();
+  const signals = new EventEmitter();
+  let received: Parameters<StartExtProcServer>[0] | undefined;
+  let resolveServing: (addresses: { grpc: string; admin: string }) => void = () => undefined;
+  const serving = new Promise<{ grpc: string; admin: string }>((resolve) => (resolveServing = resolve));
+  const exit = serve({
+    configPath: DEFAULT_CONFIG,
+    listen: { kind: 'tcp', host: '127.0.0.1', port: 0 },
+    admin: { kind: 'tcp', host: '127.0.0.1', port: 0 },
+    drainTimeoutMs,
+    io: { stdout: () => undefined, stderr: () => undefined, env: {} },
+    startServer: async (options) => {
+      received = options;
+      return fake;
+    },
+    signals,
+    logger: createLogger({ level: 'silent' }),
+    onServing: resolveServing,
+  });
+  return { fake, signals, serving, exit, received: () => received };
+}
+
+describe('serve', () => {
+  it('is ready while serving, goes unready on SIGTERM, drains, and exits 0', async () => {
+    const run = start();
+    const { admin, grpc } = await run.serving;
+    assert.equal(grpc, '127.0.0.1:1063');
+    assert.equal(run.received()?.listen, '127.0.0.1:0');
+    assert.deepEqual([...(run.received()?.configStore.current.models.keys() ?? [])], ['gpt-4o-mini', 'gpt-4o', 'llama3.2']);
+    assert.equal(await status(admin, '/readyz'), 200);
+    assert.equal(await status(admin, '/healthz'), 200);
+    assert.equal(await status(admin, '/metrics'), 200);
+
+    run.signals.emit('SIGTERM', 'SIGTERM');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(run.fake.drainCalls, [5_000]);
+    assert.equal(await status(admin, '/readyz'), 503);
+    assert.equal(await status(admin, '/healthz'), 200);
+    run.fake.completeDrain();
+    assert.equal(await run.exit, 0);
+    assert.equal(run.fake.forceClosed, 0);
+    assert.equal(run.signals.listenerCount('SIGTERM'), 0);
+    await assert.rejects(fetch(`http://${admin}/healthz`));
+  });
+
+  it('closes everything at once on a second signal', async () => {
+    const run = start();
+    await run.serving;
+    run.signals.emit('SIGINT', 'SIGINT');
+    await new Promise((resolve) => setImmediate(resolve));
+    run.signals.emit('SIGTERM', 'SIGTERM');
+    assert.equal(await run.exit, 0);
+    assert.equal(run.fake.forceClosed, 1);
+  });
+
+  it('force-closes when the drain outlasts its bound', async () => {
+    const run = start(0);
+    await run.serving;
+    run.signals.emit('SIGTERM', 'SIGTERM');
+    assert.equal(await run.exit, 0);
+    assert.deepEqual(run.fake.drainCalls, [0]);
+    assert.equal(run.fake.forceClosed, 1);
+  });
+});
+
+const grpcServerWritten = existsSync(join(ROOT, 'src', 'server', 'grpc-server.ts'));
+
+describe('llm-extproc serve (process)', () => {
+  it(
+    'answers /readyz and gRPC health SERVING, then exits 0 on SIGTERM',
+    { skip: grpcServerWritten ? false : 'src/server/grpc-server.ts not written yet', timeout: 30_000 },
+    async () => {
+      const child = spawn(
+        process.execPath,
+        [join(ROOT, 'bin', 'llm-extproc.js'), 'serve', '--config', DEFAULT_CONFIG, '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0'],
+        { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      const addresses: Record<string, string> = {};
+      let buffered = '';
+      const serving = new Promise<void>((resolve, reject) => {
+        child.stdout.on('data', (chunk: Buffer) => {
+          buffered += chunk.toString();
+          let newline: number;
+          while ((newline = buffered.indexOf('\n')) >= 0) {
+            const line = buffered.slice(0, newline);
+            buffered = buffered.slice(newline + 1);
+            const entry = JSON.parse(line) as { msg?: string; address?: string };
+            if (entry.msg === 'admin server listening' && entry.address) addresses['admin'] = entry.address;
+            if (entry.msg === 'ext_proc server serving' && entry.address) {
+              addresses['grpc'] = entry.address;
+              resolve();
+            }
+          }
+        });
+        void exited.then((code) => reject(new Error(`serve exited early with ${code}`)));
+      });
+      try {
+        await serving;
+        const admin = addresses['admin'] as string;
+        assert.equal(await status(admin, '/readyz'), 200);
+        const health = await grpcHealth(addresses['grpc'] as string);
+        assert.equal(health, 'SERVING');
+      } finally {
+        child.kill('SIGTERM');
+      }
+      assert.equal(await exited, 0);
+    },
+  );
+});
+
+/** Asks grpc.health.v1.Health/Check through a tiny child script using grpc-js (keeps this file free of client setup). */
+function grpcHealth(address: string): Promise<string> {
+  const script = `
+    import * as grpc from '@grpc/grpc-js';
+    import { loadSync } from '@grpc/proto-loader';
+    import { protoPath } from 'grpc-health-check';
+    const definition = grpc.loadPackageDefinition(loadSync(protoPath, { keepCase: true, enums: String }));
+    const Health = definition.grpc.health.v1.Health;
+    const client = new Health(${JSON.stringify(address)}, grpc.credentials.createInsecure());
+    client.check({ service: '' }, (error, response) => {
+      console.log(error ? 'ERROR ' + error.message : response.status);
+      client.close();
+    });`;
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, timeout: 10_000 }, (error, stdout) =>
+      error ? reject(error) : resolve(stdout.trim()),
+    );
+  });
+}

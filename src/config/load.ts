@@ -58,8 +58,11 @@ function formatIssue(issue: ZodIssue): string[] {
     return issue.keys.map((key) => `${formatPath([...issue.path, key])}: unknown key`);
   }
   if (issue.code === 'invalid_union') {
-    const secretKeys = issue.unionErrors.flatMap((error) => error.issues.map(formatIssue).flat());
-    return [`${formatPath(issue.path)}: must be one of {env: NAME} | {file: PATH} | {value: "..."} (${secretKeys[0] ?? 'invalid'})`];
+    const unknownKeys = new Set(
+      issue.unionErrors.flatMap((error) => error.issues.flatMap((inner) => (inner.code === 'unrecognized_keys' ? inner.keys : []))),
+    );
+    const detail = unknownKeys.size > 0 ? `unknown key ${[...unknownKeys].join(', ')}` : (issue.unionErrors[0]?.issues[0]?.message ?? 'invalid');
+    return [`${formatPath(issue.path)}: must be one of {env: NAME} | {file: PATH} | {value: "..."} (${detail})`];
   }
   return [`${formatPath(issue.path)}: ${issue.message}`];
 }
@@ -68,7 +71,7 @@ function formatIssue(issue: ZodIssue): string[] {
 export async function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv = process.env): Promise<LoadResult> {
   const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (document.errors.length > 0) {
-    return { ok: false, errors: document.errors.map((error) => `${source}: YAML: ${error.message.split('\n')[0]}`) };
+    return { ok: false, errors: document.errors.map((error) => `${source}: YAML: ${(error.message.split('\n')[0] ?? '').replace(/:\s*$/, '')}`) };
   }
   const raw: unknown = document.toJS() ?? {};
   const parsed = ConfigSchema.safeParse(raw);

@@ -70,18 +70,18 @@ const rejected: Array<{ name: string; text: string; errors: string[] }> = [
     name: 'a secret of the wrong shape',
     text: `backends: [${backend(', auth: {apiKey: "sk-inline"}')}]`,
     errors: [
-      'backends[0].auth.apiKey: must be one of {env: NAME} | {file: PATH} | {value: "..."} (backends[0].auth.apiKey: Expected object, received string)',
+      'backends[0].auth.apiKey: must be one of {env: NAME} | {file: PATH} | {value: "..."} (Expected object, received string)',
     ],
   },
   {
     name: 'YAML syntax error',
     text: 'backends:\n  - name: a\n   schema: OpenAI',
-    errors: ['test.yaml: YAML: Sequence item without - indicator at line 3, column 1:'],
+    errors: ['test.yaml: YAML: Sequence item without - indicator at line 3, column 1'],
   },
   {
     name: 'YAML duplicate key',
     text: 'envoy: {upstreamFilter: true}\nenvoy: {upstreamFilter: false}',
-    errors: ['test.yaml: YAML: Map keys must be unique at line 2, column 1:'],
+    errors: ['test.yaml: YAML: Map keys must be unique at line 2, column 1'],
   },
 ];
 

@@ -1,0 +1,128 @@
+/**
+ * A streamed OpenAI(-compatible) response. Bytes go through unchanged; every `data:` event is read for usage and
+ * model, whatever shape the backend uses: a final `choices: []` usage chunk, usage on the last content chunk,
+ * cumulative usage on every chunk (vLLM continuous_usage_stats, NIM; the latest wins), or none.
+ *
+ * When usage was forced upstream for a client that did not ask for it, the client must not see it: the usage-only
+ * chunk is dropped and a `usage` field on a content chunk is removed (only that event is re-serialised). Output
+ * then consists of whole events, so partial events are held back until complete.
+ * @see https://platform.openai.com/docs/api-reference/chat-streaming/streaming
+ */
+import type { ErrorShape } from '../../core/errors.js';
+import { asArray, isRecord, safeParseJson } from '../../core/json.js';
+import { removeTopLevelKey } from '../../core/json-patch.js';
+import { SseDecoder, encodeSseEvent, type SseItem } from '../../core/sse.js';
+import type { TokenUsage } from '../../core/usage.js';
+import type { RequestContext, StreamStep, StreamTranslator } from '../types.js';
+import { convertOpenAIUsage } from './convert-openai-usage.js';
+import { embeddedOpenAIError, responseModelOf } from './convert-openai-response.js';
+
+const encoder = new TextEncoder();
+const EMPTY = new Uint8Array(0);
+
+/** Content, reasoning, refusal and tool-argument text of one chunk (chat deltas or legacy completion `text`). */
+export function deliveredTextOf(value: Record<string, unknown>): string {
+  let text = '';
+  for (const choice of asArray(value.choices) ?? []) {
+    if (!isRecord(choice)) continue;
+    if (typeof choice.text === 'string') text += choice.text;
+    const delta = choice.delta;
+    if (!isRecord(delta)) continue;
+    for (const key of ['content', 'reasoning_content', 'reasoning', 'refusal']) {
+      const part = delta[key];
+      if (typeof part === 'string') text += part;
+    }
+    for (const call of asArray(delta.tool_calls) ?? []) {
+      if (isRecord(call) && isRecord(call.function) && typeof call.function.arguments === 'string') text += call.function.arguments;
+    }
+    if (isRecord(delta.function_call) && typeof delta.function_call.arguments === 'string') text += delta.function_call.arguments;
+  }
+  return text;
+}
+
+/** A chunk that only carries usage: `choices` empty or absent and a `usage` object (Azure's filter chunk has none). */
+function isUsageOnlyChunk(value: Record<string, unknown>): boolean {
+  const choices = value.choices;
+  const noChoices = choices === undefined || (Array.isArray(choices) && choices.length === 0);
+  return noChoices && isRecord(value.usage);
+}
+
+interface StepState {
+  out: Uint8Array[];
+  text: string;
+  error: ErrorShape | undefined;
+}
+
+export class OpenAIStreamMapper implements StreamTranslator {
+  private readonly hideUsage: boolean;
+  private readonly decoder: SseDecoder;
+  private usage: TokenUsage | undefined;
+  private model: string | undefined;
+
+  constructor(ctx: RequestContext) {
+    this.hideUsage = ctx.forceIncludeUsage;
+    this.decoder = new SseDecoder({ keepRaw: this.hideUsage });
+  }
+
+  push(chunk: Uint8Array): StreamStep {
+    const state = this.handle(this.decoder.push(chunk));
+    return this.step(this.hideUsage ? joinBytes(state.out) : chunk, state);
+  }
+
+  end(): StreamStep {
+    const state = this.handle(this.decoder.end());
+    // Without hiding, the final event's bytes were already forwarded with the chunk that carried them.
+    return this.step(this.hideUsage ? joinBytes(state.out) : EMPTY, state);
+  }
+
+  private step(body: Uint8Array, state: StepState): StreamStep {
+    return {
+      body,
+      usage: this.usage,
+      ...(this.model === undefined ? {} : { responseModel: this.model }),
+      ...(state.text === '' ? {} : { deliveredText: state.text }),
+      ...(state.error === undefined ? {} : { error: state.error }),
+    };
+  }
+
+  private handle(items: readonly SseItem[]): StepState {
+    const state: StepState = { out: [], text: '', error: undefined };
+    for (const item of items) {
+      const output = this.handleItem(item, state);
+      if (output !== undefined && output.length > 0) state.out.push(output);
+    }
+    return state;
+  }
+
+  /** Reads one item; returns the bytes the client gets for it (used only when hiding usage). */
+  private handleItem(item: SseItem, state: StepState): Uint8Array | undefined {
+    if (item.type === 'comment' || item.data === '[DONE]') return item.raw;
+    const parsed = safeParseJson(item.data);
+    // Not JSON (corrupt line, vendor text): forwarded untouched, never fatal.
+    if (!parsed.ok || !isRecord(parsed.value)) return item.raw;
+    const value = parsed.value;
+    // Groq reports stream usage in its `x_groq` extension on the last chunk
+    const usage = convertOpenAIUsage(value.usage) ?? (isRecord(value.x_groq) ? convertOpenAIUsage(value.x_groq.usage) : undefined);
+    if (usage !== undefined) this.usage = usage;
+    this.model = responseModelOf(value) ?? this.model;
+    state.text += deliveredTextOf(value);
+    state.error ??= embeddedOpenAIError(value, 500);
+    if (!this.hideUsage || !('usage' in value)) return item.raw;
+    if (isUsageOnlyChunk(value)) return undefined;
+    const stripped = removeTopLevelKey(item.data, 'usage');
+    if (stripped === undefined) return item.raw;
+    return encoder.encode(encodeSseEvent({ ...(item.event === undefined ? {} : { event: item.event }), ...(item.id === undefined ? {} : { id: item.id }), data: stripped }));
+  }
+}
+
+function joinBytes(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 0) return EMPTY;
+  if (parts.length === 1) return parts[0] as Uint8Array;
+  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}

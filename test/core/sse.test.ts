@@ -1,0 +1,152 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { SseDecoder, encodeSseComment, encodeSseEvent, type SseItem } from '../../src/core/sse.js';
+import { concatBytes, splitEvery, splitRandom, standardSplittings } from '../helpers/chunking.js';
+
+const encoder = new TextEncoder();
+
+function decodeAll(chunks: readonly Uint8Array[], keepRaw = false): SseItem[] {
+  const decoder = new SseDecoder({ keepRaw });
+  const items: SseItem[] = [];
+  for (const chunk of chunks) items.push(...decoder.push(chunk));
+  items.push(...decoder.end());
+  return items;
+}
+
+/** Items without raw, for semantic comparison. */
+function semantic(items: readonly SseItem[]): unknown[] {
+  return items.map((item) => (item.type === 'event' ? { type: item.type, event: item.event, data: item.data, id: item.id } : { type: item.type, text: item.text }));
+}
+
+function allSplittings(bytes: Uint8Array): { name: string; chunks: Uint8Array[] }[] {
+  const splittings = standardSplittings(bytes, 20);
+  splittings.push({ name: 'every-2', chunks: splitEvery(bytes, 2) }, { name: 'every-3', chunks: splitEvery(bytes, 3) });
+  return splittings;
+}
+
+const ev = (data: string, event?: string, id?: string) => ({ type: 'event', event, data, id });
+
+describe('SseDecoder', () => {
+  const stream = [
+    '\uFEFF: hello keepalive\n',
+    '\n',
+    'data: {"a":1}\n\n',
+    'data:{"no":"space"}\r\n\r\n',
+    'event: message_start\r',
+    'data: line one\r',
+    'data:  two spaces\r\r',
+    'id: 42\ndata\ndata: x\n\n',
+    'retry: 100\nunknown: z\n\n',
+    ': inside\ndata: after comment\n\n',
+    'data: 你好, 🌍 and émoji 🎉\n\n',
+    'data: [DONE]',
+  ].join('');
+  const expected = [
+    { type: 'comment', text: 'hello keepalive' },
+    ev('{"a":1}'),
+    ev('{"no":"space"}'),
+    ev('line one\n two spaces', 'message_start'),
+    ev('\nx', undefined, '42'),
+    { type: 'comment', text: 'inside' },
+    ev('after comment'),
+    ev('你好, 🌍 and émoji 🎉'),
+    ev('[DONE]'),
+  ];
+
+  it('parses every field form, line ending, comment, BOM and a final event without a blank line', () => {
+    assert.deepStrictEqual(semantic(decodeAll([encoder.encode(stream)])), expected);
+  });
+
+  it('gives the same items however the stream is split (whole, every byte, seeded random cuts)', () => {
+    const bytes = encoder.encode(stream);
+    for (const splitting of allSplittings(bytes)) {
+      assert.deepStrictEqual(semantic(decodeAll(splitting.chunks)), expected, splitting.name);
+    }
+  });
+
+  it('reassembles emoji and CJK characters split inside their UTF-8 sequences', () => {
+    const text = '🌍🎉你好世界ñ';
+    const bytes = encoder.encode(`data: ${text}\n\n`);
+    for (let cut = 1; cut < bytes.length; cut += 1) {
+      const items = decodeAll([bytes.slice(0, cut), bytes.slice(cut)]);
+      assert.deepStrictEqual(semantic(items), [ev(text)], `cut at ${cut}`);
+    }
+  });
+
+  it('treats a CR at a chunk end followed by LF in the next chunk as one line ending', () => {
+    const items = decodeAll([encoder.encode('data: a\r'), encoder.encode('\ndata: b\r'), encoder.encode('\n\r'), encoder.encode('\n')]);
+    assert.deepStrictEqual(semantic(items), [ev('a\nb')]);
+  });
+
+  it('dispatches on a lone CR blank line when the stream ends after it', () => {
+    assert.deepStrictEqual(semantic(decodeAll([encoder.encode('data: a\r\r')])), [ev('a')]);
+  });
+
+  it('only strips a BOM at the very start, also when the BOM itself is split', () => {
+    const bytes = encoder.encode('\uFEFFdata: x\n\ndata: \uFEFFy\n\n');
+    for (const chunks of [[bytes], splitEvery(bytes, 1), [bytes.slice(0, 2), bytes.slice(2)]]) {
+      assert.deepStrictEqual(semantic(decodeAll(chunks)), [ev('x'), ev('\uFEFFy')]);
+    }
+  });
+
+  it('handles tiny streams and empty chunks', () => {
+    assert.deepStrictEqual(decodeAll([]), []);
+    assert.deepStrictEqual(decodeAll([new Uint8Array(0)]), []);
+    assert.deepStrictEqual(semantic(decodeAll([encoder.encode('d'), new Uint8Array(0), encoder.encode('ata:1')])), [ev('1')]);
+    assert.deepStrictEqual(semantic(decodeAll([encoder.encode(':')])), [{ type: 'comment', text: '' }]);
+  });
+
+  it('emits events as soon as their blank line arrives, not at end()', () => {
+    const decoder = new SseDecoder();
+    assert.deepStrictEqual(decoder.push(encoder.encode('data: 1\n')), []);
+    assert.deepStrictEqual(semantic(decoder.push(encoder.encode('\ndata: 2'))), [ev('1')]);
+    assert.deepStrictEqual(semantic(decoder.end()), [ev('2')]);
+    assert.deepStrictEqual(decoder.push(encoder.encode('data: late\n\n')), []);
+  });
+
+  it('keeps raw bytes per item that concatenate back to the input, however split', () => {
+    const input = `${stream}\n\n`;
+    const bytes = encoder.encode(input);
+    for (const splitting of allSplittings(bytes)) {
+      const items = decodeAll(splitting.chunks, true);
+      const raw = concatBytes(items.map((item) => item.raw ?? new Uint8Array(0)));
+      assert.equal(new TextDecoder("utf-8", { ignoreBOM: true }).decode(raw), input, splitting.name);
+      const second = items[1];
+      assert.equal(second?.type === 'event' ? new TextDecoder().decode(second.raw) : '', '\ndata: {"a":1}\n\n');
+    }
+  });
+
+  it('does not carry consumed bytes into later items (memory bounded by the largest event)', () => {
+    const decoder = new SseDecoder({ keepRaw: true });
+    const big = 'x'.repeat(10_000);
+    decoder.push(encoder.encode(`data: ${big}\n\n`));
+    const items = decoder.push(encoder.encode('data: small\n\n'));
+    assert.equal(items[0]?.raw?.length, 'data: small\n\n'.length);
+  });
+});
+
+describe('encodeSseEvent', () => {
+  it('writes canonical data lines and the event name', () => {
+    assert.equal(encodeSseEvent({ data: '{"a":1}' }), 'data: {"a":1}\n\n');
+    assert.equal(encodeSseEvent({ event: 'ping', data: '{}' }), 'event: ping\ndata: {}\n\n');
+    assert.equal(encodeSseEvent({ data: 'a\nb\r\nc\rd' }), 'data: a\ndata: b\ndata: c\ndata: d\n\n');
+  });
+
+  it('rejects CR or LF in event names', () => {
+    assert.throws(() => encodeSseEvent({ event: 'a\nb', data: '{}' }), TypeError);
+    assert.throws(() => encodeSseEvent({ event: 'a\rdata: injected', data: '{}' }), TypeError);
+  });
+
+  it('round-trips through the decoder', () => {
+    const events = [{ data: 'multi\nline' }, { event: 'x', data: '' }, { data: ' leading space' }];
+    const bytes = encoder.encode(events.map(encodeSseEvent).join('') + encodeSseComment('keep\nalive'));
+    for (const seed of [1, 2, 3]) {
+      assert.deepStrictEqual(semantic(decodeAll(splitRandom(bytes, seed, 4))), [
+        ev('multi\nline'),
+        ev('', 'x'),
+        ev(' leading space'),
+        { type: 'comment', text: 'keep alive' },
+      ]);
+    }
+  });
+});

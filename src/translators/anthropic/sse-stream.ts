@@ -1,0 +1,78 @@
+/**
+ * The StreamTranslator for Anthropic SSE (first-party and Vertex streamRawPredict): an incremental SSE decoder
+ * feeding AnthropicStreamMapper. Events may be split anywhere across chunks; the output of one push is the
+ * concatenation of what its complete events produced.
+ */
+import { isRecord, safeParseJson } from '../../core/json.js';
+import { SseDecoder, type SseItem } from '../../core/sse.js';
+import type { TokenUsage } from '../../core/usage.js';
+import type { RequestContext, StreamStep, StreamTranslator, Warning } from '../types.js';
+import { AnthropicStreamMapper } from './stream-mapper.js';
+
+/** Concatenates mapper steps into one (bytes and delivered text joined; last usage and model; first error). */
+export function combineSteps(steps: readonly StreamStep[], usageBefore: TokenUsage | undefined): StreamStep {
+  if (steps.length === 1) return steps[0] as StreamStep;
+  let length = 0;
+  for (const step of steps) length += step.body.length;
+  const body = new Uint8Array(length);
+  let offset = 0;
+  let usage = usageBefore;
+  let responseModel: string | undefined;
+  let deliveredText = '';
+  let error: StreamStep['error'];
+  const warnings: Warning[] = [];
+  for (const step of steps) {
+    body.set(step.body, offset);
+    offset += step.body.length;
+    usage = step.usage ?? usage;
+    responseModel = step.responseModel ?? responseModel;
+    deliveredText += step.deliveredText ?? '';
+    error = error ?? step.error;
+    if (step.warnings) warnings.push(...step.warnings);
+  }
+  return {
+    body,
+    usage,
+    deliveredText,
+    ...(responseModel !== undefined ? { responseModel } : {}),
+    ...(error ? { error } : {}),
+    ...(warnings.length > 0 ? { warnings } : {}),
+  };
+}
+
+export class AnthropicSseStream implements StreamTranslator {
+  private readonly decoder = new SseDecoder();
+  private readonly mapper: AnthropicStreamMapper;
+  private usage: TokenUsage | undefined;
+
+  constructor(ctx: RequestContext) {
+    this.mapper = new AnthropicStreamMapper(ctx);
+  }
+
+  push(chunk: Uint8Array): StreamStep {
+    return this.map(this.decoder.push(chunk), false);
+  }
+
+  end(): StreamStep {
+    return this.map(this.decoder.end(), true);
+  }
+
+  private map(items: readonly SseItem[], last: boolean): StreamStep {
+    const steps: StreamStep[] = [];
+    for (const item of items) {
+      if (item.type !== 'event' || item.data.trim() === '') continue;
+      const parsed = safeParseJson(item.data);
+      if (!parsed.ok) {
+        steps.push(this.mapper.fail({ status: 502, message: 'upstream sent an undecodable stream event', type: 'upstream_error' }));
+        continue;
+      }
+      const payloadType = isRecord(parsed.value) && typeof parsed.value.type === 'string' ? parsed.value.type : undefined;
+      steps.push(this.mapper.onEvent(payloadType ?? item.event ?? '', parsed.value));
+    }
+    if (last) steps.push(this.mapper.finish());
+    if (steps.length === 0) steps.push(this.mapper.idle());
+    const step = combineSteps(steps, this.usage);
+    this.usage = step.usage;
+    return step;
+  }
+}

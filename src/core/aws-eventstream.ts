@@ -1,0 +1,192 @@
+/**
+ * Incremental decoder for the AWS event-stream binary framing (Bedrock ConverseStream,
+ * InvokeModelWithResponseStream). Frames may be split anywhere across chunks; only the bytes of the
+ * frame being assembled are kept, so memory is bounded by the largest frame. Corrupt input never
+ * throws: it yields a typed error and the decoder stops.
+ *
+ * Frame: total length (u32 BE) | headers length (u32 BE) | prelude CRC32 | headers | payload | message CRC32.
+ * @see https://docs.aws.amazon.com/AmazonS3/latest/API/RESTSelectObjectAppendix.html
+ * @see https://docs.aws.amazon.com/transcribe/latest/dg/streaming-setting-up.html (event stream encoding)
+ */
+import { EventStreamCodec } from '@smithy/eventstream-codec';
+import { fromUtf8, toUtf8 } from '@smithy/util-utf8';
+import { crc32 } from 'node:zlib';
+
+export type EventStreamHeaderValue = string | number | boolean | Uint8Array | Date;
+
+export interface EventStreamMessage {
+  /** Header name -> decoded value (strings for `:event-type`, `:message-type`, ...). */
+  readonly headers: Readonly<Record<string, EventStreamHeaderValue>>;
+  readonly body: Uint8Array;
+}
+
+export type EventStreamErrorCode = 'corrupt_prelude' | 'invalid_length' | 'corrupt_frame' | 'truncated';
+
+export interface EventStreamDecodeError {
+  readonly code: EventStreamErrorCode;
+  readonly message: string;
+}
+
+export interface EventStreamDecodeResult {
+  /** Complete messages decoded from the bytes seen so far, in order. */
+  readonly messages: EventStreamMessage[];
+  /** Set once, when the stream turned out to be corrupt; the decoder ignores everything after it. */
+  readonly error?: EventStreamDecodeError;
+}
+
+const PRELUDE_BYTES = 12;
+/** Prelude + both CRCs. */
+const MIN_FRAME_BYTES = 16;
+/** AWS caps an event-stream message at 16 MiB (payload + headers). */
+export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024 + MIN_FRAME_BYTES;
+
+const codec = new EventStreamCodec(toUtf8, fromUtf8);
+type MessageHeaderValue = ReturnType<EventStreamCodec['decode']>['headers'][string];
+
+function headerValue(header: MessageHeaderValue): EventStreamHeaderValue {
+  switch (header.type) {
+    case 'long':
+      return header.value.valueOf();
+    case 'boolean':
+    case 'byte':
+    case 'short':
+    case 'integer':
+    case 'string':
+    case 'uuid':
+    case 'binary':
+    case 'timestamp':
+      return header.value;
+  }
+}
+
+export class EventStreamDecoder {
+  /** Unconsumed chunks; the first may be partly consumed (see `offset`). */
+  private chunks: Uint8Array[] = [];
+  private offset = 0;
+  private buffered = 0;
+  /** Length of the frame being assembled, once its prelude was validated. */
+  private frameLength = 0;
+  private failed = false;
+  private readonly maxFrameBytes: number;
+
+  constructor(options: { maxFrameBytes?: number } = {}) {
+    this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+  }
+
+  /** Bytes held for the frame in progress. */
+  get pendingBytes(): number {
+    return this.buffered;
+  }
+
+  push(chunk: Uint8Array): EventStreamDecodeResult {
+    if (this.failed) return { messages: [] };
+    if (chunk.byteLength > 0) {
+      this.chunks.push(chunk);
+      this.buffered += chunk.byteLength;
+    }
+    const messages: EventStreamMessage[] = [];
+    for (;;) {
+      if (this.frameLength === 0) {
+        if (this.buffered < PRELUDE_BYTES) break;
+        const prelude = this.peek(PRELUDE_BYTES);
+        const error = this.checkPrelude(prelude);
+        if (error) return this.fail(messages, error);
+        this.frameLength = new DataView(prelude.buffer, prelude.byteOffset, PRELUDE_BYTES).getUint32(0, false);
+      }
+      if (this.buffered < this.frameLength) break;
+      const frame = this.take(this.frameLength);
+      this.frameLength = 0;
+      try {
+        const decoded = codec.decode(frame);
+        const headers: Record<string, EventStreamHeaderValue> = {};
+        for (const [name, header] of Object.entries(decoded.headers)) headers[name] = headerValue(header);
+        messages.push({ headers, body: decoded.body });
+      } catch (cause) {
+        const detail = cause instanceof Error ? cause.message : 'undecodable frame';
+        return this.fail(messages, { code: 'corrupt_frame', message: `corrupt event-stream frame: ${detail}` });
+      }
+    }
+    return { messages };
+  }
+
+  /** End of input: leftover bytes mean the last frame was cut off. */
+  end(): EventStreamDecodeResult {
+    if (this.failed || this.buffered === 0) return { messages: [] };
+    const held = this.buffered;
+    return this.fail([], { code: 'truncated', message: `event stream ended inside a frame (${held} bytes left over)` });
+  }
+
+  private checkPrelude(prelude: Uint8Array): EventStreamDecodeError | undefined {
+    const view = new DataView(prelude.buffer, prelude.byteOffset, PRELUDE_BYTES);
+    const total = view.getUint32(0, false);
+    const headers = view.getUint32(4, false);
+    if (crc32(prelude.subarray(0, 8)) !== view.getUint32(8, false)) {
+      return { code: 'corrupt_prelude', message: 'corrupt event-stream frame: prelude checksum mismatch' };
+    }
+    if (total < MIN_FRAME_BYTES || total > this.maxFrameBytes || headers > total - MIN_FRAME_BYTES) {
+      return { code: 'invalid_length', message: `corrupt event-stream frame: invalid length ${total} (headers ${headers})` };
+    }
+    return undefined;
+  }
+
+  private fail(messages: EventStreamMessage[], error: EventStreamDecodeError): EventStreamDecodeResult {
+    this.failed = true;
+    this.chunks = [];
+    this.buffered = 0;
+    this.offset = 0;
+    return { messages, error };
+  }
+
+  /** The first `length` buffered bytes, without consuming them. */
+  private peek(length: number): Uint8Array {
+    const first = this.chunks[0] as Uint8Array;
+    if (first.byteLength - this.offset >= length) return first.subarray(this.offset, this.offset + length);
+    const out = new Uint8Array(length);
+    let filled = 0;
+    let start = this.offset;
+    for (const chunk of this.chunks) {
+      const part = chunk.subarray(start, start + (length - filled));
+      out.set(part, filled);
+      filled += part.byteLength;
+      start = 0;
+      if (filled === length) break;
+    }
+    return out;
+  }
+
+  /** Removes and returns the first `length` buffered bytes; consumed chunks are released. */
+  private take(length: number): Uint8Array {
+    const first = this.chunks[0] as Uint8Array;
+    let out: Uint8Array;
+    if (first.byteLength - this.offset >= length) {
+      out = first.subarray(this.offset, this.offset + length);
+      this.offset += length;
+    } else {
+      out = new Uint8Array(length);
+      let filled = 0;
+      while (filled < length) {
+        const chunk = this.chunks[0] as Uint8Array;
+        const part = chunk.subarray(this.offset, this.offset + (length - filled));
+        out.set(part, filled);
+        filled += part.byteLength;
+        this.offset += part.byteLength;
+        if (this.offset === chunk.byteLength) {
+          this.chunks.shift();
+          this.offset = 0;
+        }
+      }
+    }
+    if (this.chunks.length > 0 && this.offset === (this.chunks[0] as Uint8Array).byteLength) {
+      this.chunks.shift();
+      this.offset = 0;
+    }
+    this.buffered -= length;
+    return out;
+  }
+}
+
+/** A header as a string, or undefined. */
+export function headerString(message: EventStreamMessage, name: string): string | undefined {
+  const value = message.headers[name];
+  return typeof value === 'string' ? value : undefined;
+}

@@ -1,0 +1,38 @@
+/**
+ * OpenAI chat completions -> AWS Bedrock Converse / ConverseStream (schema `AWSBedrock`).
+ * Requests are SigV4-signed afterwards by src/auth/aws-sigv4.ts over the final path and body.
+ * @see https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html
+ * @see https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ConverseStream.html
+ */
+import { encodeJson } from '../../core/json.js';
+import { registerTranslator } from '../registry.js';
+import type { Translator, Warning } from '../types.js';
+import { conversePath, buildConverseBody } from './convert-request.js';
+import { converseResponseToOpenAI } from './convert-response.js';
+import { translateBedrockError } from './convert-error.js';
+import { ConverseStream } from './stream-mapper.js';
+
+export const bedrockConverseTranslator: Translator = {
+  request(ctx) {
+    const warnings: Warning[] = [];
+    const body = buildConverseBody(ctx, warnings);
+    return {
+      path: conversePath(ctx.upstreamModel, ctx.stream),
+      body: encodeJson(body),
+      setHeaders: { 'content-type': 'application/json', accept: ctx.stream ? 'application/vnd.amazon.eventstream' : 'application/json' },
+      removeHeaders: [],
+      ...(warnings.length > 0 ? { warnings } : {}),
+    };
+  },
+  response(ctx, body) {
+    return converseResponseToOpenAI(ctx, body);
+  },
+  error(_ctx, status, body, headers) {
+    return translateBedrockError(status, body, headers);
+  },
+  stream(ctx) {
+    return new ConverseStream(ctx);
+  },
+};
+
+registerTranslator('openai', ['chat'], ['AWSBedrock'], bedrockConverseTranslator);

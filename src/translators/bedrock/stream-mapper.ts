@@ -1,0 +1,265 @@
+/**
+ * Bedrock ConverseStream (AWS event-stream frames) -> OpenAI chat.completion.chunk SSE.
+ *
+ * Frames are typed by the `:event-type` header; the payload is the event's JSON.
+ * - messageStart -> a first chunk `{role:"assistant", content:""}`.
+ * - contentBlockStart with toolUse -> a tool_calls entry `{index, id, type, function:{name, arguments:""}}`;
+ *   toolUse input deltas -> argument deltas with the same `index` and no `id`; a tool that got no argument
+ *   delta gets `"{}"` exactly once, at its contentBlockStop.
+ * - text deltas -> `content`; reasoningContent text -> `reasoning_content` (plain string). When a reasoning block
+ *   ends with a signature, one chunk carries it whole for the next turn: `delta.thinking_blocks: [{type:
+ *   "thinking", thinking, signature}]`; redactedContent -> `thinking_blocks: [{type:"redacted_thinking", data}]`
+ *   (the same vendor field as the Anthropic translator). Only the current reasoning block's text is held.
+ * - messageStop -> the finish chunk (`tool_calls` whenever a tool was streamed). A stream that ends without
+ *   messageStop gets no invented finish_reason (a `stream_truncated` warning).
+ * - metadata -> usage (reported in every step from then on). At the end, the usage chunk
+ *   `{"choices":[],"usage":...}` only when the client asked (stream_options.include_usage; a forced include is
+ *   not shown), then `data: [DONE]`.
+ * - exception frames (`:message-type` exception, e.g. throttlingException, modelStreamErrorException), error
+ *   frames and corrupt framing -> `data: {"error":{...}}`, StreamStep.error set; everything after is ignored
+ *   and no [DONE] follows.
+ * @see https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ConverseStream.html
+ */
+import { EventStreamDecoder, headerString, type EventStreamMessage } from '../../core/aws-eventstream.js';
+import { openAIErrorBody, type ErrorShape } from '../../core/errors.js';
+import { asString, isRecord, safeParseJson, utf8 } from '../../core/json.js';
+import { SSE_DONE } from '../../core/sse.js';
+import type { TokenUsage } from '../../core/usage.js';
+import type { RequestContext, StreamStep, StreamTranslator, Warning } from '../types.js';
+import { readBedrockMessage, statusForBedrockException } from './convert-error.js';
+import { readBedrockUsage, toOpenAIUsage } from './convert-usage.js';
+import { mapStopReason } from './map-stop-reason.js';
+
+type BlockState = { kind: 'tool'; toolIndex: number; sentArguments: boolean } | { kind: 'reasoning'; text: string; signature: string };
+
+const EMPTY = new Uint8Array(0);
+
+export class ConverseStreamMapper {
+  private readonly ctx: RequestContext;
+  private readonly created: number;
+  private readonly model: string;
+  private readonly includeUsage: boolean;
+  private id: string | undefined;
+  private usage: TokenUsage | undefined;
+  private readonly blocks = new Map<number, BlockState>();
+  private toolCount = 0;
+  private started = false;
+  private stopped = false;
+  private failed = false;
+  private done = false;
+  // per step
+  private out = '';
+  private delivered = '';
+  private warnings: Warning[] = [];
+  private error: ErrorShape | undefined;
+
+  constructor(ctx: RequestContext) {
+    this.ctx = ctx;
+    this.created = Math.floor(ctx.now() / 1000);
+    this.model = ctx.upstreamModel;
+    const streamOptions = ctx.body.stream_options;
+    this.includeUsage = isRecord(streamOptions) && streamOptions.include_usage === true;
+  }
+
+  /** One decoded frame. */
+  onMessage(message: EventStreamMessage): void {
+    if (this.failed || this.done) return;
+    const messageType = headerString(message, ':message-type') ?? 'event';
+    if (messageType === 'exception') {
+      const name = headerString(message, ':exception-type') ?? headerString(message, ':event-type');
+      const parsed = safeParseJson(message.body);
+      const text = (parsed.ok ? readBedrockMessage(parsed.value) : undefined) ?? `Bedrock stream exception ${name ?? ''}`.trim();
+      this.fail({ status: statusForBedrockException(name), message: text, type: name ?? 'upstream_error' });
+      return;
+    }
+    if (messageType === 'error') {
+      const code = headerString(message, ':error-code');
+      this.fail({ status: statusForBedrockException(code), message: headerString(message, ':error-message') ?? 'Bedrock stream error', type: code ?? 'upstream_error' });
+      return;
+    }
+    const type = headerString(message, ':event-type') ?? '';
+    const parsed = message.body.byteLength === 0 ? { ok: true as const, value: {} } : safeParseJson(message.body);
+    if (!parsed.ok) {
+      this.fail({ status: 502, message: `Bedrock sent an undecodable ${type || 'stream'} event`, type: 'upstream_error' });
+      return;
+    }
+    const event = isRecord(parsed.value) ? parsed.value : {};
+    switch (type) {
+      case 'messageStart':
+        this.onMessageStart();
+        break;
+      case 'contentBlockStart':
+        this.onBlockStart(event.contentBlockIndex, event.start);
+        break;
+      case 'contentBlockDelta':
+        this.onBlockDelta(event.contentBlockIndex, event.delta);
+        break;
+      case 'contentBlockStop':
+        this.onBlockStop(event.contentBlockIndex);
+        break;
+      case 'messageStop':
+        this.onMessageStop(event.stopReason);
+        break;
+      case 'metadata':
+        this.usage = readBedrockUsage(event.usage) ?? this.usage;
+        break;
+      default:
+        // unknown event types are ignored
+        break;
+    }
+  }
+
+  /** An error that did not come as a frame (corrupt framing, a cut-off frame) or an exception frame. */
+  fail(error: ErrorShape): void {
+    if (this.failed || this.done) return;
+    this.failed = true;
+    this.error = error;
+    this.out += `data: ${openAIErrorBody(error)}\n\n`;
+  }
+
+  /** End of the upstream stream: usage chunk (when asked for) and `data: [DONE]`. */
+  finish(): void {
+    if (this.failed || this.done) return;
+    this.done = true;
+    if (!this.stopped) this.warnings.push({ kind: 'stream_truncated', detail: 'the Bedrock stream ended without messageStop' });
+    if (this.includeUsage && this.usage) {
+      const chunk = { id: this.chunkId(), object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [], usage: toOpenAIUsage(this.usage) };
+      this.out += `data: ${JSON.stringify(chunk)}\n\n`;
+    }
+    this.out += SSE_DONE;
+  }
+
+  /** What the frames since the last step produced. */
+  step(): StreamStep {
+    const step: StreamStep = {
+      body: this.out === '' ? EMPTY : utf8(this.out),
+      usage: this.usage,
+      responseModel: this.model,
+      deliveredText: this.delivered,
+      ...(this.error ? { error: this.error } : {}),
+      ...(this.warnings.length > 0 ? { warnings: this.warnings } : {}),
+    };
+    this.out = '';
+    this.delivered = '';
+    this.warnings = [];
+    this.error = undefined;
+    return step;
+  }
+
+  private chunkId(): string {
+    if (this.id === undefined) this.id = `chatcmpl-${this.ctx.generateId()}`;
+    return this.id;
+  }
+
+  private emitChunk(delta: Record<string, unknown>, finishReason: string | null): void {
+    const chunk = {
+      id: this.chunkId(),
+      object: 'chat.completion.chunk',
+      created: this.created,
+      model: this.model,
+      choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
+    };
+    this.out += `data: ${JSON.stringify(chunk)}\n\n`;
+  }
+
+  private emitText(field: 'content' | 'reasoning_content', text: string): void {
+    this.emitChunk({ [field]: text }, null);
+    this.delivered += text;
+  }
+
+  private onMessageStart(): void {
+    if (this.started) return;
+    this.started = true;
+    this.emitChunk({ role: 'assistant', content: '' }, null);
+  }
+
+  private onBlockStart(index: unknown, start: unknown): void {
+    if (typeof index !== 'number' || !isRecord(start) || !isRecord(start.toolUse)) return;
+    const toolIndex = this.toolCount++;
+    this.blocks.set(index, { kind: 'tool', toolIndex, sentArguments: false });
+    const id = asString(start.toolUse.toolUseId) ?? `call_${this.ctx.generateId()}`;
+    const name = asString(start.toolUse.name) ?? '';
+    this.emitChunk({ tool_calls: [{ index: toolIndex, id, type: 'function', function: { name, arguments: '' } }] }, null);
+  }
+
+  private onBlockDelta(index: unknown, delta: unknown): void {
+    if (typeof index !== 'number' || !isRecord(delta)) return;
+    const block = this.blocks.get(index);
+    if (typeof delta.text === 'string') {
+      if (delta.text !== '') this.emitText('content', delta.text);
+    } else if (isRecord(delta.toolUse)) {
+      const partial = asString(delta.toolUse.input);
+      if (!partial || block?.kind !== 'tool') return;
+      block.sentArguments = true;
+      this.emitChunk({ tool_calls: [{ index: block.toolIndex, function: { arguments: partial } }] }, null);
+      this.delivered += partial;
+    } else if (isRecord(delta.reasoningContent)) {
+      this.onReasoningDelta(index, block, delta.reasoningContent);
+    }
+  }
+
+  private onReasoningDelta(index: number, block: BlockState | undefined, reasoning: Record<string, unknown>): void {
+    const redacted = asString(reasoning.redactedContent);
+    if (redacted !== undefined) {
+      this.emitChunk({ thinking_blocks: [{ type: 'redacted_thinking', data: redacted }] }, null);
+      return;
+    }
+    let state = block;
+    if (state === undefined) {
+      state = { kind: 'reasoning', text: '', signature: '' };
+      this.blocks.set(index, state);
+    }
+    if (state.kind !== 'reasoning') return;
+    const text = asString(reasoning.text);
+    if (text) {
+      state.text += text;
+      this.emitText('reasoning_content', text);
+    }
+    const signature = asString(reasoning.signature);
+    if (signature) state.signature += signature;
+  }
+
+  private onBlockStop(index: unknown): void {
+    if (typeof index !== 'number') return;
+    const block = this.blocks.get(index);
+    this.blocks.delete(index);
+    if (block?.kind === 'tool' && !block.sentArguments) {
+      this.emitChunk({ tool_calls: [{ index: block.toolIndex, function: { arguments: '{}' } }] }, null);
+      this.delivered += '{}';
+    } else if (block?.kind === 'reasoning' && block.signature !== '') {
+      this.emitChunk({ thinking_blocks: [{ type: 'thinking', thinking: block.text, signature: block.signature }] }, null);
+    }
+  }
+
+  private onMessageStop(stopReason: unknown): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    const mapped = mapStopReason(stopReason, this.toolCount > 0);
+    if (mapped.warning) this.warnings.push(mapped.warning);
+    this.emitChunk({}, mapped.finishReason);
+  }
+}
+
+/** The StreamTranslator: incremental event-stream decoding feeding ConverseStreamMapper. */
+export class ConverseStream implements StreamTranslator {
+  private readonly decoder = new EventStreamDecoder();
+  private readonly mapper: ConverseStreamMapper;
+
+  constructor(ctx: RequestContext) {
+    this.mapper = new ConverseStreamMapper(ctx);
+  }
+
+  push(chunk: Uint8Array): StreamStep {
+    const decoded = this.decoder.push(chunk);
+    for (const message of decoded.messages) this.mapper.onMessage(message);
+    if (decoded.error) this.mapper.fail({ status: 502, message: `Bedrock sent a ${decoded.error.message}`, type: 'upstream_error' });
+    return this.mapper.step();
+  }
+
+  end(): StreamStep {
+    const decoded = this.decoder.end();
+    if (decoded.error) this.mapper.fail({ status: 502, message: `Bedrock stream was cut off: ${decoded.error.message}`, type: 'upstream_error' });
+    this.mapper.finish();
+    return this.mapper.step();
+  }
+}

@@ -1,0 +1,150 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { EventStreamCodec } from '@smithy/eventstream-codec';
+import { fromUtf8, toUtf8 } from '@smithy/util-utf8';
+import { EventStreamDecoder, type EventStreamMessage } from '../../src/core/aws-eventstream.js';
+
+const codec = new EventStreamCodec(toUtf8, fromUtf8);
+const text = new TextEncoder();
+
+function frame(eventType: string, payload: unknown, messageType = 'event'): Uint8Array {
+  return codec.encode({
+    headers: {
+      ':event-type': { type: 'string', value: eventType },
+      ':message-type': { type: 'string', value: messageType },
+      ':content-type': { type: 'string', value: 'application/json' },
+      'x-flag': { type: 'boolean', value: true },
+      'x-count': { type: 'integer', value: 42 },
+    },
+    body: text.encode(JSON.stringify(payload)),
+  });
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.byteLength, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.byteLength;
+  }
+  return out;
+}
+
+function summarize(messages: EventStreamMessage[]): unknown[] {
+  return messages.map((message) => ({ headers: message.headers, body: new TextDecoder().decode(message.body) }));
+}
+
+const frames = [
+  frame('messageStart', { role: 'assistant' }),
+  frame('contentBlockDelta', { contentBlockIndex: 0, delta: { text: 'héllo — 世界 🌍' } }),
+  frame('messageStop', { stopReason: 'end_turn' }),
+];
+const stream = concat(frames);
+
+function decodeAll(cuts: number[]): { messages: EventStreamMessage[]; errors: string[]; maxPending: number } {
+  const decoder = new EventStreamDecoder();
+  const messages: EventStreamMessage[] = [];
+  const errors: string[] = [];
+  let maxPending = 0;
+  let start = 0;
+  for (const cut of [...cuts, stream.byteLength]) {
+    const result = decoder.push(stream.slice(start, cut));
+    messages.push(...result.messages);
+    if (result.error) errors.push(result.error.code);
+    maxPending = Math.max(maxPending, decoder.pendingBytes);
+    start = cut;
+  }
+  const last = decoder.end();
+  if (last.error) errors.push(last.error.code);
+  return { messages, errors, maxPending };
+}
+
+describe('EventStreamDecoder', () => {
+  it('decodes whole frames with typed headers', () => {
+    const { messages, errors } = decodeAll([]);
+    assert.deepEqual(errors, []);
+    assert.equal(messages.length, 3);
+    assert.deepEqual(messages[0]?.headers, {
+      ':event-type': 'messageStart',
+      ':message-type': 'event',
+      ':content-type': 'application/json',
+      'x-flag': true,
+      'x-count': 42,
+    });
+    assert.equal(new TextDecoder().decode(messages[1]?.body), JSON.stringify({ contentBlockIndex: 0, delta: { text: 'héllo — 世界 🌍' } }));
+  });
+
+  it('gives identical output for every single split point and byte by byte', () => {
+    const expected = summarize(decodeAll([]).messages);
+    for (let cut = 1; cut < stream.byteLength; cut++) {
+      const { messages, errors } = decodeAll([cut]);
+      assert.deepEqual(errors, [], `cut at ${cut}`);
+      assert.deepEqual(summarize(messages), expected, `cut at ${cut}`);
+    }
+    const everyByte = Array.from({ length: stream.byteLength - 1 }, (_, index) => index + 1);
+    const { messages, errors, maxPending } = decodeAll(everyByte);
+    assert.deepEqual(errors, []);
+    assert.deepEqual(summarize(messages), expected);
+    const largest = Math.max(...frames.map((part) => part.byteLength));
+    assert.ok(maxPending < largest, `held ${maxPending} bytes, largest frame ${largest}`);
+  });
+
+  it('does not keep consumed bytes', () => {
+    const decoder = new EventStreamDecoder();
+    for (let round = 0; round < 50; round++) {
+      const result = decoder.push(stream);
+      assert.equal(result.messages.length, 3);
+      assert.equal(decoder.pendingBytes, 0);
+    }
+    decoder.push(stream.subarray(0, 5));
+    assert.equal(decoder.pendingBytes, 5);
+  });
+
+  it('reports a corrupt message CRC as an error value and stops', () => {
+    const corrupt = stream.slice();
+    const secondStart = (frames[0] as Uint8Array).byteLength;
+    const index = secondStart + 30;
+    corrupt[index] = (corrupt[index] as number) ^ 0xff;
+    const decoder = new EventStreamDecoder();
+    const result = decoder.push(corrupt);
+    assert.equal(result.messages.length, 1, 'the good frame before the corruption is kept');
+    assert.equal(result.error?.code, 'corrupt_frame');
+    assert.deepEqual(decoder.push(stream), { messages: [] });
+    assert.deepEqual(decoder.end(), { messages: [] });
+  });
+
+  it('detects a corrupt prelude before waiting for an absurd length', () => {
+    const corrupt = stream.slice();
+    corrupt[0] = 0x7f; // length now ~2 GiB, prelude CRC no longer matches
+    const decoder = new EventStreamDecoder();
+    const result = decoder.push(corrupt.subarray(0, 12));
+    assert.equal(result.error?.code, 'corrupt_prelude');
+  });
+
+  it('rejects an absurd length even with a valid prelude checksum', () => {
+    const decoder = new EventStreamDecoder({ maxFrameBytes: 64 });
+    const result = decoder.push(stream);
+    assert.equal(result.error?.code, 'invalid_length');
+    assert.equal(result.messages.length, 0);
+  });
+
+  it('reports garbage (e.g. an HTML error page) as corrupt, never throws', () => {
+    const decoder = new EventStreamDecoder();
+    const result = decoder.push(text.encode('<html><body>502 Bad Gateway</body></html>'));
+    assert.equal(result.error?.code, 'corrupt_prelude');
+  });
+
+  it('reports a stream cut inside a frame at end()', () => {
+    const decoder = new EventStreamDecoder();
+    const result = decoder.push(stream.subarray(0, stream.byteLength - 3));
+    assert.equal(result.messages.length, 2);
+    assert.equal(decoder.end().error?.code, 'truncated');
+  });
+
+  it('decodes an empty-bodied frame', () => {
+    const empty = codec.encode({ headers: { ':event-type': { type: 'string', value: 'ping' } }, body: new Uint8Array(0) });
+    const result = new EventStreamDecoder().push(empty);
+    assert.equal(result.messages.length, 1);
+    assert.equal(result.messages[0]?.body.byteLength, 0);
+  });
+});

@@ -1,0 +1,225 @@
+/**
+ * Local token counting with tiktoken. Encoders are WASM objects created once per process and never freed.
+ *
+ * OpenAI models are counted with their own encoding (exact for text). Other families are counted with
+ * cl100k_base and multiplied by a per-family correction factor measured against provider-reported counts
+ * (docs/token-budgets.md lists the measurements), plus the family's own framing overheads.
+ */
+import { get_encoding, type Tiktoken } from 'tiktoken';
+
+export type EncodingName = 'o200k_base' | 'cl100k_base';
+
+export type TokenizerFamily = 'openai-o200k' | 'openai-cl100k' | 'claude' | 'claude-4.7+' | 'gemini' | 'llama' | 'mistral' | 'other';
+
+/** How one model family turns a request into tokens, relative to a tiktoken count. */
+export interface FamilyProfile {
+  readonly family: TokenizerFamily;
+  readonly encoding: EncodingName;
+  /** Provider tokens per tiktoken token for plain text. */
+  readonly factor: number;
+  /** Framing tokens per chat message (role markers). */
+  readonly perMessage: number;
+  /** Extra tokens when a message carries a `name`. */
+  readonly perName: number;
+  /** Tokens that prime the assistant's reply, once per request. */
+  readonly replyPriming: number;
+  /** Once per request when tools are declared (Anthropic adds a tool-use system prompt). */
+  readonly toolsBase: number;
+  /** Framing per declared tool (non-OpenAI families; OpenAI uses its published per-function constants). */
+  readonly perTool: number;
+  /** Flat estimate per image part (providers charge by pixel size, which a gateway does not decode). */
+  readonly imageTokens: number;
+  /** Flat estimate per image part with `detail: "low"`. */
+  readonly imageTokensLow: number;
+}
+
+const OPENAI_BASE = { factor: 1, perMessage: 3, perName: 1, replyPriming: 3, toolsBase: 0, perTool: 0, imageTokens: 765, imageTokensLow: 85 };
+
+/**
+ * @see https://github.com/openai/openai-cookbook/blob/main/examples/How_to_count_tokens_with_tiktoken.ipynb
+ *      (3 tokens per message, 1 per name, 3 for reply priming; 765 tokens for a 1024x1024 high-detail image, 85 low)
+ * @see https://platform.claude.com/docs/en/build-with-claude/token-counting (count_tokens examples used to fit claude)
+ * @see https://docs.claude.com/en/docs/agents-and-tools/tool-use/overview (tool-use system prompt: 346 tokens)
+ * @see https://ai.google.dev/gemini-api/docs/tokens (258 tokens per image; count examples used to fit gemini)
+ */
+const PROFILES: Record<TokenizerFamily, FamilyProfile> = {
+  'openai-o200k': { family: 'openai-o200k', encoding: 'o200k_base', ...OPENAI_BASE },
+  'openai-cl100k': { family: 'openai-cl100k', encoding: 'cl100k_base', ...OPENAI_BASE },
+  claude: {
+    family: 'claude',
+    encoding: 'cl100k_base',
+    factor: 1.2,
+    perMessage: 3,
+    perName: 0,
+    replyPriming: 3,
+    toolsBase: 346,
+    perTool: 3,
+    imageTokens: 1600,
+    imageTokensLow: 1600,
+  },
+  // Claude 4.7 and later use a newer tokenizer: "approximately 30 percent more tokens" for the same text.
+  'claude-4.7+': {
+    family: 'claude-4.7+',
+    encoding: 'cl100k_base',
+    factor: 1.56,
+    perMessage: 3,
+    perName: 0,
+    replyPriming: 3,
+    toolsBase: 346,
+    perTool: 3,
+    imageTokens: 1600,
+    imageTokensLow: 1600,
+  },
+  gemini: {
+    family: 'gemini',
+    encoding: 'cl100k_base',
+    factor: 1.0,
+    perMessage: 0,
+    perName: 0,
+    replyPriming: 0,
+    toolsBase: 0,
+    perTool: 14,
+    imageTokens: 258,
+    imageTokensLow: 258,
+  },
+  // Llama 3 uses a 128k tiktoken-style vocabulary built on cl100k_base; not measured (no provider counts).
+  llama: { family: 'llama', encoding: 'cl100k_base', factor: 1.0, perMessage: 4, perName: 0, replyPriming: 4, toolsBase: 0, perTool: 3, imageTokens: 1600, imageTokensLow: 1600 },
+  // Mistral's older SentencePiece vocabularies need more tokens than cl100k_base; not measured.
+  mistral: { family: 'mistral', encoding: 'cl100k_base', factor: 1.15, perMessage: 3, perName: 0, replyPriming: 3, toolsBase: 0, perTool: 3, imageTokens: 1600, imageTokensLow: 1600 },
+  // Anything else: cl100k_base with a 10% safety margin; not measured.
+  other: { family: 'other', encoding: 'cl100k_base', factor: 1.1, perMessage: 3, perName: 1, replyPriming: 3, toolsBase: 0, perTool: 3, imageTokens: 1600, imageTokensLow: 1600 },
+};
+
+const O200K_MODEL = /^(?:ft:)?(?:gpt-4o|chatgpt-4o|gpt-4\.1|gpt-4\.5|gpt-5|gpt-oss|o1|o3|o4|codex|computer-use)/;
+const CL100K_MODEL = /^(?:ft:)?(?:gpt-4|gpt-3\.5|gpt-35|text-embedding-|davinci-002|babbage-002)/;
+const MISTRAL_MODEL = /(?:mistral|mixtral|codestral|ministral|magistral|devstral|pixtral)/;
+/** claude-<tier>-<major>[-<minor>] or claude-<major>[-<minor>]-<tier>; the minor is 1-2 digits (not a date). */
+const CLAUDE_VERSION = /claude-(?:(?:opus|sonnet|haiku|fable|instant)-)?(\d{1,2})(?:[.-](\d{1,2})(?!\d))?/;
+
+function claudeUsesNewTokenizer(name: string): boolean {
+  const match = CLAUDE_VERSION.exec(name);
+  if (!match) return false;
+  const major = Number(match[1]);
+  const minor = match[2] === undefined ? 0 : Number(match[2]);
+  return major > 4 || (major === 4 && minor >= 7);
+}
+
+/** The tokenizer family of a model name (client or upstream name; provider prefixes are ignored). */
+export function tokenizerFamily(model: string): TokenizerFamily {
+  const lower = model.toLowerCase();
+  const name = lower.slice(lower.lastIndexOf('/') + 1);
+  if (O200K_MODEL.test(name)) return 'openai-o200k';
+  if (CL100K_MODEL.test(name)) return 'openai-cl100k';
+  if (name.includes('claude')) return claudeUsesNewTokenizer(name) ? 'claude-4.7+' : 'claude';
+  if (name.includes('gemini') || name.includes('gemma')) return 'gemini';
+  if (name.includes('llama')) return 'llama';
+  if (MISTRAL_MODEL.test(name)) return 'mistral';
+  return 'other';
+}
+
+export function profileFor(model: string): FamilyProfile {
+  return PROFILES[tokenizerFamily(model)];
+}
+
+const encoders = new Map<EncodingName, Tiktoken>();
+
+/** The process-wide encoder (created on first use, never freed). */
+export function encoderFor(encoding: EncodingName): Tiktoken {
+  let encoder = encoders.get(encoding);
+  if (!encoder) {
+    encoder = get_encoding(encoding);
+    encoders.set(encoding, encoder);
+  }
+  return encoder;
+}
+
+/** Exact tiktoken count; special-token text such as `<|endoftext|>` counts as ordinary text. */
+export function encodeCount(encoding: EncodingName, text: string): number {
+  if (text.length === 0) return 0;
+  return encoderFor(encoding).encode_ordinary(text).length;
+}
+
+/** Counts at most this many characters exactly per request; the rest is extrapolated (bounded CPU per request). */
+export const EXACT_CHAR_BUDGET = 1_000_000;
+const DEFAULT_TOKENS_PER_CHAR = 0.3;
+
+/**
+ * Raw tiktoken counts for one request, with a CPU bound: after EXACT_CHAR_BUDGET characters, further text is
+ * estimated from the tokens-per-character ratio observed so far.
+ */
+export class TextTokenTally {
+  private exactChars = 0;
+  private exactTokens = 0;
+  /** Raw tiktoken tokens (before the family factor). */
+  raw = 0;
+
+  constructor(readonly encoding: EncodingName, private readonly budget = EXACT_CHAR_BUDGET) {}
+
+  add(text: string): void {
+    if (text.length === 0) return;
+    const room = this.budget - this.exactChars;
+    if (text.length <= room) {
+      const tokens = encodeCount(this.encoding, text);
+      this.exactChars += text.length;
+      this.exactTokens += tokens;
+      this.raw += tokens;
+      return;
+    }
+    if (room > 0) this.add(text.slice(0, room));
+    const ratio = this.exactChars > 0 ? this.exactTokens / this.exactChars : DEFAULT_TOKENS_PER_CHAR;
+    this.raw += Math.ceil((text.length - Math.max(room, 0)) * ratio);
+  }
+}
+
+/** Tokens of `text` for `model` (family factor applied), e.g. output delivered by a backend that reports no usage. */
+export function countOutputTokens(model: string, text: string): number {
+  const profile = profileFor(model);
+  const tally = new TextTokenTally(profile.encoding);
+  tally.add(text);
+  return Math.round(tally.raw * profile.factor);
+}
+
+export interface TokenCounter {
+  /** Appends delivered text. */
+  add(text: string): void;
+  /** Tokens of everything added so far (family factor applied). */
+  readonly tokens: number;
+}
+
+const FLUSH_AT = 4096;
+
+/**
+ * Incremental counter for streamed text: text is encoded in slices cut just before a space or newline that
+ * follows a non-space character (a token boundary for tiktoken's pre-tokenizer), so the running count costs
+ * O(total length) and matches a one-shot count of the whole text up to rare boundary effects.
+ */
+export function createTokenCounter(model: string): TokenCounter {
+  const profile = profileFor(model);
+  let committed = 0;
+  let pending = '';
+  return {
+    add(text) {
+      pending += text;
+      if (pending.length < FLUSH_AT) return;
+      const cut = lastBoundary(pending);
+      if (cut <= 0) return;
+      committed += encodeCount(profile.encoding, pending.slice(0, cut));
+      pending = pending.slice(cut);
+    },
+    get tokens() {
+      return Math.round((committed + encodeCount(profile.encoding, pending)) * profile.factor);
+    },
+  };
+}
+
+function lastBoundary(text: string): number {
+  for (let index = text.length - 1; index > 0; index -= 1) {
+    const char = text[index];
+    if ((char === ' ' || char === '\n') && !isSpace(text[index - 1])) return index;
+  }
+  return text.length > FLUSH_AT * 4 ? text.length : 0;
+}
+
+function isSpace(char: string | undefined): boolean {
+  return char === ' ' || char === '\n' || char === '\t' || char === '\r';
+}

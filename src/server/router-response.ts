@@ -11,6 +11,7 @@ import type { Exchange } from './exchange.js';
 import { HeaderChanges } from './headers.js';
 import { answer, STREAMED_RESPONSE_MODE, type MetadataValues } from './responses.js';
 import { countDelivered } from './accounting.js';
+import { deliveredTextOf } from './delivered-text.js';
 
 /** What the response side reports back to the processor. */
 export interface ResponseHooks {
@@ -93,6 +94,8 @@ export class ResponseSide {
       if (result.responseModel) this.exchange.responseModel = result.responseModel;
       if (result.error) return this.replaceWithError(result.error);
       out = result.body;
+      // No output reported (an OpenAI-compatible server without usage): count what the client gets.
+      if (!result.usage || result.usage.outputTokens === 0) countDelivered(this.exchange, deliveredTextOf(out ?? decoded));
     } else {
       const translated = attempt.translator.error(attempt.ctx, this.status, decoded, this.headers);
       out = translated.body;

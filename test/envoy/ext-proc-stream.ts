@@ -17,6 +17,7 @@ import { applyModeOverride, effectiveMode, type Direction, type EffectiveMode } 
 import { durationToMs, jsonToStruct, replaceWhitespace } from './proto-values.js';
 import type { CounterName, ExtProcStreamRecord } from './types.js';
 import { immediateToLocalReply, type LocalReply } from './local-reply.js';
+import { MessageTimers } from './message-timer.js';
 
 export type PhaseKind = 'headers' | 'body' | 'trailers';
 
@@ -58,8 +59,6 @@ interface Pending {
 
 interface DirectionState {
   pending: Pending[];
-  timer: NodeJS.Timeout | undefined;
-  newTimeoutReceived: boolean;
   sentAttributes: boolean;
 }
 
@@ -83,12 +82,14 @@ export class ExtProcStream {
   private graceTimer: NodeJS.Timeout | undefined;
   private protocolConfigSent = false;
   private readonly states: Record<Direction, DirectionState> = {
-    request: { pending: [], timer: undefined, newTimeoutReceived: false, sentAttributes: false },
-    response: { pending: [], timer: undefined, newTimeoutReceived: false, sentAttributes: false },
+    request: { pending: [], sentAttributes: false },
+    response: { pending: [], sentAttributes: false },
   };
+  private readonly timers: MessageTimers;
 
   constructor(private readonly options: ExtProcStreamOptions) {
     this.mode = effectiveMode(options.processingMode);
+    this.timers = new MessageTimers(() => this.onMessageTimeout(), options.maxMessageTimeoutMs);
   }
 
   /** addDynamicMetadata: each forwarding namespace's dynamic metadata, read at send time. */
@@ -121,8 +122,7 @@ export class ExtProcStream {
       };
     }
     const outcome = new Promise<Outcome>((resolve) => state.pending.push({ kind, resolve }));
-    this.startTimer(direction, this.options.messageTimeoutMs);
-    state.newTimeoutReceived = false;
+    this.timers.start(direction, this.options.messageTimeoutMs);
     this.options.count('stream_msgs_sent');
     this.record?.sent.push(request);
     call.write(request);
@@ -210,7 +210,8 @@ export class ExtProcStream {
     this.record?.received.push(response);
     if (this.complete) return;
     if (response.override_message_timeout) {
-      this.onNewTimeout(durationToMs(response.override_message_timeout));
+      const restarted = this.timers.override(durationToMs(response.override_message_timeout));
+      this.options.count(restarted ? 'override_message_timeout_received' : 'override_message_timeout_ignored');
       return;
     }
     const inHeaderState = this.states.request.pending[0]?.kind === 'headers' || this.states.response.pending[0]?.kind === 'headers';
@@ -241,7 +242,7 @@ export class ExtProcStream {
       return;
     }
     state.pending.shift();
-    this.stopTimer(direction);
+    this.timers.stop(direction);
     this.options.count('stream_msgs_received');
     head.resolve({ type: 'answer', response });
   }
@@ -294,40 +295,11 @@ export class ExtProcStream {
     this.options.onLocalReply({ status: 504, body: Buffer.alloc(0), details: 'ext_proc_error_per-message_timeout_exceeded' });
   }
 
-  /** onNewTimeout: honoured once per pending state, within [1 ms, max_message_timeout]. */
-  private onNewTimeout(timeoutMs: number): void {
-    if (timeoutMs < 1 || timeoutMs > this.options.maxMessageTimeoutMs) {
-      this.options.count('override_message_timeout_ignored');
-      return;
-    }
-    let restarted = false;
-    for (const direction of ['request', 'response'] as const) {
-      const state = this.states[direction];
-      if (state.timer && !state.newTimeoutReceived) {
-        this.startTimer(direction, timeoutMs);
-        state.newTimeoutReceived = true;
-        restarted = true;
-      }
-    }
-    this.options.count(restarted ? 'override_message_timeout_received' : 'override_message_timeout_ignored');
-  }
-
-  private startTimer(direction: Direction, timeoutMs: number): void {
-    this.stopTimer(direction);
-    this.states[direction].timer = setTimeout(() => this.onMessageTimeout(), timeoutMs);
-  }
-
-  private stopTimer(direction: Direction): void {
-    const state = this.states[direction];
-    if (state.timer) clearTimeout(state.timer);
-    state.timer = undefined;
-  }
-
   /** Latches completion, stops the timers and settles every pending message the same way. */
   private finish(outcome: 'passthrough' | 'stopped'): void {
     this.complete = true;
+    this.timers.stopAll();
     for (const direction of ['request', 'response'] as const) {
-      this.stopTimer(direction);
       const pending = this.states[direction].pending.splice(0);
       for (const entry of pending) entry.resolve({ type: outcome });
     }

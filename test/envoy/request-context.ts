@@ -172,8 +172,13 @@ export class RequestContext {
     this.record.timings.firstByteDownstream ??= this.elapsed();
     const flat: string[] = [];
     for (const [name, value] of headers.pairs()) if (!name.startsWith(':')) flat.push(name, value);
-    this.response.writeHead(status, flat);
-    this.response.flushHeaders();
+    try {
+      this.response.writeHead(status, flat);
+      this.response.flushHeaders();
+    } catch {
+      // A value Envoy's codec accepts but node refuses (control characters): the stream cannot go on.
+      this.reset('envoy_stand_in_unencodable_response_headers');
+    }
   }
 
   write(chunk: Buffer): void {

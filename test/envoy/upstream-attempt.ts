@@ -1,0 +1,124 @@
+/**
+ * One upstream attempt (router UpstreamRequest): the router's per-attempt header changes on the SHARED
+ * downstream header map (auto_host_rewrite, :scheme match_upstream, x-envoy-attempt-count,
+ * x-envoy-expected-rq-timeout-ms), then the cluster's upstream filter chain
+ * [ext_proc (fresh stream per attempt) -> header_mutation (content-length ADD_IF_ABSENT from
+ * %DYNAMIC_METADATA(io.envoy.ai_gateway:content_length)%) -> upstream_codec], then the real HTTP/1 request.
+ */
+import * as http from 'node:http';
+import { applyHeadersAnswer } from './answers.js';
+import { headersToProto, jsonToStruct } from './proto-values.js';
+import { UPSTREAM_PROCESSING_MODE } from './processing-mode.js';
+import type { RequestContext } from './request-context.js';
+import type { AttemptRecord } from './types.js';
+
+export const METADATA_NAMESPACE = 'io.envoy.ai_gateway';
+export const BACKEND_ATTRIBUTES = [
+  "xds.upstream_host_metadata.filter_metadata['llm_extproc']['backend']",
+  "xds.cluster_metadata.filter_metadata['llm_extproc']['backend']",
+];
+
+export type AttemptResult =
+  | { kind: 'response'; response: http.IncomingMessage; abort(): void }
+  | { kind: 'failure'; reason: 'connect_failure' | 'reset' }
+  /** A local reply (ext_proc error or immediate response) was sent downstream; never retried. */
+  | { kind: 'stopped' };
+
+export async function runAttempt(context: RequestContext, record: AttemptRecord): Promise<AttemptResult> {
+  const { options } = context.shared;
+  const backend = options.config.backends.get(record.backend);
+  const upstreamUrl = options.upstreams[record.backend];
+  if (!backend || !upstreamUrl) {
+    context.localReply({ status: 503, body: Buffer.from('no healthy upstream'), details: 'no_healthy_upstream' });
+    return { kind: 'stopped' };
+  }
+  const endpoint = new URL(backend.endpoint);
+  const headers = context.headers;
+  headers.set(':authority', endpoint.host);
+  headers.set(':scheme', endpoint.protocol.replace(':', ''));
+  if (options.routeTimeoutMs > 0) headers.set('x-envoy-expected-rq-timeout-ms', String(options.routeTimeoutMs));
+  headers.set('x-envoy-attempt-count', String(record.attempt));
+  let body = context.body;
+
+  if (options.config.file.envoy.upstreamFilter) {
+    const attributes = jsonToStruct(Object.fromEntries(BACKEND_ATTRIBUTES.map((key) => [key, record.backend])));
+    const stream = context.newStream('upstream', UPSTREAM_PROCESSING_MODE, record.attempt, attributes);
+    const pending = stream.send('request', 'headers', { headers: headersToProto(headers), end_of_stream: body.length === 0 });
+    record.extProcStreamId = stream.record?.id;
+    const outcome = await pending;
+    if (outcome.type === 'stopped' || context.finished) {
+      record.failure = 'local_reply';
+      return { kind: 'stopped' };
+    }
+    if (outcome.type === 'answer') {
+      const result = applyHeadersAnswer(
+        { stream, direction: 'request', headers, count: (name) => context.count(name), upstream: true },
+        outcome.response.request_headers,
+      );
+      if (!result.ok) {
+        record.failure = 'local_reply';
+        return { kind: 'stopped' };
+      }
+      if (result.replacedBody !== undefined) body = result.replacedBody;
+      // Last exchange for this filter (body NONE, response SKIP): the stream closes now (1.37+).
+      stream.closeMaybeGraceful();
+    }
+    const contentLength = context.metadata.format(METADATA_NAMESPACE, 'content_length');
+    if (contentLength !== undefined && !headers.has('content-length')) headers.set('content-length', contentLength);
+  }
+
+  record.requestHeaders = headers.pairs();
+  record.requestBody = body;
+  return send(context, upstreamUrl, body, record);
+}
+
+function send(context: RequestContext, upstreamUrl: string, body: Buffer, record: AttemptRecord): Promise<AttemptResult> {
+  const target = new URL(upstreamUrl);
+  const outgoing: Record<string, string | string[]> = {};
+  for (const [name, value] of record.requestHeaders) {
+    if (name.startsWith(':')) continue;
+    const existing = outgoing[name];
+    outgoing[name] = existing === undefined ? value : [...(Array.isArray(existing) ? existing : [existing]), value];
+  }
+  outgoing['host'] = context.headers.get(':authority') ?? target.host;
+  if (outgoing['content-length'] === undefined && body.length > 0) outgoing['transfer-encoding'] = 'chunked';
+
+  return new Promise((resolve) => {
+    let connected = false;
+    let settled = false;
+    const request = http.request({
+      protocol: target.protocol,
+      hostname: target.hostname,
+      port: target.port,
+      method: context.headers.get(':method') ?? 'GET',
+      path: context.headers.get(':path') ?? '/',
+      headers: outgoing,
+      agent: context.shared.agent,
+      setHost: false,
+    });
+    const unregister = context.onAbort(() => request.destroy());
+    const settle = (result: AttemptResult): void => {
+      if (settled) return;
+      settled = true;
+      if (result.kind !== 'response') unregister();
+      resolve(result);
+    };
+    request.on('socket', (socket) => {
+      if (!socket.connecting) connected = true;
+      else socket.once('connect', () => (connected = true));
+    });
+    request.on('response', (response) => {
+      settle({
+        kind: 'response',
+        response,
+        abort: () => {
+          unregister();
+          request.destroy();
+        },
+      });
+    });
+    request.on('error', () => settle({ kind: 'failure', reason: connected ? 'reset' : 'connect_failure' }));
+    request.on('close', () => settle({ kind: 'failure', reason: 'reset' }));
+    request.end(body);
+  });
+}

@@ -1,0 +1,52 @@
+/**
+ * Why the shipped Envoy configs turn on envoy.reloadable_features.ext_proc_graceful_grpc_close.
+ *
+ * Envoy's default close half-closes each ext_proc stream and resets it at once: one RST_STREAM per request.
+ * Node's HTTP/2 rapid-reset protection (a burst of ~1000 resets, then ~33/s) then tears down the whole gRPC
+ * connection, failing every stream in flight on it, and Envoy answers those requests with 500 (grpc-node
+ * #2872, #2625). With the graceful close, Envoy half-closes and waits for the server's status: no resets.
+ * The stand-in closes streams both ways; this test shows the difference on the real server.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { startGateway } from '../helpers/gateway-harness.js';
+
+const REQUESTS = 2500;
+const CONCURRENCY = 24;
+const CONFIG = `
+backends: [{ name: openai, schema: OpenAI, endpoint: https://api.openai.com }]
+models: [{ name: gpt-4o-mini, backends: [{ backend: openai }] }]
+`;
+
+async function burst(gracefulClose: boolean): Promise<{ statuses: Map<number, number>; details: Set<string> }> {
+  const gateway = await startGateway({ configYaml: CONFIG, upstreams: { openai: 'http://127.0.0.1:9' }, envoy: { gracefulClose } });
+  const statuses = new Map<number, number>();
+  try {
+    let sent = 0;
+    const worker = async () => {
+      while (sent < REQUESTS) {
+        sent += 1;
+        const response = await fetch(`${gateway.baseURL}/models`);
+        await response.arrayBuffer();
+        statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
+      }
+    };
+    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+    await gateway.envoy.settled();
+    const details = new Set(gateway.envoy.requests.filter((request) => request.status !== 200).map((request) => request.responseCodeDetails));
+    return { statuses, details };
+  } finally {
+    await gateway.close();
+  }
+}
+
+describe('closing ext_proc streams under sustained load', () => {
+  it('loses requests with the default half-close-and-reset, and none with the graceful close', async () => {
+    const reset = await burst(false);
+    const graceful = await burst(true);
+    const failedWithReset = REQUESTS - (reset.statuses.get(200) ?? 0);
+    console.log(`default close: ${failedWithReset} of ${REQUESTS} requests failed (${[...reset.details].join(', ')}); graceful close: ${REQUESTS - (graceful.statuses.get(200) ?? 0)} failed`);
+    assert.equal(graceful.statuses.get(200), REQUESTS, 'graceful close: every request succeeds');
+    assert.ok(failedWithReset > 0, "default close: Node's rapid-reset protection dropped the connection at least once");
+  });
+});

@@ -43,6 +43,8 @@ export class Exchange {
   readonly touchedHeaders = new Set<string>();
   /** The service answered this request itself (never translate a local reply twice). */
   localReply = false;
+  /** Status of the service's own error reply, for the request metric's error_type. */
+  localReplyStatus: number | undefined;
   /** Reserved cost values (metadata key -> tokens) written in the request phase. */
   reserved: Record<string, number> = {};
   usage: TokenUsage | undefined;

@@ -35,11 +35,19 @@ export class RouterProcessor implements StreamProcessor {
 
   async handle(message: ProcessingRequest): Promise<ProcessingResponse | undefined> {
     if (message.observability_mode) return undefined;
+    let response: ProcessingResponse;
     try {
-      return await this.dispatch(message);
+      response = await this.dispatch(message);
     } catch (error) {
       return this.internalError(error, message);
     }
+    const status = immediateStatus(response);
+    if (status !== undefined && status >= 400 && !this.exchange.finished) {
+      // The service answered an error itself: still one request metric, with its status as error_type.
+      this.exchange.finished = true;
+      recordMetrics(this.exchange, this.deps.metrics, effectiveUsage(this.exchange), String(status));
+    }
+    return response;
   }
 
   private async dispatch(message: ProcessingRequest): Promise<ProcessingResponse> {
@@ -108,12 +116,20 @@ export class RouterProcessor implements StreamProcessor {
 
   close(reason: StreamEnd): void {
     this.response.abandon();
-    if (!this.exchange.finished && this.exchange.request && !this.exchange.localReply) {
+    if (!this.exchange.finished && this.exchange.request && (!this.exchange.localReply || this.exchange.localReplyStatus !== undefined)) {
       this.exchange.finished = true;
       // The stream ended before the response did: the client went away, or the upstream was reset.
       this.deps.logger.debug({ exchange: this.exchange.id, reason }, 'exchange ended before the response finished');
-      recordMetrics(this.exchange, this.deps.metrics, effectiveUsage(this.exchange), 'client_disconnect');
+      const errorType = this.exchange.localReplyStatus !== undefined ? String(this.exchange.localReplyStatus) : 'client_disconnect';
+      recordMetrics(this.exchange, this.deps.metrics, effectiveUsage(this.exchange), errorType);
     }
     this.deps.registry.delete(this.exchange.id);
   }
+}
+
+/** The HTTP status of an immediate response, if the answer is one. */
+function immediateStatus(response: ProcessingResponse): number | undefined {
+  const code = response.immediate_response?.status?.code;
+  if (code === undefined) return undefined;
+  return typeof code === 'number' ? code : Number.NaN;
 }

@@ -48,6 +48,7 @@ export class UpstreamProcessor implements StreamProcessor {
       return await this.buildAnswer(exchange, backendFromAttributes(message.attributes) ?? '');
     } catch (error) {
       exchange.localReply = true;
+      exchange.localReplyStatus = GatewayError.isInstance(error) ? error.status : 500;
       const api = exchange.endpoint?.clientApi ?? 'openai';
       if (GatewayError.isInstance(error)) {
         const code = error.code === 'ERR_INVALID_REQUEST' ? 'invalid_request_body' : error.code.toLowerCase().replace(/^err_/, '');

@@ -190,6 +190,8 @@ describe('ext_proc protocol', () => {
       assert.equal(typeof parsed.error.message, 'string');
       assert.ok('type' in parsed.error && 'param' in parsed.error && 'code' in parsed.error);
       stream.close(true);
+      const exposition = await metrics.metrics();
+      assert.match(exposition, new RegExp(`gen_ai_server_request_duration_seconds_count\\{[^}]*error_type="${status}"[^}]*\\} [1-9]`), 'the failed request is still counted');
     });
   }
 

@@ -10,7 +10,8 @@ export interface Endpoint {
   readonly operation: Operation | undefined;
   /** OTel gen_ai.operation.name */
   readonly operationName: string;
-  readonly local?: 'models';
+  /** Answered by the service itself: a model list, or an input token count (a local estimate). */
+  readonly local?: 'models' | 'count_tokens';
 }
 
 const ENDPOINTS: ReadonlyMap<string, Endpoint> = new Map([
@@ -18,6 +19,9 @@ const ENDPOINTS: ReadonlyMap<string, Endpoint> = new Map([
   ['/v1/completions', { method: 'POST', clientApi: 'openai', operation: 'completion', operationName: 'completion' }],
   ['/v1/embeddings', { method: 'POST', clientApi: 'openai', operation: 'embeddings', operationName: 'embeddings' }],
   ['/v1/models', { method: 'GET', clientApi: 'openai', operation: undefined, operationName: 'models', local: 'models' }],
+  ['/anthropic/v1/messages', { method: 'POST', clientApi: 'anthropic', operation: 'messages', operationName: 'messages' }],
+  ['/anthropic/v1/messages/count_tokens', { method: 'POST', clientApi: 'anthropic', operation: undefined, operationName: 'count_tokens', local: 'count_tokens' }],
+  ['/anthropic/v1/models', { method: 'GET', clientApi: 'anthropic', operation: undefined, operationName: 'models', local: 'models' }],
 ]);
 
 /** The endpoint for a `:path`, ignoring the query string. */

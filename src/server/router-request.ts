@@ -11,6 +11,7 @@ import { HeaderChanges } from './headers.js';
 import { answer, immediateError, immediateJson, METADATA_NAMESPACE } from './responses.js';
 import { requestPhaseCosts, zeroCosts } from './accounting.js';
 import { buildAttempt, pickBackendRef } from './upstream-request.js';
+import { anthropicModelsList, countTokensReply } from './anthropic-local.js';
 
 export const MODEL_HEADER = 'x-ai-eg-model';
 export const BACKEND_HEADER = 'x-ai-eg-backend';
@@ -39,7 +40,8 @@ export function onRequestHeaders(exchange: Exchange, headers: Map<string, string
   if (method !== endpoint.method) return fail(405, `method ${method} is not allowed on ${exchange.path.split('?')[0]}`, 'method_not_allowed', { allow: endpoint.method });
   if (endpoint.local === 'models') {
     exchange.localReply = true;
-    return immediateJson(200, modelsList(exchange), { metadata: zeroCosts(exchange), details: 'llm_extproc_models' });
+    const list = endpoint.clientApi === 'anthropic' ? anthropicModelsList(exchange.config.models.keys(), new Date()) : modelsList(exchange);
+    return immediateJson(200, list, { metadata: zeroCosts(exchange), details: 'llm_extproc_models' });
   }
   const contentType = headers.get('content-type');
   if (contentType !== undefined && contentType !== '' && !isJsonContentType(contentType)) {
@@ -87,6 +89,7 @@ async function handleBody(exchange: Exchange, rawBody: Uint8Array): Promise<Proc
   if (!model) {
     throw new GatewayError('ERR_UNKNOWN_MODEL', `The model \`${requestModel.slice(0, 200)}\` does not exist or is not configured`, { param: 'model' });
   }
+  if (exchange.endpoint?.local === 'count_tokens') return countTokensReply(exchange, model, requestModel, body);
   if (body['stream'] !== undefined && typeof body['stream'] !== 'boolean') {
     throw new GatewayError('ERR_MALFORMED_REQUEST', 'malformed request: `stream` must be a boolean', { param: 'stream' });
   }

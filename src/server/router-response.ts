@@ -157,7 +157,9 @@ export class ResponseSide {
     } catch (error) {
       this.errored = { status: 502, message: `upstream stream cannot be decoded: ${(error as Error).message}` };
       const api = this.exchange.endpoint?.clientApi ?? 'openai';
-      parts.push(Buffer.from(`data: ${errorBodyFor(api, this.errored)}\n\n`, 'utf8'));
+      // Anthropic SDKs only raise stream errors sent as `event: error`.
+      const eventLine = api === 'anthropic' ? 'event: error\n' : '';
+      parts.push(Buffer.from(`${eventLine}data: ${errorBodyFor(api, this.errored)}\n\n`, 'utf8'));
       unchanged = false;
       this.decoder?.close();
       this.decoder = undefined;

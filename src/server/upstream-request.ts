@@ -66,6 +66,7 @@ export async function buildAttempt(exchange: Exchange, backend: ResolvedBackend,
     upstreamModel: ref.modelNameOverride ?? request.requestModel,
     stream: request.stream,
     forceIncludeUsage: request.stream && !request.clientWantsUsage && costsConfigured(exchange),
+    requestHeaders: exchange.originalHeaders,
     now: Date.now,
     generateId: () => `chatcmpl-${randomUUID().replace(/-/g, '')}`,
   };

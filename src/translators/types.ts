@@ -31,6 +31,8 @@ export interface RequestContext {
   readonly stream: boolean;
   /** Costs are configured and a streaming client did not ask for usage: ask upstream, hide it from the client. */
   readonly forceIncludeUsage: boolean;
+  /** The client's request headers (lower-case names), for translators that read them (anthropic-version, anthropic-beta). */
+  readonly requestHeaders?: HeaderLookup;
   readonly now: () => number;
   readonly generateId: () => string;
 }

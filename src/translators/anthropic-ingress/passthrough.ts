@@ -1,0 +1,68 @@
+/**
+ * Anthropic Messages client -> Claude (first-party, Vertex, Bedrock): the client gets the upstream's bytes.
+ * Buffered responses and SSE streams pass through unchanged; they are only read for usage, the response model,
+ * delivered text (for local counting when usage is missing) and `error` events; a stream that ends before
+ * `message_stop` without an error gets an `event: error` appended, so the client knows it was cut. Bedrock streams are re-framed
+ * from AWS event-stream to SSE in aws-stream.ts. Non-2xx bodies go through anthropic-error.ts.
+ */
+import { safeParseJson, utf8 } from '../../core/json.js';
+import { SseDecoder, type SseItem } from '../../core/sse.js';
+import type { ErrorShape } from '../../core/errors.js';
+import type { RequestContext, ResponseResult, StreamStep, StreamTranslator, Translator, UpstreamRequest } from '../types.js';
+import { anthropicClientError, anthropicErrorEvent } from './anthropic-error.js';
+import { readMessageUsage } from './anthropic-usage.js';
+import { AnthropicEventObserver } from './event-observer.js';
+import { AwsAnthropicStream } from './aws-stream.js';
+import { bedrockAnthropicRequest, nativeAnthropicRequest, vertexAnthropicRequest } from './native-request.js';
+
+/** A complete Messages response: body unchanged, usage and model read. */
+export function readNativeResponse(body: Uint8Array): ResponseResult {
+  const parsed = safeParseJson(body);
+  if (!parsed.ok) return { body: undefined, usage: undefined };
+  const { usage, model } = readMessageUsage(parsed.value);
+  return { body: undefined, usage, ...(model !== undefined ? { responseModel: model } : {}) };
+}
+
+/** Native Anthropic SSE: every chunk goes to the client as it came. */
+export class AnthropicPassthroughStream implements StreamTranslator {
+  private readonly decoder = new SseDecoder();
+  private readonly observer = new AnthropicEventObserver();
+
+  push(chunk: Uint8Array): StreamStep {
+    return this.observe(chunk, this.decoder.push(chunk));
+  }
+
+  end(): StreamStep {
+    const step = this.observe(new Uint8Array(0), this.decoder.end());
+    const cut = step.error ? undefined : this.observer.cutShort();
+    return cut ? this.observer.step(utf8(anthropicErrorEvent(cut)), step.deliveredText ?? '', cut) : step;
+  }
+
+  private observe(body: Uint8Array, items: readonly SseItem[]): StreamStep {
+    let deliveredText = '';
+    let error: ErrorShape | undefined;
+    for (const item of items) {
+      if (item.type !== 'event' || item.data.trim() === '') continue;
+      const parsed = safeParseJson(item.data);
+      if (!parsed.ok) continue;
+      const seen = this.observer.observe(parsed.value);
+      deliveredText += seen.deliveredText;
+      error ??= seen.error;
+    }
+    return this.observer.step(body, deliveredText, error);
+  }
+}
+
+function nativeTranslator(request: (ctx: RequestContext) => UpstreamRequest, stream: (ctx: RequestContext) => StreamTranslator): Translator {
+  return {
+    request,
+    response: (_ctx, body) => readNativeResponse(body),
+    error: (_ctx, status, body, headers) => anthropicClientError(status, body, headers),
+    stream,
+    streamContentType: 'text/event-stream',
+  };
+}
+
+export const anthropicPassthroughTranslator = nativeTranslator(nativeAnthropicRequest, () => new AnthropicPassthroughStream());
+export const gcpAnthropicPassthroughTranslator = nativeTranslator(vertexAnthropicRequest, () => new AnthropicPassthroughStream());
+export const awsAnthropicPassthroughTranslator = nativeTranslator(bedrockAnthropicRequest, () => new AwsAnthropicStream());

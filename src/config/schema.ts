@@ -42,18 +42,26 @@ const HeaderName = z
 
 const AwsAuthSchema = z
   .object({
+    /** AWS region, e.g. us-east-1. */
     region: z.string().min(1),
+    /** Access key id; with secretAccessKey, else the default credential chain. */
     accessKeyId: SecretSchema.optional(),
+    /** Secret access key. */
     secretAccessKey: SecretSchema.optional(),
+    /** Session token for temporary credentials. */
     sessionToken: SecretSchema.optional(),
   })
   .strict();
 
 const GcpAuthSchema = z
   .object({
+    /** Google Cloud project id. */
     projectId: z.string().min(1),
+    /** Google Cloud region, e.g. us-central1. */
     region: z.string().min(1),
+    /** An OAuth2 access token (a {file} secret is re-read when it changes). */
     accessToken: SecretSchema.optional(),
+    /** Service-account or workload-identity credentials file; neither this nor accessToken: application default credentials. */
     credentialsFile: z.string().min(1).optional(),
   })
   .strict();
@@ -70,7 +78,9 @@ export const AuthSchema = z
     azureAccessToken: SecretSchema.optional(),
     /** x-goog-api-key: <key> (GoogleAI) */
     googleApiKey: SecretSchema.optional(),
+    /** AWS SigV4 signing (AWSBedrock, AWSAnthropic); without keys the default credential chain is used. */
     aws: AwsAuthSchema.optional(),
+    /** Google Cloud OAuth2 (GCPVertexAI, GCPAnthropic): project, region and token source. */
     gcp: GcpAuthSchema.optional(),
   })
   .strict();
@@ -78,7 +88,9 @@ export type AuthConfig = z.infer<typeof AuthSchema>;
 
 export const BackendSchemaZ = z
   .object({
+    /** Unique name; models refer to it, and metadata reports it as backend_name. */
     name: z.string().min(1).regex(/^[A-Za-z0-9_.-]+$/, 'must be letters, digits, "_", "." or "-"'),
+    /** The API the backend speaks; llm-extproc translates client requests to it. */
     schema: z.enum(SCHEMAS),
     /** Where Envoy sends this backend's traffic: scheme://host[:port] */
     endpoint: z
@@ -88,10 +100,14 @@ export const BackendSchemaZ = z
     prefix: z.string().regex(/^(\/[^\s?#]*)?$/, 'must start with "/"').default('/v1'),
     /** Azure OpenAI api-version, or the anthropic_version for AWSAnthropic/GCPAnthropic. */
     apiVersion: z.string().min(1).optional(),
+    /** Credentials llm-extproc adds (at most one method); without auth, client credential headers pass through. */
     auth: AuthSchema.optional(),
+    /** Request headers to set or remove for this backend. */
     headers: z
       .object({
+        /** Headers to set, overwriting what the client sent. */
         set: z.record(HeaderName, z.string()).default({}),
+        /** Headers to remove. */
         remove: z.array(HeaderName).default([]),
       })
       .strict()
@@ -104,9 +120,13 @@ export type BackendConfig = z.infer<typeof BackendSchemaZ>;
 
 export const ModelBackendRefSchema = z
   .object({
+    /** Name of a backend. */
     backend: z.string().min(1),
+    /** Model name sent to this backend instead of the client's. */
     modelNameOverride: z.string().min(1).optional(),
+    /** Fallback order: lower first; a higher priority is tried when the lower ones fail. */
     priority: z.number().int().min(0).default(0),
+    /** Share of traffic within its priority; 0 takes the backend out. */
     weight: z.number().int().min(0).default(1),
   })
   .strict();
@@ -114,7 +134,9 @@ export type ModelBackendRef = z.infer<typeof ModelBackendRefSchema>;
 
 export const ModelSchema = z
   .object({
+    /** What clients put in "model". */
     name: z.string().min(1),
+    /** Backends serving the model. */
     backends: z.array(ModelBackendRefSchema).min(1),
   })
   .strict();
@@ -122,7 +144,9 @@ export type ModelConfig = z.infer<typeof ModelSchema>;
 
 export const CostSchema = z
   .object({
+    /** Dynamic metadata key the number is written under. */
     metadataKey: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an identifier'),
+    /** What is counted. */
     type: z.enum(COST_TYPES),
     /** CEL expression, for type CEL. */
     cel: z.string().min(1).optional(),
@@ -136,18 +160,85 @@ export const CostSchema = z
   .strict();
 export type CostConfig = z.infer<typeof CostSchema>;
 
+/** An Envoy duration: seconds with an "s" suffix ("30s", "0.5s"), as Envoy's YAML takes it. */
+export const EnvoyDuration = z.string().regex(/^\d{1,6}(\.\d{1,9})?s$/, 'must be a duration in seconds such as "30s" or "0.5s"');
+
+/** Seconds in an EnvoyDuration string. */
+export function envoyDurationSeconds(text: string): number {
+  return Number(text.slice(0, -1));
+}
+
+/** Envoy's retry_on conditions (x-envoy-retry-on values) that make sense for LLM traffic. */
+export const ENVOY_RETRY_ON = [
+  '5xx',
+  'gateway-error',
+  'reset',
+  'reset-before-request',
+  'connect-failure',
+  'refused-stream',
+  'retriable-4xx',
+  'retriable-status-codes',
+  'envoy-ratelimited',
+] as const;
+
 export const ConfigSchema = z
   .object({
+    /** Providers Envoy can send traffic to. */
     backends: z.array(BackendSchemaZ).default([]),
+    /** Model names clients may request, each with its backends in fallback order. */
     models: z.array(ModelSchema).default([]),
+    /** Usage numbers written as Envoy dynamic metadata (namespace io.envoy.ai_gateway) for rate limits and access logs. */
     costs: z.array(CostSchema).default([]),
+    /** How llm-extproc is attached to Envoy, and the Envoy config `llm-extproc envoy` generates. */
     envoy: z
       .object({
         /** true: translate per upstream attempt (dual attachment); false: router-level only. */
         upstreamFilter: z.boolean().default(true),
+        // The fields below only shape the Envoy config `llm-extproc envoy` generates (src/envoy/).
+        /** Port of the Envoy listener that clients call. */
+        listenPort: z.number().int().min(1).max(65535).default(10000),
+        /** Address the Envoy listener binds. */
+        listenAddress: z.string().min(1).default('0.0.0.0'),
+        /** Port of Envoy's admin interface, which always binds 127.0.0.1. */
+        adminPort: z.number().int().min(1).max(65535).default(9901),
+        /** Where Envoy reaches llm-extproc: host:port or unix:/path (the --extproc flag overrides it). */
+        extProcAddress: z.string().min(1).default('127.0.0.1:1063'),
+        /** ext_proc message_timeout: how long Envoy waits for each answer; at least 10s (Envoy's 200 ms default times out MB-sized bodies). */
+        messageTimeout: EnvoyDuration.refine((text) => envoyDurationSeconds(text) >= 10, 'must be at least 10s').default('30s'),
+        /** Envoy retry_on conditions that fall back to the next attempt (next priority). */
+        retryOn: z.array(z.enum(ENVOY_RETRY_ON)).default(['connect-failure', 'refused-stream', 'reset', '5xx', 'retriable-status-codes']),
+        /** Upstream statuses retried when retryOn has retriable-status-codes (429: the provider is rate limiting). */
+        retriableStatusCodes: z.array(z.number().int().min(100).max(599)).default([429]),
+        /** Retries after the first attempt. */
+        numRetries: z.number().int().min(0).max(10).default(2),
+        /** Time allowed for each attempt until the response starts (ignored once bytes reached the client). */
+        perTryTimeout: EnvoyDuration.default('120s'),
+        /** Route timeout for the whole response, retries included; 0s disables it (long generations). */
+        requestTimeout: EnvoyDuration.default('0s'),
+        /** Route idle timeout: an attempt with no bytes for this long is reset (and retried before the first byte). */
+        streamIdleTimeout: EnvoyDuration.default('60s'),
+        /** CA bundle Envoy uses to verify https backends. */
+        caFile: z.string().min(1).default('/etc/ssl/certs/ca-certificates.crt'),
+        /** Token budgets with Envoy's rate-limit filter and envoyproxy/ratelimit; absent: no rate-limit filter. */
+        rateLimit: z
+          .object({
+            /** Rate-limit domain (the `domain:` of the envoyproxy/ratelimit config). */
+            domain: z.string().min(1).default('llm-extproc'),
+            /** Request header naming the tenant; a request without it is charged to the shared per-model budget. */
+            tenantHeader: HeaderName.default('x-tenant-id'),
+            /** true: answer 500 when the rate-limit service fails; false: let the request through. */
+            failureModeDeny: z.boolean().default(false),
+            /** Where Envoy reaches the rate-limit service (gRPC): host:port or unix:/path (the --ratelimit flag overrides it). */
+            address: z.string().min(1).default('127.0.0.1:8081'),
+            /** Time Envoy waits for the rate-limit service in the request phase. */
+            timeout: EnvoyDuration.default('0.1s'),
+          })
+          .strict()
+          .optional(),
       })
       .strict()
       .default({ upstreamFilter: true }),
+    /** Request size limits. */
     limits: z
       .object({
         /** Largest request body accepted end to end; larger gets 413. */
@@ -159,6 +250,7 @@ export const ConfigSchema = z
       })
       .strict()
       .default({ maxRequestBodyBytes: 32 * 1024 * 1024 }),
+    /** The request-phase estimate of costs that set reserve: true. */
     reserve: z
       .object({
         /** Expected output size as a fraction of max_tokens (or max_completion_tokens). */

@@ -1,3 +1,5 @@
+import { lstat, unlink } from 'node:fs/promises';
+
 /**
  * Listen addresses as the CLI takes them: "host:port", "[v6]:port", or "unix:/path".
  * Errors are values, so the CLI can print them.
@@ -42,4 +44,13 @@ export function grpcBindTarget(address: ListenAddress): string {
 /** Human form for logs, e.g. after binding port 0. */
 export function formatListenAddress(address: ListenAddress): string {
   return grpcBindTarget(address);
+}
+
+/** A socket file left by a previous run (a restarted sidecar on a shared emptyDir) makes binding fail with EADDRINUSE. */
+export async function removeStaleSocket(path: string): Promise<void> {
+  try {
+    if ((await lstat(path)).isSocket()) await unlink(path);
+  } catch {
+    // absent: nothing to remove
+  }
 }

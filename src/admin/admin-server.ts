@@ -3,9 +3,8 @@
  * /readyz (gRPC server serving and a config loaded). Everything else is 404.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { lstat, unlink } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { formatListenAddress, parseListenAddress, type ListenAddress } from '../net-address.js';
+import { formatListenAddress, parseListenAddress, removeStaleSocket, type ListenAddress } from '../net-address.js';
 
 export interface MetricsSource {
   metrics(): Promise<string>;
@@ -89,13 +88,4 @@ function parseOrThrow(text: string): ListenAddress {
   const parsed = parseListenAddress(text);
   if (!parsed.ok) throw new Error(`admin address ${parsed.error}`);
   return parsed.address;
-}
-
-/** A socket file left by a previous run would make listen() fail with EADDRINUSE. */
-async function removeStaleSocket(path: string): Promise<void> {
-  try {
-    if ((await lstat(path)).isSocket()) await unlink(path);
-  } catch {
-    // absent: nothing to remove
-  }
 }

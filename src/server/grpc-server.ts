@@ -7,7 +7,7 @@ import { HealthImplementation } from 'grpc-health-check';
 import type { ConfigStore } from '../config/store.js';
 import type { Logger } from '../logging.js';
 import type { GatewayMetrics } from '../metrics/metrics.js';
-import { grpcBindTarget, parseListenAddress } from '../net-address.js';
+import { grpcBindTarget, parseListenAddress, removeStaleSocket } from '../net-address.js';
 import { createProcessHandler, type ProcessCall } from './ext-proc-service.js';
 import { ExchangeRegistry } from './exchange.js';
 import { EXT_PROC_SERVICE_NAME, extProcServiceDefinition } from './proto.js';
@@ -53,6 +53,7 @@ export async function startExtProcServer(options: ExtProcServerOptions): Promise
   const health = new HealthImplementation({ '': 'SERVING', [EXT_PROC_SERVICE_NAME]: 'SERVING' });
   health.addToServer(server);
 
+  if (parsed.address.kind === 'unix') await removeStaleSocket(parsed.address.path);
   const target = grpcBindTarget(parsed.address);
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (error, boundPort) => (error ? reject(error) : resolve(boundPort)));

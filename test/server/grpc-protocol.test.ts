@@ -214,3 +214,31 @@ function statusFromEnum(code: string | number | undefined): number {
   if (typeof code === 'number') return code;
   return STATUS_NAMES[code ?? ''] ?? 0;
 }
+
+describe('unix socket listener', () => {
+  it('binds over a socket file left by a previous run', async () => {
+    const { mkdtemp } = await import('node:fs/promises');
+    const { createServer } = await import('node:net');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const path = join(await mkdtemp(join(tmpdir(), 'llm-extproc-')), 'extproc.sock');
+    // A crashed process leaves its socket file behind.
+    const stale = createServer();
+    await new Promise<void>((resolve) => stale.listen(path, resolve));
+    await new Promise<void>((resolve) => {
+      // Close the listener without unlinking, as a killed process would.
+      (stale as unknown as { _handle: { close(): void } | null })._handle?.close();
+      resolve();
+    });
+    const loaded = await parseConfig('backends: []\nmodels: []\n', 'test.yaml', {});
+    assert.ok(loaded.ok);
+    const server = await startExtProcServer({ listen: `unix:${path}`, configStore: { current: loaded.config }, metrics: new GatewayMetrics(), logger: createLogger({ level: 'silent' }) });
+    const client = connectExtProc(server.address);
+    const stream = new ExtProcTestStream(client);
+    const answer = await stream.send({ request_headers: { headers: headerMap({ ':path': '/v1/models', ':method': 'GET' }), end_of_stream: true } });
+    assert.ok(answer.immediate_response, 'served over the socket');
+    stream.close(true);
+    client.close();
+    await server.drain(1000);
+  });
+});

@@ -217,11 +217,12 @@ function statusFromEnum(code: string | number | undefined): number {
 
 describe('unix socket listener', () => {
   it('binds over a socket file left by a previous run', async () => {
-    const { mkdtemp } = await import('node:fs/promises');
+    const { mkdtemp, rm } = await import('node:fs/promises');
     const { createServer } = await import('node:net');
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
-    const path = join(await mkdtemp(join(tmpdir(), 'llm-extproc-')), 'extproc.sock');
+    const directory = await mkdtemp(join(tmpdir(), 'llm-extproc-'));
+    const path = join(directory, 'extproc.sock');
     // A crashed process leaves its socket file behind.
     const stale = createServer();
     await new Promise<void>((resolve) => stale.listen(path, resolve));
@@ -240,5 +241,6 @@ describe('unix socket listener', () => {
     stream.close(true);
     client.close();
     await server.drain(1000);
+    await rm(directory, { recursive: true, force: true });
   });
 });

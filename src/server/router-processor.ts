@@ -108,7 +108,7 @@ export class RouterProcessor implements StreamProcessor {
     const attempt = this.exchange.attempt;
     const provider = attempt ? providerNameForSchema(attempt.backend.schema) : 'unknown';
     for (const warning of warnings) {
-      if (warning.kind === 'unknown_finish_reason') this.deps.metrics.recordUnknownFinishReason(provider, warning.detail);
+      if (warning.kind === 'unknown_finish_reason') this.deps.metrics.recordUnknownFinishReason(provider, rawReason(warning.detail));
       else this.deps.metrics.recordTranslationWarning(provider, warning.kind);
       this.deps.logger.debug({ exchange: this.exchange.id, kind: warning.kind, detail: warning.detail }, 'translation warning');
     }
@@ -132,4 +132,10 @@ function immediateStatus(response: ProcessingResponse): number | undefined {
   const code = response.immediate_response?.status?.code;
   if (code === undefined) return undefined;
   return typeof code === 'number' ? code : Number.NaN;
+}
+
+/** The provider's own reason from a warning detail: the first quoted value (`stop_reason "x" reported as …`), else the detail. */
+function rawReason(detail: string): string {
+  const quoted = /"((?:[^"\\]|\\.)*)"/.exec(detail);
+  return (quoted?.[1] ?? detail).slice(0, 64);
 }

@@ -1,0 +1,84 @@
+/**
+ * Metrics end to end: OTel GenAI names and labels after real requests, token types, time to first token,
+ * unknown finish reasons counted by their raw value, and bounded model labels.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import OpenAI from 'openai';
+import { startGateway, type Gateway } from '../helpers/gateway-harness.js';
+import { startAnthropicMock, type AnthropicMock } from '../mocks/anthropic-mock.js';
+import { startOpenAIMock, type OpenAIMock } from '../mocks/openai-mock.js';
+
+describe('metrics after real traffic', () => {
+  let openai: OpenAIMock;
+  let anthropic: AnthropicMock;
+  let gateway: Gateway;
+  let client: OpenAI;
+
+  before(async () => {
+    openai = await startOpenAIMock();
+    anthropic = await startAnthropicMock({ apiKey: 'sk-ant' });
+    gateway = await startGateway({
+      configYaml: `
+backends:
+  - { name: openai, schema: OpenAI, endpoint: https://api.openai.com, auth: { apiKey: { value: sk-openai } } }
+  - { name: claude, schema: Anthropic, endpoint: https://api.anthropic.com, auth: { anthropicApiKey: { value: sk-ant } } }
+models:
+  - { name: gpt-4o-mini, backends: [{ backend: openai }] }
+  - { name: claude, backends: [{ backend: claude, modelNameOverride: claude-sonnet-4-5 }] }
+costs:
+  - { metadataKey: llm_total_token, type: TotalToken }
+`,
+      upstreams: { openai: openai.url, claude: anthropic.url },
+    });
+    client = new OpenAI({ baseURL: gateway.baseURL, apiKey: 'x', maxRetries: 0 });
+  });
+  after(async () => {
+    await gateway.close();
+    await Promise.all([openai.close(), anthropic.close()]);
+  });
+
+  it('records token usage by type, duration and time to first token with GenAI labels', async () => {
+    const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'hi' }] });
+    for await (const chunk of stream) void chunk;
+    await gateway.envoy.settled();
+    const text = await gateway.metrics.metrics();
+    const labels = { gen_ai_operation_name: 'chat', gen_ai_provider_name: 'openai', gen_ai_request_model: 'gpt-4o-mini', gen_ai_response_model: 'gpt-4o-mini' };
+    assert.equal(sample(text, 'gen_ai_client_token_usage_sum', { ...labels, gen_ai_token_type: 'input', usage_estimated: 'false' }), 12);
+    assert.equal(sample(text, 'gen_ai_client_token_usage_sum', { ...labels, gen_ai_token_type: 'output', usage_estimated: 'false' }), 5);
+    assert.equal(sample(text, 'gen_ai_server_request_duration_seconds_count', { ...labels, error_type: '' }), 1);
+    assert.equal(sample(text, 'gen_ai_server_time_to_first_token_seconds_count', labels), 1);
+    assert.equal(sample(text, 'gen_ai_server_time_per_output_token_seconds_count', labels), 1);
+  });
+
+  it('counts an unknown provider stop reason by its raw value', async () => {
+    anthropic.enqueue({
+      status: 200,
+      body: JSON.stringify({ id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-sonnet-4-5', content: [{ type: 'text', text: 'ok' }], stop_reason: 'brand_new_reason', usage: { input_tokens: 3, output_tokens: 1 } }),
+    });
+    const completion = await client.chat.completions.create({ model: 'claude', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] });
+    assert.equal(completion.choices[0]?.finish_reason, 'stop');
+    const text = await gateway.metrics.metrics();
+    assert.match(text, /llm_extproc_unknown_finish_reasons_total\{provider="anthropic",reason="brand_new_reason"\} 1/);
+  });
+
+  it('bounds model label values to the configured models', async () => {
+    for (let index = 0; index < 20; index += 1) {
+      const response = await fetch(`${gateway.baseURL}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: `random-${index}`, messages: [] }) });
+      assert.equal(response.status, 404);
+    }
+    const text = await gateway.metrics.metrics();
+    assert.doesNotMatch(text, /random-\d+/);
+  });
+});
+
+/** The value of the sample `name` whose labels include all of `labels` (any order). */
+function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`)) continue;
+    const body = line.slice(name.length + 1, line.lastIndexOf('}'));
+    const present = new Map([...body.matchAll(/(\w+)="([^"]*)"/g)].map((match) => [match[1], match[2]]));
+    if (Object.entries(labels).every(([key, value]) => present.get(key) === value)) return Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return undefined;
+}

@@ -1,0 +1,52 @@
+/**
+ * Bodies up to limits.maxRequestBodyBytes (default 32 MiB) work end to end, over the gRPC message limit's
+ * default of 4 MB; larger ones get 413 in OpenAI error JSON.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startGateway, type Gateway } from '../helpers/gateway-harness.js';
+import { startOpenAIMock, type OpenAIMock } from '../mocks/openai-mock.js';
+
+const MiB = 1024 * 1024;
+
+describe('large request bodies', () => {
+  let upstream: OpenAIMock;
+  let gateway: Gateway;
+
+  before(async () => {
+    upstream = await startOpenAIMock();
+    gateway = await startGateway({
+      configYaml: `
+backends: [{ name: openai, schema: OpenAI, endpoint: https://api.openai.com, auth: { apiKey: { value: sk-x } } }]
+models: [{ name: gpt-4o-mini, backends: [{ backend: openai, modelNameOverride: gpt-4o-mini-2024-07-18 }] }]
+`,
+      upstreams: { openai: upstream.url },
+      envoy: { bufferLimitBytes: 64 * MiB },
+    });
+  });
+  after(async () => {
+    await gateway.close();
+    await upstream.close();
+  });
+
+  const bodyOf = (bytes: number) => {
+    const skeleton = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: '' }] });
+    return skeleton.replace('"content":""', `"content":"${'x'.repeat(bytes - skeleton.length)}"`);
+  };
+
+  it('passes a 31 MiB body through, byte for byte except the model', async () => {
+    const body = bodyOf(31 * MiB);
+    const response = await fetch(`${gateway.baseURL}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    assert.equal(response.status, 200, await response.clone().text().then((text) => text.slice(0, 200)));
+    const received = upstream.requests.at(-1);
+    assert.equal(received?.body.length, body.length + '-2024-07-18'.length);
+    assert.equal(received?.body.toString(), body.replace('"gpt-4o-mini"', '"gpt-4o-mini-2024-07-18"'));
+  });
+
+  it('answers 413 in OpenAI error JSON above the limit', async () => {
+    const response = await fetch(`${gateway.baseURL}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: bodyOf(33 * MiB) });
+    assert.equal(response.status, 413);
+    const error = (await response.json()) as { error?: { message?: string; type?: string } };
+    assert.match(error.error?.message ?? '', /exceeds the limit/);
+  });
+});

@@ -62,69 +62,52 @@ export class GatewayMetrics {
   readonly registry = new Registry();
   readonly contentType: string = this.registry.contentType;
 
-  private readonly tokenUsage = new Histogram({
-    name: 'gen_ai_client_token_usage',
-    help: 'Number of tokens used per request, by token type.',
-    labelNames: [...MODEL_LABELS, 'gen_ai_token_type', 'usage_estimated'],
-    buckets: TOKEN_USAGE_BUCKETS,
-    registers: [this.registry],
-  });
-  private readonly requestDuration = new Histogram({
-    name: 'gen_ai_server_request_duration_seconds',
-    help: 'Time from the upstream request to the end of the response.',
-    labelNames: [...MODEL_LABELS, 'error_type'],
-    buckets: REQUEST_DURATION_BUCKETS,
-    registers: [this.registry],
-  });
-  private readonly timeToFirstToken = new Histogram({
-    name: 'gen_ai_server_time_to_first_token_seconds',
-    help: 'Time to the first response body chunk of a streaming response.',
-    labelNames: MODEL_LABELS,
-    buckets: TIME_TO_FIRST_TOKEN_BUCKETS,
-    registers: [this.registry],
-  });
-  private readonly timePerOutputToken = new Histogram({
-    name: 'gen_ai_server_time_per_output_token_seconds',
-    help: 'Time per output token after the first, for streaming responses.',
-    labelNames: MODEL_LABELS,
-    buckets: TIME_PER_OUTPUT_TOKEN_BUCKETS,
-    registers: [this.registry],
-  });
-  private readonly configReloads = new Counter({
-    name: 'llm_extproc_config_reloads_total',
-    help: 'Config reloads after a file change, by result.',
-    labelNames: ['result'],
-    registers: [this.registry],
-  });
-  private readonly unknownFinishReasons = new Counter({
-    name: 'llm_extproc_unknown_finish_reasons_total',
-    help: 'Finish reasons a translator did not recognise.',
-    labelNames: ['provider', 'reason'],
-    registers: [this.registry],
-  });
-  private readonly translationWarnings = new Counter({
-    name: 'llm_extproc_translation_warnings_total',
-    help: 'Request settings a translator could not carry to the provider.',
-    labelNames: ['provider', 'kind'],
-    registers: [this.registry],
-  });
-  private readonly costClamped = new Counter({
-    name: 'llm_extproc_cost_clamped_total',
-    help: 'Cost values clamped to a valid number before being written as metadata.',
-    labelNames: ['metadata_key'],
-    registers: [this.registry],
-  });
+  private readonly tokenUsage = this.histogram(
+    'gen_ai_client_token_usage',
+    'Number of tokens used per request, by token type.',
+    [...MODEL_LABELS, 'gen_ai_token_type', 'usage_estimated'],
+    TOKEN_USAGE_BUCKETS,
+  );
+  private readonly requestDuration = this.histogram(
+    'gen_ai_server_request_duration_seconds',
+    'Time from the upstream request to the end of the response.',
+    [...MODEL_LABELS, 'error_type'],
+    REQUEST_DURATION_BUCKETS,
+  );
+  private readonly timeToFirstToken = this.histogram(
+    'gen_ai_server_time_to_first_token_seconds',
+    'Time to the first response body chunk of a streaming response.',
+    MODEL_LABELS,
+    TIME_TO_FIRST_TOKEN_BUCKETS,
+  );
+  private readonly timePerOutputToken = this.histogram(
+    'gen_ai_server_time_per_output_token_seconds',
+    'Time per output token after the first, for streaming responses.',
+    MODEL_LABELS,
+    TIME_PER_OUTPUT_TOKEN_BUCKETS,
+  );
+  private readonly configReloads = this.counter('llm_extproc_config_reloads_total', 'Config reloads after a file change, by result.', ['result']);
+  private readonly unknownFinishReasons = this.counter(
+    'llm_extproc_unknown_finish_reasons_total',
+    'Finish reasons a translator did not recognise.',
+    ['provider', 'reason'],
+  );
+  private readonly translationWarnings = this.counter(
+    'llm_extproc_translation_warnings_total',
+    'Request settings a translator could not carry to the provider.',
+    ['provider', 'kind'],
+  );
+  private readonly costClamped = this.counter(
+    'llm_extproc_cost_clamped_total',
+    'Cost values clamped to a valid number before being written as metadata.',
+    ['metadata_key'],
+  );
   private readonly streamsActive = new Gauge({
     name: 'llm_extproc_streams_active',
     help: 'ext_proc streams currently open.',
     registers: [this.registry],
   });
-  private readonly errors = new Counter({
-    name: 'llm_extproc_errors_total',
-    help: 'Errors by kind.',
-    labelNames: ['kind'],
-    registers: [this.registry],
-  });
+  private readonly errors = this.counter('llm_extproc_errors_total', 'Errors by kind.', ['kind']);
 
   private requestModels: ReadonlySet<string> = new Set();
   private responseModels: ReadonlySet<string> = new Set();
@@ -211,6 +194,14 @@ export class GatewayMetrics {
   /** The Prometheus exposition text. */
   metrics(): Promise<string> {
     return this.registry.metrics();
+  }
+
+  private histogram<T extends string>(name: string, help: string, labelNames: readonly T[], buckets: number[]): Histogram<T> {
+    return new Histogram({ name, help, labelNames, buckets, registers: [this.registry] });
+  }
+
+  private counter<T extends string>(name: string, help: string, labelNames: readonly T[]): Counter<T> {
+    return new Counter({ name, help, labelNames, registers: [this.registry] });
   }
 
   private modelLabels(labels: GenAiLabels): Record<(typeof MODEL_LABELS)[number], string> {

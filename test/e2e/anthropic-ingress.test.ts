@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { lastRecord, NS, TOKEN_COSTS_YAML } from '../helpers/e2e-common.js';
 import { startGateway, type Gateway } from '../helpers/gateway-harness.js';
 import { startAnthropicMock, type AnthropicMock } from '../mocks/anthropic-mock.js';
 import { startBedrockMock, type BedrockMock } from '../mocks/bedrock-mock.js';
@@ -14,7 +15,6 @@ import { assembleAnthropicStream as assemble, parseAnthropicSse as parseSse } fr
 import { startHttpMock, type HttpMock } from '../mocks/http-mock.js';
 import { openAIChatScript as openAIUpstream } from '../mocks/openai-chat-script.js';
 
-const NS = 'io.envoy.ai_gateway';
 const CREDS = { accessKeyId: 'AKIDINGRESS', secretAccessKey: 'ingress-secret', region: 'us-west-2' };
 const BEDROCK_MODEL = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0';
 const CLIENT_HEADERS = {
@@ -49,10 +49,7 @@ models:
     backends: [{ backend: claude, modelNameOverride: claude-sonnet-4-5-20250929 }]
   - name: claude-bedrock
     backends: [{ backend: bedrock-claude, modelNameOverride: ${BEDROCK_MODEL} }]
-costs:
-  - { metadataKey: llm_input_token, type: InputToken }
-  - { metadataKey: llm_output_token, type: OutputToken }
-  - { metadataKey: llm_total_token, type: TotalToken }
+${TOKEN_COSTS_YAML}
 envoy:
   upstreamFilter: ${upstreamFilter}
 `;
@@ -80,12 +77,6 @@ for (const upstreamFilter of [true, false]) {
     const post = (path: string, body: unknown, headers: Record<string, string> = CLIENT_HEADERS) =>
       fetch(`${gateway.url}${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
     const messages = (body: Json) => post('/anthropic/v1/messages', body);
-    const lastRecord = async () => {
-      await gateway.envoy.settled();
-      const record = gateway.envoy.requests.at(-1);
-      assert.ok(record);
-      return record;
-    };
 
     it('answers a plain message from an OpenAI backend in the Messages shape', async () => {
       const response = await messages({ model: 'claude-sonnet-4-5', max_tokens: 256, system: 'Be brief.', messages: [{ role: 'user', content: 'Hi there' }] });
@@ -111,7 +102,7 @@ for (const upstreamFilter of [true, false]) {
         { role: 'system', content: 'Be brief.' },
         { role: 'user', content: 'Hi there' },
       ]);
-      const record = await lastRecord();
+      const record = await lastRecord(gateway);
       assert.equal(record.metadata[NS]?.['llm_total_token'], 37);
     });
 
@@ -127,7 +118,7 @@ for (const upstreamFilter of [true, false]) {
       assert.equal(result.stopReason, 'end_turn');
       assert.equal(result.usage?.output_tokens, 7);
       assert.equal(((openai.requests.at(-1)?.json() as Json).stream_options as Json).include_usage, true);
-      assert.equal((await lastRecord()).metadata[NS]?.['llm_total_token'], 37);
+      assert.equal((await lastRecord(gateway)).metadata[NS]?.['llm_total_token'], 37);
     });
 
     it('runs a tool-use round trip against an OpenAI backend (buffered, then streamed)', async () => {
@@ -181,7 +172,7 @@ for (const upstreamFilter of [true, false]) {
       assert.equal(upstream.headers['anthropic-version'], '2023-06-01');
       assert.equal(upstream.headers['anthropic-beta'], CLIENT_HEADERS['anthropic-beta'], 'first-party Claude gets the client beta flags');
       assert.equal((upstream.body as Json).model, 'claude-sonnet-4-5-20250929');
-      const record = await lastRecord();
+      const record = await lastRecord(gateway);
       assert.ok(Number(record.metadata[NS]?.['llm_output_token']) > 0);
     });
 
@@ -191,7 +182,7 @@ for (const upstreamFilter of [true, false]) {
       assert.equal(message.type, 'message');
       assert.equal(message.model, 'claude-sonnet-4-5-20250929');
       const usage = message.usage as Json;
-      assert.equal((await lastRecord()).metadata[NS]?.['llm_total_token'], Number(usage.input_tokens) + Number(usage.output_tokens));
+      assert.equal((await lastRecord(gateway)).metadata[NS]?.['llm_total_token'], Number(usage.input_tokens) + Number(usage.output_tokens));
     });
 
     it('streams Claude on Bedrock as native SSE, with allowed beta flags in the body', async () => {
@@ -211,7 +202,7 @@ for (const upstreamFilter of [true, false]) {
       assert.equal(body.anthropic_version, 'bedrock-2023-05-31');
       assert.deepEqual([body.model, body.stream, body.metadata], [undefined, undefined, undefined]);
       assert.equal(upstream.headers['anthropic-beta'], undefined);
-      assert.equal((await lastRecord()).metadata[NS]?.['llm_total_token'], 30);
+      assert.equal((await lastRecord(gateway)).metadata[NS]?.['llm_total_token'], 30);
     });
 
     it('counts tokens locally without calling the upstream', async () => {

@@ -6,19 +6,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
+import { lastRecord, NS, PNG_DATA_URL, TOKEN_COSTS_YAML, WEATHER_TOOL } from '../helpers/e2e-common.js';
 import { startGateway, type Gateway } from '../helpers/gateway-harness.js';
+import { collectChatStream } from '../helpers/openai-stream.js';
 import { startAnthropicMock, type AnthropicMock } from '../mocks/anthropic-mock.js';
-
-const NS = 'io.envoy.ai_gateway';
-const PNG = 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
-const WEATHER: OpenAI.ChatCompletionTool = {
-  type: 'function',
-  function: {
-    name: 'get_weather',
-    description: 'Current weather for a city',
-    parameters: { type: 'object', properties: { city: { type: 'string' }, unit: { type: 'string', enum: ['c', 'f'] } }, required: ['city', 'unit'] },
-  },
-};
 
 function configYaml(upstreamFilter: boolean): string {
   return `
@@ -36,10 +27,7 @@ models:
     backends: [{ backend: claude, modelNameOverride: claude-sonnet-4-5-20250929 }]
   - name: claude-vertex
     backends: [{ backend: vertex-claude, modelNameOverride: claude-sonnet-4-5@20250929 }]
-costs:
-  - { metadataKey: llm_input_token, type: InputToken }
-  - { metadataKey: llm_output_token, type: OutputToken }
-  - { metadataKey: llm_total_token, type: TotalToken }
+${TOKEN_COSTS_YAML}
 envoy:
   upstreamFilter: ${upstreamFilter}
 `;
@@ -62,13 +50,6 @@ for (const upstreamFilter of [true, false]) {
       await Promise.all([anthropic.close(), vertex.close()]);
     });
 
-    const lastRecord = async () => {
-      await gateway.envoy.settled();
-      const record = gateway.envoy.requests.at(-1);
-      assert.ok(record);
-      return record;
-    };
-
     it('plain chat on the Messages API: credentials, anthropic-version, translation and usage metadata', async () => {
       const completion = await client.chat.completions.create({
         model: 'claude-sonnet',
@@ -86,7 +67,7 @@ for (const upstreamFilter of [true, false]) {
       assert.equal(upstream.headers['anthropic-version'], '2023-06-01');
       assert.equal(upstream.headers['authorization'], undefined, 'the client key never reaches Claude');
       assert.deepEqual((upstream.body as Record<string, unknown>).system, [{ type: 'text', text: 'Be brief.' }]);
-      const record = await lastRecord();
+      const record = await lastRecord(gateway);
       assert.equal(record.status, 200);
       assert.equal(record.metadata[NS]?.['llm_total_token'], completion.usage?.total_tokens);
       assert.ok((completion.usage?.prompt_tokens ?? 0) > 0);
@@ -104,33 +85,24 @@ for (const upstreamFilter of [true, false]) {
 
     for (const model of ['claude-sonnet', 'claude-vertex']) {
       it(`streams from ${model}, with the usage chunk only when asked`, async () => {
-        let text = '';
-        let usage: OpenAI.CompletionUsage | undefined;
-        let finish: string | null | undefined;
-        const stream = await client.chat.completions.create({ model, stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'Stream please' }] });
-        for await (const chunk of stream) {
-          text += chunk.choices[0]?.delta.content ?? '';
-          finish = chunk.choices[0]?.finish_reason ?? finish;
-          usage = chunk.usage ?? usage;
-        }
+        const { text, finish, usage } = await collectChatStream(
+          await client.chat.completions.create({ model, stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'Stream please' }] }),
+        );
         assert.equal(text, 'Hello from mock Claude. You said: Stream please.');
         assert.equal(finish, 'stop');
         assert.ok(usage && usage.completion_tokens > 0);
-        const record = await lastRecord();
+        const record = await lastRecord(gateway);
         assert.equal(record.metadata[NS]?.['llm_total_token'], usage.total_tokens);
 
-        let sawUsage = false;
-        for await (const chunk of await client.chat.completions.create({ model, stream: true, messages: [{ role: 'user', content: 'again' }] })) {
-          if (chunk.usage) sawUsage = true;
-        }
-        assert.equal(sawUsage, false);
-        assert.ok(Number((await lastRecord()).metadata[NS]?.['llm_total_token']) > 0, 'usage is still recorded');
+        const hidden = await collectChatStream(await client.chat.completions.create({ model, stream: true, messages: [{ role: 'user', content: 'again' }] }));
+        assert.equal(hidden.usageChunks, 0);
+        assert.ok(Number((await lastRecord(gateway)).metadata[NS]?.['llm_total_token']) > 0, 'usage is still recorded');
       });
     }
 
     it('runs a two-turn tool loop (buffered first turn, streamed second)', async () => {
       const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: 'Use get_weather for Paris' }];
-      const first = await client.chat.completions.create({ model: 'claude-sonnet', messages, tools: [WEATHER], parallel_tool_calls: false });
+      const first = await client.chat.completions.create({ model: 'claude-sonnet', messages, tools: [WEATHER_TOOL], parallel_tool_calls: false });
       const choice = first.choices[0];
       assert.equal(choice?.finish_reason, 'tool_calls');
       const call = choice?.message.tool_calls?.[0];
@@ -138,28 +110,14 @@ for (const upstreamFilter of [true, false]) {
       assert.deepEqual(JSON.parse(call.function.arguments), { city: 'Paris', unit: 'c' });
       assert.deepEqual((anthropic.requests.at(-1)?.body as Record<string, unknown>).tool_choice, { type: 'auto', disable_parallel_tool_use: true });
       messages.push(choice.message, { role: 'tool', tool_call_id: call.id, content: '18C and sunny' });
-      let text = '';
-      for await (const chunk of await client.chat.completions.create({ model: 'claude-sonnet', messages, tools: [WEATHER], stream: true })) {
-        text += chunk.choices[0]?.delta.content ?? '';
-      }
-      assert.equal(text, 'Tool results: 18C and sunny');
+      const second = await collectChatStream(await client.chat.completions.create({ model: 'claude-sonnet', messages, tools: [WEATHER_TOOL], stream: true }));
+      assert.equal(second.text, 'Tool results: 18C and sunny');
     });
 
     it('streams tool calls with a stable index, id once, and arguments that parse', async () => {
-      const calls = new Map<number, { id?: string; ids: number; name: string; args: string }>();
-      let finish: string | null | undefined;
-      const stream = await client.chat.completions.create({ model: 'claude-vertex', stream: true, tools: [WEATHER], tool_choice: 'required', messages: [{ role: 'user', content: 'weather?' }] });
-      for await (const chunk of stream) {
-        finish = chunk.choices[0]?.finish_reason ?? finish;
-        for (const delta of chunk.choices[0]?.delta.tool_calls ?? []) {
-          const entry = calls.get(delta.index) ?? { ids: 0, name: '', args: '' };
-          if (delta.id) entry.ids += 1;
-          entry.id ??= delta.id;
-          entry.name += delta.function?.name ?? '';
-          entry.args += delta.function?.arguments ?? '';
-          calls.set(delta.index, entry);
-        }
-      }
+      const { finish, toolCalls: calls } = await collectChatStream(
+        await client.chat.completions.create({ model: 'claude-vertex', stream: true, tools: [WEATHER_TOOL], tool_choice: 'required', messages: [{ role: 'user', content: 'weather?' }] }),
+      );
       assert.equal(finish, 'tool_calls');
       assert.deepEqual([...calls.keys()], [0]);
       const entry = calls.get(0);
@@ -172,7 +130,7 @@ for (const upstreamFilter of [true, false]) {
       it(`sends an image data URL to ${model} as a base64 source`, async () => {
         const completion = await client.chat.completions.create({
           model,
-          messages: [{ role: 'user', content: [{ type: 'text', text: 'What is this' }, { type: 'image_url', image_url: { url: PNG } }] }],
+          messages: [{ role: 'user', content: [{ type: 'text', text: 'What is this' }, { type: 'image_url', image_url: { url: PNG_DATA_URL } }] }],
         });
         assert.match(completion.choices[0]?.message.content ?? '', /I see 1 image\(s\): image\/png/);
       });
@@ -197,7 +155,7 @@ for (const upstreamFilter of [true, false]) {
         assert.match(error.message, /Overloaded/);
         return true;
       });
-      assert.equal(typeof (await lastRecord()).metadata[NS]?.['llm_total_token'], 'number');
+      assert.equal(typeof (await lastRecord(gateway)).metadata[NS]?.['llm_total_token'], 'number');
     });
 
     it('answers untranslatable input with a local 422 that never reaches Claude', async () => {

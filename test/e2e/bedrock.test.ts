@@ -6,22 +6,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
+import { lastRecord, NS, PNG_DATA_URL, TOKEN_COSTS_YAML, WEATHER_TOOL } from '../helpers/e2e-common.js';
 import { startGateway, type Gateway } from '../helpers/gateway-harness.js';
+import { collectChatStream as collect, emptyCollection } from '../helpers/openai-stream.js';
 import { startBedrockMock, type BedrockMock } from '../mocks/bedrock-mock.js';
 
-const NS = 'io.envoy.ai_gateway';
 const CREDS = { accessKeyId: 'AKIDE2E', secretAccessKey: 'e2e-secret-key', region: 'us-west-2' };
 const CONVERSE_MODEL = 'anthropic.claude-3-5-sonnet-20240620-v1:0';
 const INVOKE_MODEL = 'arn:aws:bedrock:us-west-2:123456789012:inference-profile/us.anthropic.claude-sonnet-4-5-20250929-v1:0';
-const PNG = 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
-const WEATHER: OpenAI.ChatCompletionTool = {
-  type: 'function',
-  function: {
-    name: 'get_weather',
-    description: 'Current weather for a city',
-    parameters: { type: 'object', properties: { city: { type: 'string' }, unit: { type: 'string', enum: ['c', 'f'] } }, required: ['city', 'unit'] },
-  },
-};
 
 function configYaml(upstreamFilter: boolean): string {
   const aws = `{ aws: { region: ${CREDS.region}, accessKeyId: { value: ${CREDS.accessKeyId} }, secretAccessKey: { value: ${CREDS.secretAccessKey} } } }`;
@@ -46,25 +38,10 @@ models:
     backends: [{ backend: bedrock-claude, modelNameOverride: "${INVOKE_MODEL}" }]
   - name: wrong-key
     backends: [{ backend: bedrock-wrong-key, modelNameOverride: "${CONVERSE_MODEL}" }]
-costs:
-  - { metadataKey: llm_input_token, type: InputToken }
-  - { metadataKey: llm_output_token, type: OutputToken }
-  - { metadataKey: llm_total_token, type: TotalToken }
+${TOKEN_COSTS_YAML}
 envoy:
   upstreamFilter: ${upstreamFilter}
 `;
-}
-
-type StreamResult = { text: string; finish: string | null | undefined; usage: OpenAI.CompletionUsage | undefined };
-
-async function collect(stream: AsyncIterable<OpenAI.ChatCompletionChunk>): Promise<StreamResult> {
-  const result: StreamResult = { text: '', finish: undefined, usage: undefined };
-  for await (const chunk of stream) {
-    result.text += chunk.choices[0]?.delta.content ?? '';
-    result.finish = chunk.choices[0]?.finish_reason ?? result.finish;
-    result.usage = chunk.usage ?? result.usage;
-  }
-  return result;
 }
 
 for (const upstreamFilter of [true, false]) {
@@ -86,12 +63,6 @@ for (const upstreamFilter of [true, false]) {
       await bedrock.close();
     });
 
-    const lastRecord = async () => {
-      await gateway.envoy.settled();
-      const record = gateway.envoy.requests.at(-1);
-      assert.ok(record);
-      return record;
-    };
     const lastUpstream = () => {
       const upstream = bedrock.requests.at(-1);
       assert.ok(upstream);
@@ -114,7 +85,7 @@ for (const upstreamFilter of [true, false]) {
       assert.equal(upstream.status, 200);
       assert.match(upstream.headers['authorization'] ?? '', /^AWS4-HMAC-SHA256 Credential=AKIDE2E\//);
       assert.deepEqual((upstream.body as Record<string, unknown>).system, [{ text: 'Be brief.' }]);
-      const record = await lastRecord();
+      const record = await lastRecord(gateway);
       assert.equal(record.status, 200);
       assert.equal(record.metadata[NS]?.['llm_total_token'], completion.usage?.total_tokens);
       assert.equal(completion.usage?.total_tokens, 30);
@@ -128,24 +99,24 @@ for (const upstreamFilter of [true, false]) {
       assert.equal(asked.finish, 'stop');
       assert.equal(asked.usage?.total_tokens, 30);
       assert.equal(lastUpstream().path, '/model/anthropic.claude-3-5-sonnet-20240620-v1%3A0/converse-stream');
-      assert.equal((await lastRecord()).metadata[NS]?.['llm_total_token'], 30);
+      assert.equal((await lastRecord(gateway)).metadata[NS]?.['llm_total_token'], 30);
 
       const hidden = await collect(await client.chat.completions.create({ model: 'claude-converse', stream: true, messages: [{ role: 'user', content: 'again' }] }));
       assert.equal(hidden.text, 'Echo: again');
       assert.equal(hidden.usage, undefined);
-      assert.equal((await lastRecord()).metadata[NS]?.['llm_total_token'], 30, 'usage is still recorded');
+      assert.equal((await lastRecord(gateway)).metadata[NS]?.['llm_total_token'], 30, 'usage is still recorded');
     });
 
     it('runs a two-turn tool loop (buffered first turn, streamed second)', async () => {
       const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: 'Use get_weather for Paris' }];
-      const first = await client.chat.completions.create({ model: 'claude-converse', messages, tools: [WEATHER], parallel_tool_calls: false });
+      const first = await client.chat.completions.create({ model: 'claude-converse', messages, tools: [WEATHER_TOOL], parallel_tool_calls: false });
       const choice = first.choices[0];
       assert.equal(choice?.finish_reason, 'tool_calls');
       const call = choice?.message.tool_calls?.[0];
       assert.ok(call && call.type === 'function');
       assert.deepEqual(JSON.parse(call.function.arguments), { city: 'Paris', unit: 'c' });
       messages.push(choice.message, { role: 'tool', tool_call_id: call.id, content: '18C and sunny' });
-      const second = await collect(await client.chat.completions.create({ model: 'claude-converse', messages, tools: [WEATHER], stream: true }));
+      const second = await collect(await client.chat.completions.create({ model: 'claude-converse', messages, tools: [WEATHER_TOOL], stream: true }));
       assert.equal(second.text, 'Tool results: [[{"text":"18C and sunny"}]]');
       assert.equal(second.finish, 'stop');
       const sent = lastUpstream().body as { messages: { role: string; content: Record<string, unknown>[] }[] };
@@ -154,26 +125,16 @@ for (const upstreamFilter of [true, false]) {
     });
 
     it('streams tool calls with a stable index, id once, and arguments that parse', async () => {
-      const calls = new Map<number, { ids: number; name: string; args: string }>();
-      let finish: string | null | undefined;
-      const stream = await client.chat.completions.create({ model: 'claude-converse', stream: true, tools: [WEATHER], tool_choice: 'required', messages: [{ role: 'user', content: 'weather?' }] });
-      for await (const chunk of stream) {
-        finish = chunk.choices[0]?.finish_reason ?? finish;
-        for (const delta of chunk.choices[0]?.delta.tool_calls ?? []) {
-          const entry = calls.get(delta.index) ?? { ids: 0, name: '', args: '' };
-          if (delta.id) entry.ids += 1;
-          entry.name += delta.function?.name ?? '';
-          entry.args += delta.function?.arguments ?? '';
-          calls.set(delta.index, entry);
-        }
-      }
+      const { finish, toolCalls: calls } = await collect(
+        await client.chat.completions.create({ model: 'claude-converse', stream: true, tools: [WEATHER_TOOL], tool_choice: 'required', messages: [{ role: 'user', content: 'weather?' }] }),
+      );
       assert.equal(finish, 'tool_calls');
       assert.deepEqual([...calls.keys()], [0]);
       assert.equal(calls.get(0)?.ids, 1);
       assert.equal(calls.get(0)?.name, 'get_weather');
       assert.deepEqual(JSON.parse(calls.get(0)?.args ?? ''), { city: 'Paris', unit: 'c' });
       assert.deepEqual((lastUpstream().body as { toolConfig: unknown }).toolConfig, {
-        tools: [{ toolSpec: { name: 'get_weather', description: 'Current weather for a city', inputSchema: { json: WEATHER.function.parameters } } }],
+        tools: [{ toolSpec: { name: 'get_weather', description: 'Current weather for a city', inputSchema: { json: WEATHER_TOOL.function.parameters } } }],
         toolChoice: { any: {} },
       });
     });
@@ -181,11 +142,11 @@ for (const upstreamFilter of [true, false]) {
     it('sends an image data URL as bytes, and answers an image URL with a local 422', async () => {
       const completion = await client.chat.completions.create({
         model: 'claude-converse',
-        messages: [{ role: 'user', content: [{ type: 'text', text: 'What is this' }, { type: 'image_url', image_url: { url: PNG } }] }],
+        messages: [{ role: 'user', content: [{ type: 'text', text: 'What is this' }, { type: 'image_url', image_url: { url: PNG_DATA_URL } }] }],
       });
       assert.equal(completion.choices[0]?.message.content, 'I see 1 image(s).');
       const sent = lastUpstream().body as { messages: { content: Record<string, unknown>[] }[] };
-      assert.deepEqual(sent.messages[0]?.content[1], { image: { format: 'png', source: { bytes: PNG.slice('data:image/png;base64,'.length) } } });
+      assert.deepEqual(sent.messages[0]?.content[1], { image: { format: 'png', source: { bytes: PNG_DATA_URL.slice('data:image/png;base64,'.length) } } });
 
       const before = bedrock.requests.length;
       await assert.rejects(
@@ -224,7 +185,7 @@ for (const upstreamFilter of [true, false]) {
       assert.equal(streamed.usage?.total_tokens, 30);
       upstream = lastUpstream();
       assert.equal(upstream.path, `/model/${encodeURIComponent(INVOKE_MODEL)}/invoke-with-response-stream`);
-      assert.equal((await lastRecord()).metadata[NS]?.['llm_total_token'], 30);
+      assert.equal((await lastRecord(gateway)).metadata[NS]?.['llm_total_token'], 30);
     });
 
     it('keeps the status of a Bedrock error and of a failed signature', async () => {
@@ -244,16 +205,12 @@ for (const upstreamFilter of [true, false]) {
 
     it('ends a stream with an error event when Bedrock sends an exception frame', async () => {
       bedrock.script({ exception: { type: 'throttlingException', message: 'Too many tokens mid-stream', afterFrames: 3 } });
-      let text = '';
+      const partial = emptyCollection();
       await assert.rejects(
-        (async () => {
-          for await (const chunk of await client.chat.completions.create({ model: 'claude-converse', stream: true, messages: [{ role: 'user', content: 'Stream please' }] })) {
-            text += chunk.choices[0]?.delta.content ?? '';
-          }
-        })(),
+        async () => collect(await client.chat.completions.create({ model: 'claude-converse', stream: true, messages: [{ role: 'user', content: 'Stream please' }] }), partial),
         (error: unknown) => error instanceof OpenAI.APIError && /Too many tokens mid-stream/.test(error.message),
       );
-      assert.equal(text, 'Echo: Stre', 'the deltas before the exception frame were delivered');
+      assert.equal(partial.text, 'Echo: Stre', 'the deltas before the exception frame were delivered');
     });
   });
 }

@@ -7,12 +7,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
+import { lastRecord, NS, PNG_DATA_URL, TOKEN_COSTS_YAML } from '../helpers/e2e-common.js';
 import { startGateway, type Gateway } from '../helpers/gateway-harness.js';
+import { collectChatStream, emptyCollection } from '../helpers/openai-stream.js';
 import { googleError, startGeminiMock, type GeminiMock } from '../mocks/gemini-mock.js';
 import { SIGNATURE } from '../mocks/gemini-mock-respond.js';
 
-const NS = 'io.envoy.ai_gateway';
-const PNG = 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
 const WEATHER: OpenAI.ChatCompletionTool = {
   type: 'function',
   function: {
@@ -40,10 +40,7 @@ models:
     backends: [{ backend: vertex, modelNameOverride: gemini-3-pro-preview }]
   - name: gemini-api
     backends: [{ backend: gemini-api, modelNameOverride: gemini-3-flash-preview }]
-costs:
-  - { metadataKey: llm_input_token, type: InputToken }
-  - { metadataKey: llm_output_token, type: OutputToken }
-  - { metadataKey: llm_total_token, type: TotalToken }
+${TOKEN_COSTS_YAML}
 envoy:
   upstreamFilter: ${upstreamFilter}
 `;
@@ -72,13 +69,6 @@ for (const upstreamFilter of [true, false]) {
       await Promise.all([vertex.close(), googleAi.close()]);
     });
 
-    const lastRecord = async () => {
-      await gateway.envoy.settled();
-      const record = gateway.envoy.requests.at(-1);
-      assert.ok(record);
-      return record;
-    };
-
     it('plain chat on Vertex: path, Bearer token, systemInstruction, usage metadata', async () => {
       const completion = await client.chat.completions.create({
         model: 'gemini-flash',
@@ -94,7 +84,7 @@ for (const upstreamFilter of [true, false]) {
       assert.equal(upstream.path, '/v1/projects/my-project/locations/us-central1/publishers/google/models/gemini-2.5-flash:generateContent');
       assert.equal(upstream.headers.authorization, 'Bearer test-gcp-token');
       assert.deepEqual(upstream.body.systemInstruction, { parts: [{ text: 'Be brief.' }] });
-      const record = await lastRecord();
+      const record = await lastRecord(gateway);
       assert.equal(record.status, 200);
       assert.equal(record.metadata[NS]?.['llm_total_token'], completion.usage?.total_tokens);
       assert.ok((completion.usage?.prompt_tokens ?? 0) > 0);
@@ -112,27 +102,18 @@ for (const upstreamFilter of [true, false]) {
 
     for (const model of ['gemini-flash', 'gemini-api']) {
       it(`streams from ${model}, with the usage chunk only when asked`, async () => {
-        let text = '';
-        let usage: OpenAI.CompletionUsage | undefined;
-        let finish: string | null | undefined;
-        const stream = await client.chat.completions.create({ model, stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'stream these words please' }] });
-        for await (const chunk of stream) {
-          text += chunk.choices[0]?.delta.content ?? '';
-          finish = chunk.choices[0]?.finish_reason ?? finish;
-          usage = chunk.usage ?? usage;
-        }
+        const { text, finish, usage } = await collectChatStream(
+          await client.chat.completions.create({ model, stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'stream these words please' }] }),
+        );
         assert.equal(text, 'echo: stream these words please');
         assert.equal(finish, 'stop');
         assert.ok(usage && usage.completion_tokens > 0);
         assert.match((model === 'gemini-api' ? googleAi : vertex).requests.at(-1)?.path ?? '', /:streamGenerateContent\?alt=sse$/);
-        assert.equal((await lastRecord()).metadata[NS]?.['llm_total_token'], usage.total_tokens);
+        assert.equal((await lastRecord(gateway)).metadata[NS]?.['llm_total_token'], usage.total_tokens);
 
-        let sawUsage = false;
-        for await (const chunk of await client.chat.completions.create({ model, stream: true, messages: [{ role: 'user', content: 'again' }] })) {
-          if (chunk.usage) sawUsage = true;
-        }
-        assert.equal(sawUsage, false);
-        assert.ok(Number((await lastRecord()).metadata[NS]?.['llm_total_token']) > 0, 'usage is still recorded');
+        const hidden = await collectChatStream(await client.chat.completions.create({ model, stream: true, messages: [{ role: 'user', content: 'again' }] }));
+        assert.equal(hidden.usageChunks, 0);
+        assert.ok(Number((await lastRecord(gateway)).metadata[NS]?.['llm_total_token']) > 0, 'usage is still recorded');
       });
     }
 
@@ -145,11 +126,8 @@ for (const upstreamFilter of [true, false]) {
       assert.ok(call && call.type === 'function');
       assert.deepEqual(JSON.parse(call.function.arguments), { city: 'Paris' });
       messages.push(choice.message, { role: 'tool', tool_call_id: call.id, content: '18C and sunny' });
-      let text = '';
-      for await (const chunk of await client.chat.completions.create({ model: 'gemini-3', messages, tools: [WEATHER], stream: true })) {
-        text += chunk.choices[0]?.delta.content ?? '';
-      }
-      assert.equal(text, 'Tool results: {"output":"18C and sunny"}');
+      const second = await collectChatStream(await client.chat.completions.create({ model: 'gemini-3', messages, tools: [WEATHER], stream: true }));
+      assert.equal(second.text, 'Tool results: {"output":"18C and sunny"}');
       const [, modelTurn, toolTurn] = contentsOf(vertex);
       assert.deepEqual(modelTurn?.parts, [{ functionCall: { name: 'get_weather', args: { city: 'Paris' }, id: 'fc-1' }, thoughtSignature: SIGNATURE }]);
       assert.deepEqual(toolTurn?.parts, [{ functionResponse: { name: 'get_weather', id: 'fc-1', response: { output: '18C and sunny' } } }]);
@@ -183,18 +161,9 @@ for (const upstreamFilter of [true, false]) {
     });
 
     it('streams a tool call with a stable index, the id once and arguments that parse', async () => {
-      const calls = new Map<number, { ids: number; name: string; args: string }>();
-      let finish: string | null | undefined;
-      for await (const chunk of await client.chat.completions.create({ model: 'gemini-3', stream: true, tools: [WEATHER], messages: [{ role: 'user', content: 'weather?' }] })) {
-        finish = chunk.choices[0]?.finish_reason ?? finish;
-        for (const delta of chunk.choices[0]?.delta.tool_calls ?? []) {
-          const entry = calls.get(delta.index) ?? { ids: 0, name: '', args: '' };
-          if (delta.id) entry.ids += 1;
-          entry.name += delta.function?.name ?? '';
-          entry.args += delta.function?.arguments ?? '';
-          calls.set(delta.index, entry);
-        }
-      }
+      const { finish, toolCalls: calls } = await collectChatStream(
+        await client.chat.completions.create({ model: 'gemini-3', stream: true, tools: [WEATHER], messages: [{ role: 'user', content: 'weather?' }] }),
+      );
       assert.equal(finish, 'tool_calls');
       assert.deepEqual([...calls.entries()].map(([index, entry]) => [index, entry.ids, entry.name, JSON.parse(entry.args)]), [[0, 1, 'get_weather', { city: 'Paris' }]]);
     });
@@ -204,7 +173,7 @@ for (const upstreamFilter of [true, false]) {
         model: 'gemini-flash',
         messages: [{ role: 'user', content: [
           { type: 'text', text: 'What are these' },
-          { type: 'image_url', image_url: { url: PNG } },
+          { type: 'image_url', image_url: { url: PNG_DATA_URL } },
           { type: 'image_url', image_url: { url: 'gs://bucket/photo.jpg' } },
         ] }],
       });
@@ -247,20 +216,13 @@ for (const upstreamFilter of [true, false]) {
           { error: { code: 503, message: 'The model is overloaded.', status: 'UNAVAILABLE' } },
         ],
       });
-      let text = '';
-      let reasoning = '';
+      const partial = emptyCollection();
       await assert.rejects(
-        (async () => {
-          for await (const chunk of await client.chat.completions.create({ model: 'gemini-flash', stream: true, messages: [{ role: 'user', content: 'story' }] })) {
-            const delta = chunk.choices[0]?.delta as (OpenAI.ChatCompletionChunk.Choice.Delta & { reasoning_content?: string }) | undefined;
-            text += delta?.content ?? '';
-            reasoning += delta?.reasoning_content ?? '';
-          }
-        })(),
+        async () => collectChatStream(await client.chat.completions.create({ model: 'gemini-flash', stream: true, messages: [{ role: 'user', content: 'story' }] }), partial),
         (error: unknown) => error instanceof OpenAI.APIError && /overloaded/.test(error.message),
       );
-      assert.equal(text, 'Once upon');
-      assert.equal(reasoning, 'pondering');
+      assert.equal(partial.text, 'Once upon');
+      assert.equal(partial.reasoning, 'pondering');
     });
 
     it('turns a 200 with promptFeedback.blockReason into a 400 error, never an empty success', async () => {

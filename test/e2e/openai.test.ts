@@ -5,7 +5,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
+import { lastRecord, NS, TOKEN_COSTS_YAML } from '../helpers/e2e-common.js';
 import { startGateway, type Gateway } from '../helpers/gateway-harness.js';
+import { collectChatStream } from '../helpers/openai-stream.js';
 import { startOpenAIMock, type OpenAIMock } from '../mocks/openai-mock.js';
 
 function configYaml(upstreamFilter: boolean): string {
@@ -30,16 +32,11 @@ models:
       - { backend: secondary, priority: 1 }
   - name: llama
     backends: [{ backend: byok, modelNameOverride: llama3.2 }]
-costs:
-  - { metadataKey: llm_input_token, type: InputToken }
-  - { metadataKey: llm_output_token, type: OutputToken }
-  - { metadataKey: llm_total_token, type: TotalToken }
+${TOKEN_COSTS_YAML}
 envoy:
   upstreamFilter: ${upstreamFilter}
 `;
 }
-
-const NS = 'io.envoy.ai_gateway';
 
 for (const upstreamFilter of [true, false]) {
   describe(`OpenAI path end to end (upstreamFilter: ${upstreamFilter})`, () => {
@@ -63,13 +60,6 @@ for (const upstreamFilter of [true, false]) {
       await Promise.all([primary.close(), secondary.close(), byok.close()]);
     });
 
-    const lastRequest = async () => {
-      await gateway.envoy.settled();
-      const record = gateway.envoy.requests.at(-1);
-      assert.ok(record);
-      return record;
-    };
-
     it('serves a chat completion with the model override, backend credentials and usage metadata', async () => {
       primary.options = {};
       const completion = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
@@ -82,7 +72,7 @@ for (const upstreamFilter of [true, false]) {
       assert.equal(upstream.headers['x-team'], 'ml');
       assert.equal(upstream.headers['x-debug'], undefined);
       assert.equal(Number(upstream.headers['content-length']), upstream.body.length);
-      const record = await lastRequest();
+      const record = await lastRecord(gateway);
       assert.equal(record.status, 200);
       assert.deepEqual(
         [record.metadata[NS]?.['llm_input_token'], record.metadata[NS]?.['llm_output_token'], record.metadata[NS]?.['llm_total_token']],
@@ -95,25 +85,19 @@ for (const upstreamFilter of [true, false]) {
 
     it('streams, hides the usage chunk it asked for, and still reports usage', async () => {
       primary.options = {};
-      const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'hi' }] });
-      let text = '';
-      let sawUsage = false;
-      for await (const chunk of stream) {
-        text += chunk.choices[0]?.delta.content ?? '';
-        if (chunk.usage) sawUsage = true;
-      }
+      const { text, usageChunks } = await collectChatStream(await client.chat.completions.create({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'hi' }] }));
       assert.equal(text, 'Hello from the mock upstream.');
-      assert.equal(sawUsage, false, 'the client did not ask for usage');
+      assert.equal(usageChunks, 0, 'the client did not ask for usage');
       assert.deepEqual(primary.requests.at(-1)?.json?.['stream_options'], { include_usage: true });
-      const record = await lastRequest();
+      const record = await lastRecord(gateway);
       assert.equal(record.metadata[NS]?.['llm_total_token'], 17);
     });
 
     it('passes the usage chunk through when the client asks for it', async () => {
       primary.options = {};
-      const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'hi' }] });
-      let usage: OpenAI.CompletionUsage | undefined | null;
-      for await (const chunk of stream) usage = chunk.usage ?? usage;
+      const { usage } = await collectChatStream(
+        await client.chat.completions.create({ model: 'gpt-4o-mini', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'hi' }] }),
+      );
       assert.equal(usage?.total_tokens, 17);
     });
 
@@ -121,7 +105,7 @@ for (const upstreamFilter of [true, false]) {
       primary.options = { gzip: true };
       const completion = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
       assert.equal(completion.choices[0]?.message.content, 'Hello from the mock upstream.');
-      const record = await lastRequest();
+      const record = await lastRecord(gateway);
       assert.equal(record.metadata[NS]?.['llm_total_token'], 17);
       primary.options = {};
     });
@@ -132,7 +116,7 @@ for (const upstreamFilter of [true, false]) {
       assert.equal(primary.requests.at(-1)?.path, '/v1/completions');
       const embedding = await client.embeddings.create({ model: 'gpt-4o-mini', input: 'x' });
       assert.deepEqual(embedding.data[0]?.embedding.map((value) => Math.round(value * 10) / 10), [0.1, 0.2, 0.3]);
-      const record = await lastRequest();
+      const record = await lastRecord(gateway);
       assert.equal(record.metadata[NS]?.['llm_input_token'], 5);
     });
 
@@ -159,7 +143,7 @@ for (const upstreamFilter of [true, false]) {
         assert.equal(upstream?.headers['authorization'], 'Bearer sk-secondary');
         assert.equal(upstream?.headers['x-team'], undefined, "the primary's headers do not leak to the secondary");
         assert.equal(upstream?.headers['x-debug'], 'yes', "the primary's removals are undone");
-        const record = await lastRequest();
+        const record = await lastRecord(gateway);
         assert.equal(record.attempts.length, 2);
         assert.equal(record.metadata[NS]?.['backend_name'], 'secondary');
         primary.options = {};
@@ -174,7 +158,7 @@ for (const upstreamFilter of [true, false]) {
         assert.match(error.message, /mock failure 400/);
         return true;
       });
-      const record = await lastRequest();
+      const record = await lastRecord(gateway);
       assert.equal(typeof record.metadata[NS]?.['llm_total_token'], 'number', 'every terminal path writes numeric costs');
       primary.options = {};
     });
@@ -193,7 +177,7 @@ for (const upstreamFilter of [true, false]) {
         assert.equal(typeof body.error?.message, 'string');
         assert.equal(typeof body.error?.type, 'string');
         assert.ok(body.error && 'param' in body.error && 'code' in body.error);
-        const record = await lastRequest();
+        const record = await lastRecord(gateway);
         if (init.path === '/v1/chat/completions') assert.equal(typeof record.metadata[NS]?.['llm_total_token'], 'number');
         const again = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'still there?' }] });
         assert.ok(again.choices[0]?.message.content);

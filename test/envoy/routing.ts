@@ -7,6 +7,9 @@
 import type { RuntimeConfig } from '../../src/config/load.js';
 import type { HeaderMap } from './header-map.js';
 
+/** A small seeded PRNG (mulberry32) so weighted picks are reproducible. */
+export { createRandom as seededRandom } from '../helpers/chunking.js';
+
 export interface RouteTarget {
   backend: string;
   priority: number;
@@ -57,16 +60,4 @@ export function pickTarget(route: Route, attempted: Set<number>, random: () => n
   const last = group[group.length - 1];
   if (!last) throw new Error(`route ${route.name} has no targets`);
   return last;
-}
-
-/** mulberry32: a small seeded PRNG so weighted picks are reproducible. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = state;
-    value = Math.imul(value ^ (value >>> 15), value | 1);
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
-  };
 }

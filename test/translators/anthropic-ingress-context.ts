@@ -2,6 +2,7 @@
 import type { ResolvedBackend } from '../../src/config/load.js';
 import type { BackendSchema } from '../../src/config/schema.js';
 import type { RequestContext } from '../../src/translators/types.js';
+import { testBackend, testContext } from '../helpers/request-context.js';
 
 export interface IngressOptions {
   readonly schema?: BackendSchema;
@@ -13,31 +14,15 @@ export interface IngressOptions {
 }
 
 export function ingressContext(body: Record<string, unknown>, options: IngressOptions = {}): RequestContext {
-  const schema = options.schema ?? 'OpenAI';
-  const backend: ResolvedBackend = {
-    name: 'upstream',
-    schema,
-    endpoint: 'https://upstream.test',
-    prefix: '/v1',
-    headers: { set: {}, remove: [] },
-    streamOptions: true,
-    credentials: undefined,
-    ...options.backend,
-  };
+  const backend = testBackend({ name: 'upstream', schema: options.schema ?? 'OpenAI', endpoint: 'https://upstream.test', ...options.backend });
   const requestModel = typeof body.model === 'string' ? body.model : '';
-  let next = 0;
-  return {
+  return testContext(body, {
     clientApi: 'anthropic',
     operation: 'messages',
     rawBody: new TextEncoder().encode(options.raw ?? JSON.stringify(body)),
-    body,
     backend,
     requestModel,
     upstreamModel: options.upstreamModel ?? requestModel,
-    stream: body.stream === true,
-    forceIncludeUsage: false,
     requestHeaders: new Map(Object.entries(options.headers ?? {})),
-    now: () => 1700000000000,
-    generateId: () => `id-${(next += 1)}`,
-  };
+  });
 }

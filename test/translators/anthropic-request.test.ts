@@ -65,6 +65,7 @@ describe('anthropic request: untranslatable input is a 422', () => {
   it('no messages', () => rejects({ messages: [] }, /non-empty array/));
   it('the legacy function role', () => rejects({ messages: [user('hi'), { role: 'function', name: 'f', content: 'x' }] }, /role "function" is not supported/));
   it('an unknown reasoning_effort', () => rejects({ messages: [user('hi')], reasoning_effort: 'extreme' }, /reasoning_effort must be one of/));
+  it('a reasoning_effort named like an Object.prototype member', () => rejects({ messages: [user('hi')], reasoning_effort: 'constructor' }, /reasoning_effort must be one of/));
   it('reasoning_effort with max tokens too small for the 1024 minimum', () =>
     rejects({ messages: [user('hi')], reasoning_effort: 'low', max_completion_tokens: 1000 }, /above 1024/));
   it('tool_choice required without tools', () => rejects({ messages: [user('hi')], tool_choice: 'required' }, /tool_choice requires tools/));

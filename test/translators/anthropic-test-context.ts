@@ -2,6 +2,7 @@
 import type { ResolvedBackend } from '../../src/config/load.js';
 import type { BackendSchema } from '../../src/config/schema.js';
 import type { RequestContext } from '../../src/translators/types.js';
+import { testBackend, testContext } from '../helpers/request-context.js';
 
 export interface ContextOptions {
   readonly schema?: BackendSchema;
@@ -13,29 +14,19 @@ export interface ContextOptions {
 
 export function anthropicContext(body: Record<string, unknown>, options: ContextOptions = {}): RequestContext {
   const schema = options.schema ?? 'Anthropic';
-  const backend: ResolvedBackend = {
+  const backend = testBackend({
     name: 'claude',
     schema,
     endpoint: 'https://api.anthropic.com',
-    prefix: '/v1',
-    headers: { set: {}, remove: [] },
-    streamOptions: true,
     credentials: schema === 'GCPAnthropic' ? { gcp: { projectId: 'proj', region: 'us-east5' } } : undefined,
     ...options.backend,
-  };
+  });
   const requestModel = typeof body.model === 'string' ? body.model : 'claude-sonnet-4-5';
-  let next = 0;
-  return {
-    clientApi: 'openai',
-    operation: 'chat',
-    rawBody: new TextEncoder().encode(JSON.stringify(body)),
-    body,
+  return testContext(body, {
     backend,
     requestModel,
     upstreamModel: options.upstreamModel ?? requestModel,
     stream: options.stream ?? body.stream === true,
     forceIncludeUsage: options.forceIncludeUsage ?? false,
-    now: () => 1700000000000,
-    generateId: () => `id-${++next}`,
-  };
+  });
 }

@@ -5,6 +5,7 @@ import '../../src/translators/index.js';
 import { DEFAULT_AZURE_API_VERSION } from '../../src/translators/azure-openai/index.js';
 import { findTranslator } from '../../src/translators/registry.js';
 import type { Operation, RequestContext, Translator } from '../../src/translators/types.js';
+import { testBackend, testContext } from '../helpers/request-context.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -12,30 +13,23 @@ const translator = findTranslator('openai', 'chat', 'AzureOpenAI') as Translator
 
 function context(operation: Operation, upstreamModel: string, apiVersion?: string, extra: Partial<RequestContext> = {}): RequestContext {
   const raw = '{"model":"gpt-4o","messages":[],"stream":true}';
-  const backend: ResolvedBackend = {
+  const backend: ResolvedBackend = testBackend({
     name: 'azure',
     schema: 'AzureOpenAI',
     endpoint: 'https://r.openai.azure.com',
-    prefix: '/v1',
-    headers: { set: {}, remove: [] },
-    streamOptions: true,
-    credentials: undefined,
     ...(apiVersion === undefined ? {} : { apiVersion }),
-  };
-  return {
-    clientApi: 'openai',
+  });
+  return testContext(JSON.parse(raw) as Record<string, unknown>, {
     operation,
     rawBody: encoder.encode(raw),
-    body: JSON.parse(raw) as Record<string, unknown>,
     backend,
     requestModel: 'gpt-4o',
     upstreamModel,
     stream: true,
-    forceIncludeUsage: false,
     now: () => 0,
     generateId: () => 'id',
     ...extra,
-  };
+  });
 }
 
 describe('Azure OpenAI translator', () => {

@@ -6,16 +6,9 @@ import { GatewayError } from '../../src/core/errors.js';
 import { bedrockConverseTranslator } from '../../src/translators/bedrock/index.js';
 import type { RequestContext } from '../../src/translators/types.js';
 import { encodeEventStream, encodeFrame } from '../helpers/aws-eventstream.js';
+import { testBackend, testContext } from '../helpers/request-context.js';
 
-const backend: ResolvedBackend = {
-  name: 'bedrock',
-  schema: 'AWSBedrock',
-  endpoint: 'https://bedrock-runtime.us-east-1.amazonaws.com',
-  prefix: '/v1',
-  headers: { set: {}, remove: [] },
-  streamOptions: true,
-  credentials: undefined,
-};
+const backend: ResolvedBackend = testBackend({ name: 'bedrock', schema: 'AWSBedrock', endpoint: 'https://bedrock-runtime.us-east-1.amazonaws.com' });
 
 function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null) {
@@ -26,20 +19,7 @@ function deepFreeze<T>(value: T): T {
 }
 
 function context(body: Record<string, unknown>, stream = false): RequestContext {
-  let counter = 0;
-  return {
-    clientApi: 'openai',
-    operation: 'chat',
-    rawBody: new TextEncoder().encode(JSON.stringify(body)),
-    body: deepFreeze(body),
-    backend,
-    requestModel: 'claude',
-    upstreamModel: 'anthropic.claude-3-5-sonnet-20240620-v1:0',
-    stream,
-    forceIncludeUsage: false,
-    now: () => 1_700_000_000_000,
-    generateId: () => `id-${(counter += 1)}`,
-  };
+  return testContext(deepFreeze(body), { backend, requestModel: 'claude', upstreamModel: 'anthropic.claude-3-5-sonnet-20240620-v1:0', stream });
 }
 
 const event = (type: string, body: unknown) => ({ headers: { ':event-type': type, ':message-type': 'event', ':content-type': 'application/json' }, body });

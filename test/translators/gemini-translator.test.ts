@@ -9,34 +9,18 @@ import { findTranslator } from '../../src/translators/registry.js';
 import { decodeToolCallId, encodeToolCallId } from '../../src/translators/gemini/tool-call-id.js';
 import { geminiGeneration } from '../../src/translators/gemini/model-generation.js';
 import type { RequestContext, Translator } from '../../src/translators/types.js';
+import { testBackend, testContext } from '../helpers/request-context.js';
 
-const backend: ResolvedBackend = {
+const backend: ResolvedBackend = testBackend({
   name: 'vertex',
   schema: 'GCPVertexAI',
   endpoint: 'https://us-central1-aiplatform.googleapis.com',
-  prefix: '/v1',
-  headers: { set: {}, remove: [] },
-  streamOptions: true,
   credentials: { gcp: { projectId: 'p', region: 'europe-west4', accessToken: Secret.of('t') } },
-};
+});
 
 function context(body: Record<string, unknown>, overrides: Partial<RequestContext> = {}): RequestContext {
-  let counter = 0;
   const model = typeof body.model === 'string' ? body.model : 'gemini-2.5-flash';
-  return {
-    clientApi: 'openai',
-    operation: 'chat',
-    rawBody: new TextEncoder().encode(JSON.stringify(body)),
-    body,
-    backend,
-    requestModel: model,
-    upstreamModel: model,
-    stream: body.stream === true,
-    forceIncludeUsage: false,
-    now: () => 1700000000000,
-    generateId: () => `id-${(counter += 1)}`,
-    ...overrides,
-  };
+  return testContext(body, { backend, requestModel: model, upstreamModel: model, ...overrides });
 }
 
 const translator = findTranslator('openai', 'chat', 'GCPVertexAI') as Translator;
@@ -183,6 +167,7 @@ describe('gemini request: parameters and path', () => {
     const current = efforts.map((effort) => (upstream({ model: 'gemini-3-pro', messages: [user], reasoning_effort: effort }).generationConfig as Record<string, unknown>).thinkingConfig);
     assert.deepEqual(current.map((config) => (config as Record<string, unknown>).thinkingLevel), ['minimal', 'minimal', 'low', 'medium', 'high']);
     rejects({ messages: [user], reasoning_effort: 'extreme' }, /reasoning_effort must be one of/);
+    rejects({ messages: [user], reasoning_effort: 'constructor' }, /reasoning_effort must be one of/);
   });
 
   it('lets the thinking vendor field win over reasoning_effort', () => {

@@ -8,6 +8,7 @@
  * @see https://platform.claude.com/docs/en/build-with-claude/handling-stop-reasons
  */
 import type { TokenUsage } from '../../core/usage.js';
+import { mapReason, type ReasonMapping } from '../shared/finish-reasons.js';
 import type { Warning } from '../types.js';
 
 export type StopReason = 'end_turn' | 'max_tokens' | 'tool_use' | 'refusal';
@@ -20,14 +21,11 @@ const STOP_REASONS: Readonly<Record<string, StopReason>> = {
   content_filter: 'refusal',
 };
 
+const MAPPING: ReasonMapping<StopReason> = { table: STOP_REASONS, toolReason: 'tool_use', fallback: 'end_turn', source: 'OpenAI finish_reason' };
+
 export function mapFinishReason(finishReason: unknown, toolCalled: boolean): { stopReason: StopReason; warning?: Warning } {
-  if (toolCalled) return { stopReason: 'tool_use' };
-  const mapped = typeof finishReason === 'string' && Object.hasOwn(STOP_REASONS, finishReason) ? STOP_REASONS[finishReason] : undefined;
-  if (mapped !== undefined) return { stopReason: mapped };
-  return {
-    stopReason: 'end_turn',
-    warning: { kind: 'unknown_finish_reason', detail: `OpenAI finish_reason ${JSON.stringify(finishReason ?? null)} reported as "end_turn"` },
-  };
+  const { reason, warning } = mapReason(MAPPING, finishReason, toolCalled);
+  return warning ? { stopReason: reason, warning } : { stopReason: reason };
 }
 
 /** Anthropic `usage`: `input_tokens` excludes cache reads and writes, which are reported beside it. */

@@ -22,6 +22,7 @@ import { asArray, encodeJson } from '../../core/json.js';
 import { removeTopLevelKey, setTopLevelValue } from '../../core/json-patch.js';
 import { ANTHROPIC_VERSION_HEADER as DEFAULT_ANTHROPIC_VERSION, VERTEX_ANTHROPIC_VERSION } from '../anthropic/index.js';
 import { BEDROCK_ANTHROPIC_VERSION, invokePath } from '../aws-anthropic/index.js';
+import { bedrockRequestHeaders } from '../bedrock/convert-request.js';
 import type { RequestContext, UpstreamRequest, Warning } from '../types.js';
 
 /** Top-level Messages fields Bedrock's InvokeModel rejects ("Extra inputs are not permitted"); dropped with a warning. */
@@ -124,7 +125,7 @@ export function bedrockAnthropicRequest(ctx: RequestContext): UpstreamRequest {
   const request: UpstreamRequest = {
     path: invokePath(ctx.upstreamModel, ctx.stream),
     body: editBody(ctx, { remove: ['model', 'stream', ...unsupported], set }),
-    setHeaders: { 'content-type': 'application/json', accept: ctx.stream ? 'application/vnd.amazon.eventstream' : 'application/json' },
+    setHeaders: bedrockRequestHeaders(ctx.stream),
     removeHeaders: ['anthropic-version', 'anthropic-beta'],
   };
   return warnings.length > 0 ? { ...request, warnings } : request;

@@ -8,10 +8,9 @@
  * @see https://platform.claude.com/docs/en/api/errors
  */
 import { openAIErrorBody, openAIErrorType, type ErrorShape } from '../../core/errors.js';
-import { asString, isRecord, safeParseJson, utf8 } from '../../core/json.js';
+import { asString, isRecord, utf8 } from '../../core/json.js';
+import { readUpstreamErrorBody } from '../shared/upstream-error-body.js';
 import type { ErrorResult, HeaderLookup } from '../types.js';
-
-const MAX_TEXT_IN_MESSAGE = 300;
 
 /** HTTP status Anthropic uses for an error type (for errors that arrive inside a 200 stream). */
 const STATUS_BY_TYPE: Readonly<Record<string, number>> = {
@@ -49,19 +48,10 @@ export function readAnthropicError(value: unknown): FoundError | undefined {
   return found.type === undefined && found.code === undefined && found.message === undefined ? undefined : found;
 }
 
-function describeText(text: string, status: number): string {
-  const trimmed = text.trim();
-  const base = `upstream returned HTTP ${status}`;
-  if (trimmed === '' || /^<(!doctype|html|\?xml|head|body)/i.test(trimmed)) return base;
-  const short = trimmed.length > MAX_TEXT_IN_MESSAGE ? `${trimmed.slice(0, MAX_TEXT_IN_MESSAGE)}...` : trimmed;
-  return `${base}: ${short}`;
-}
-
 export function anthropicErrorShape(status: number, body: Uint8Array): ErrorShape {
-  const text = new TextDecoder('utf-8', { fatal: false }).decode(body);
-  const parsed = text.trim() === '' ? undefined : safeParseJson(text);
-  const found = parsed?.ok ? readAnthropicError(parsed.value) : undefined;
-  if (!found) return { status, message: describeText(parsed?.ok ? '' : text, status), type: openAIErrorType(status) };
+  const upstream = readUpstreamErrorBody(status, body);
+  const found = readAnthropicError(upstream.json);
+  if (!found) return { status, message: upstream.fallbackMessage, type: openAIErrorType(status) };
   return {
     status,
     message: found.message ?? `upstream returned HTTP ${status}`,

@@ -14,14 +14,14 @@
  * @see https://platform.claude.com/docs/en/api/messages
  * @see https://platform.claude.com/docs/en/build-with-claude/extended-thinking#preserving-thinking-blocks
  */
-import { asString, isRecord, safeParseJson } from '../../core/json.js';
+import { asString } from '../../core/json.js';
+import { appendTurn, droppedThinkingWarning, forEachMessage, noTurnsError, readAssistantThinking, readToolCalls } from '../shared/message-history.js';
 import type { Warning } from '../types.js';
 import {
   convertTextContent,
   convertUserContent,
   invalidRequest,
   markLastBlock,
-  readCacheControl,
   type AnthropicBlock,
   type ContentOptions,
 } from './convert-content.js';
@@ -34,62 +34,6 @@ export interface AnthropicMessage {
 export interface ConvertedMessages {
   readonly system: AnthropicBlock[];
   readonly messages: AnthropicMessage[];
-}
-
-function parseArguments(value: unknown, param: string): Record<string, unknown> {
-  if (isRecord(value)) return value;
-  if (value === undefined || value === null) return {};
-  if (typeof value !== 'string') throw invalidRequest(`${param} must be a JSON string`, param);
-  if (value.trim() === '') return {};
-  const parsed = safeParseJson(value);
-  if (!parsed.ok) throw invalidRequest(`${param} is not valid JSON: ${parsed.error}`, param);
-  if (!isRecord(parsed.value)) throw invalidRequest(`${param} must encode a JSON object`, param);
-  return parsed.value;
-}
-
-function convertToolCalls(toolCalls: unknown, param: string): AnthropicBlock[] {
-  if (toolCalls === undefined || toolCalls === null) return [];
-  if (!Array.isArray(toolCalls)) throw invalidRequest(`${param} must be an array`, param);
-  return toolCalls.map((call, index) => {
-    const callParam = `${param}[${index}]`;
-    if (!isRecord(call)) throw invalidRequest(`${callParam} must be an object`, callParam);
-    if (call.type !== undefined && call.type !== 'function') {
-      throw invalidRequest(`${callParam}.type "${String(call.type)}" is not supported`, callParam);
-    }
-    const id = asString(call.id);
-    const fn = isRecord(call.function) ? call.function : undefined;
-    const name = fn ? asString(fn.name) : undefined;
-    if (!id) throw invalidRequest(`${callParam}.id is required`, callParam);
-    if (!fn || !name) throw invalidRequest(`${callParam}.function.name is required`, callParam);
-    const input = parseArguments(fn.arguments, `${callParam}.function.arguments`);
-    return { type: 'tool_use', id, name, input };
-  });
-}
-
-/** `thinking_blocks` on an assistant message; `reasoning_content` fills a single block sent without its text. */
-function convertThinkingBlocks(message: Record<string, unknown>, param: string): AnthropicBlock[] {
-  const blocks = message.thinking_blocks;
-  if (blocks === undefined || blocks === null) return [];
-  if (!Array.isArray(blocks)) throw invalidRequest(`${param}.thinking_blocks must be an array`, param);
-  const reasoning = asString(message.reasoning_content);
-  const fillFromReasoning = blocks.length === 1 && reasoning !== undefined;
-  return blocks.map((block, index) => {
-    const blockParam = `${param}.thinking_blocks[${index}]`;
-    if (!isRecord(block)) throw invalidRequest(`${blockParam} must be an object`, blockParam);
-    if (block.type === 'redacted_thinking') {
-      const data = asString(block.data);
-      if (!data) throw invalidRequest(`${blockParam}.data is required`, blockParam);
-      return { type: 'redacted_thinking', data };
-    }
-    if (block.type === 'thinking') {
-      const signature = asString(block.signature);
-      if (!signature) throw invalidRequest(`${blockParam}.signature is required`, blockParam);
-      const text = asString(block.thinking);
-      const thinking = text !== undefined && text !== '' ? text : fillFromReasoning ? (reasoning ?? '') : (text ?? '');
-      return { type: 'thinking', thinking, signature };
-    }
-    throw invalidRequest(`${blockParam}.type must be "thinking" or "redacted_thinking"`, blockParam);
-  });
 }
 
 function convertToolMessage(message: Record<string, unknown>, param: string): AnthropicBlock {
@@ -110,23 +54,11 @@ function resultsFirst(blocks: AnthropicBlock[]): AnthropicBlock[] {
 }
 
 export function convertMessages(messages: unknown, options: ContentOptions, warnings: Warning[]): ConvertedMessages {
-  if (!Array.isArray(messages) || messages.length === 0) throw invalidRequest('messages must be a non-empty array', 'messages');
   const system: AnthropicBlock[] = [];
   const turns: AnthropicMessage[] = [];
-  const push = (role: AnthropicMessage['role'], blocks: AnthropicBlock[]): void => {
-    if (blocks.length === 0) return;
-    const last = turns[turns.length - 1];
-    if (last && last.role === role) last.content.push(...blocks);
-    else turns.push({ role, content: [...blocks] });
-  };
+  const push = (role: AnthropicMessage['role'], blocks: AnthropicBlock[]): void => appendTurn(turns, role, blocks);
 
-  messages.forEach((message, index) => {
-    const param = `messages[${index}]`;
-    if (!isRecord(message)) throw invalidRequest(`${param} must be an object`, param);
-    const cacheControl = readCacheControl(message.cache_control, `${param}.cache_control`);
-    if (typeof message.name === 'string' && message.role !== 'tool') {
-      warnings.push({ kind: 'unsupported_parameter', detail: `${param}.name is not supported by Anthropic and was ignored` });
-    }
+  forEachMessage(messages, 'Anthropic', warnings, (message, param, cacheControl) => {
     switch (message.role) {
       case 'system':
       case 'developer':
@@ -136,13 +68,11 @@ export function convertMessages(messages: unknown, options: ContentOptions, warn
         push('user', markLastBlock(convertUserContent(message.content, `${param}.content`, options), cacheControl));
         return;
       case 'assistant': {
-        const thinking = convertThinkingBlocks(message, param);
-        const body = [...convertTextContent(message.content, `${param}.content`), ...convertToolCalls(message.tool_calls, `${param}.tool_calls`)];
-        if (thinking.length === 0 && typeof message.reasoning_content === 'string' && message.reasoning_content !== '') {
-          warnings.push({ kind: 'unsupported_parameter', detail: `${param}.reasoning_content without thinking_blocks (no signature) was not sent` });
-        }
+        const thinking: AnthropicBlock[] = readAssistantThinking(message, param, warnings);
+        const text = convertTextContent(message.content, `${param}.content`);
+        const body = [...text, ...readToolCalls(message.tool_calls, `${param}.tool_calls`).map((call) => ({ type: 'tool_use', ...call }))];
         if (body.length === 0 && thinking.length > 0) {
-          warnings.push({ kind: 'dropped_content', detail: `${param} has thinking blocks but no content; the turn was dropped` });
+          warnings.push(droppedThinkingWarning(param));
           return;
         }
         push('assistant', [...thinking, ...markLastBlock(body, cacheControl)]);
@@ -156,7 +86,7 @@ export function convertMessages(messages: unknown, options: ContentOptions, warn
     }
   });
 
-  if (turns.length === 0) throw invalidRequest('messages must contain at least one user or assistant message with content', 'messages');
+  if (turns.length === 0) throw noTurnsError();
   for (const turn of turns) if (turn.role === 'user') turn.content = resultsFirst(turn.content);
   return { system, messages: turns };
 }

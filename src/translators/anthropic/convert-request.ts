@@ -21,37 +21,24 @@
  * @see https://platform.claude.com/docs/en/build-with-claude/extended-thinking
  */
 import { asString, isRecord } from '../../core/json.js';
+import { claudeSampling, DEFAULT_MAX_TOKENS, reasoningBudget, thinkingForBudget } from '../shared/claude-thinking.js';
+import {
+  clientMaxTokens,
+  JSON_OBJECT_INSTRUCTION,
+  optionalNumber,
+  positiveInteger,
+  readResponseFormat,
+  requireSingleChoice,
+  stopSequences,
+  warnUnsupportedParameters,
+} from '../shared/request-parameters.js';
 import type { RequestContext, Warning } from '../types.js';
 import { invalidRequest, type AnthropicBlock } from './convert-content.js';
 import { convertMessages } from './convert-messages.js';
 import { convertToolChoice, convertTools } from './convert-tools.js';
 
-/** max_tokens when the client sets none. */
-export const DEFAULT_MAX_TOKENS = 4096;
-/** Smallest thinking budget Anthropic accepts. */
-export const MIN_THINKING_BUDGET = 1024;
-/** reasoning_effort -> thinking.budget_tokens ("none" disables thinking). */
-export const REASONING_BUDGETS: Readonly<Record<string, number>> = {
-  minimal: 1024,
-  low: 1024,
-  medium: 4096,
-  high: 16384,
-  xhigh: 32768,
-};
-export const JSON_OBJECT_INSTRUCTION = 'Respond only with a single valid JSON object, without any surrounding text or code fences.';
-
-const UNSUPPORTED_PARAMETERS = [
-  'frequency_penalty',
-  'presence_penalty',
-  'logit_bias',
-  'logprobs',
-  'top_logprobs',
-  'seed',
-  'modalities',
-  'audio',
-  'prediction',
-  'web_search_options',
-] as const;
+export { DEFAULT_MAX_TOKENS, MIN_THINKING_BUDGET, REASONING_BUDGETS } from '../shared/claude-thinking.js';
+export { JSON_OBJECT_INSTRUCTION } from '../shared/request-parameters.js';
 
 export interface BuildOptions {
   /** Put `model` (ctx.upstreamModel) in the body (first-party API). */
@@ -64,73 +51,29 @@ export interface BuildOptions {
   readonly warnings?: Warning[];
 }
 
-function positiveInteger(value: unknown, param: string): number | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw invalidRequest(`${param} must be a positive integer`, param);
-  return value;
-}
-
-function optionalNumber(value: unknown, param: string): number | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw invalidRequest(`${param} must be a number`, param);
-  return value;
-}
-
-function stopSequences(stop: unknown): string[] | undefined {
-  if (stop === undefined || stop === null) return undefined;
-  if (typeof stop === 'string') return stop === '' ? undefined : [stop];
-  if (!Array.isArray(stop) || !stop.every((item): item is string => typeof item === 'string')) {
-    throw invalidRequest('stop must be a string or an array of strings', 'stop');
-  }
-  const sequences = stop.filter((item) => item !== '');
-  return sequences.length > 0 ? sequences : undefined;
-}
-
 interface Thinking {
   readonly thinking: Record<string, unknown> | undefined;
   readonly maxTokens: number;
 }
 
-function resolveThinking(body: Readonly<Record<string, unknown>>, clientMaxTokens: number | undefined): Thinking {
-  const maxTokens = clientMaxTokens ?? DEFAULT_MAX_TOKENS;
+function resolveThinking(body: Readonly<Record<string, unknown>>, clientMax: number | undefined): Thinking {
+  const maxTokens = clientMax ?? DEFAULT_MAX_TOKENS;
   if (body.thinking !== undefined && body.thinking !== null) {
     if (!isRecord(body.thinking)) throw invalidRequest('thinking must be an object', 'thinking');
     const budget = body.thinking.type === 'enabled' ? body.thinking.budget_tokens : undefined;
-    const raise = clientMaxTokens === undefined && typeof budget === 'number' && budget >= maxTokens;
+    const raise = clientMax === undefined && typeof budget === 'number' && budget >= maxTokens;
     return { thinking: body.thinking, maxTokens: raise ? budget + DEFAULT_MAX_TOKENS : maxTokens };
   }
   const effort = body.reasoning_effort;
   if (effort === undefined || effort === null || effort === 'none') return { thinking: undefined, maxTokens };
-  const wanted = typeof effort === 'string' ? REASONING_BUDGETS[effort] : undefined;
-  if (wanted === undefined) {
-    throw invalidRequest(`reasoning_effort must be one of none, ${Object.keys(REASONING_BUDGETS).join(', ')}`, 'reasoning_effort');
-  }
-  if (clientMaxTokens === undefined) return { thinking: { type: 'enabled', budget_tokens: wanted }, maxTokens: wanted + DEFAULT_MAX_TOKENS };
-  const budget = Math.min(wanted, clientMaxTokens - 1);
-  if (budget < MIN_THINKING_BUDGET) {
-    throw invalidRequest(`reasoning_effort needs max_completion_tokens above ${MIN_THINKING_BUDGET} on Anthropic models`, 'reasoning_effort');
-  }
-  return { thinking: { type: 'enabled', budget_tokens: budget }, maxTokens: clientMaxTokens };
+  return thinkingForBudget(reasoningBudget(effort), clientMax, 'Anthropic models');
 }
 
 function outputFormat(responseFormat: unknown, system: AnthropicBlock[], warnings: Warning[]): Record<string, unknown> | undefined {
-  if (responseFormat === undefined || responseFormat === null) return undefined;
-  if (!isRecord(responseFormat)) throw invalidRequest('response_format must be an object', 'response_format');
-  switch (responseFormat.type) {
-    case 'text':
-      return undefined;
-    case 'json_schema': {
-      const jsonSchema = isRecord(responseFormat.json_schema) ? responseFormat.json_schema : undefined;
-      if (!jsonSchema || !isRecord(jsonSchema.schema)) throw invalidRequest('response_format.json_schema.schema is required', 'response_format');
-      return { type: 'json_schema', schema: jsonSchema.schema };
-    }
-    case 'json_object':
-      system.push({ type: 'text', text: JSON_OBJECT_INSTRUCTION });
-      warnings.push({ kind: 'emulated_parameter', detail: 'response_format json_object is requested through a system instruction' });
-      return undefined;
-    default:
-      throw invalidRequest(`response_format.type "${String(responseFormat.type)}" is not supported`, 'response_format');
-  }
+  const format = readResponseFormat(responseFormat, warnings);
+  if (format?.type === 'json_schema') return { type: 'json_schema', schema: format.schema };
+  if (format?.type === 'json_object') system.push({ type: 'text', text: JSON_OBJECT_INSTRUCTION });
+  return undefined;
 }
 
 /** Builds the Messages body. Throws GatewayError ERR_INVALID_REQUEST (422) for input Anthropic cannot take. */
@@ -141,36 +84,16 @@ export function buildAnthropicMessagesBody(ctx: RequestContext, options: BuildOp
   const converted = convertMessages(body.messages, { allowUrlSources: schema === 'Anthropic', schema }, warnings);
   const system = converted.system;
 
-  const n = optionalNumber(body.n, 'n');
-  if (n !== undefined && n !== 1) throw invalidRequest('n must be 1 for Anthropic models', 'n');
-  const clientMaxTokens = positiveInteger(body.max_completion_tokens, 'max_completion_tokens') ?? positiveInteger(body.max_tokens, 'max_tokens');
-  const { thinking, maxTokens } = resolveThinking(body, clientMaxTokens);
+  requireSingleChoice(body, 'Anthropic models');
+  const { thinking, maxTokens } = resolveThinking(body, clientMaxTokens(body));
 
-  let temperature = optionalNumber(body.temperature, 'temperature');
-  if (temperature !== undefined && (temperature < 0 || temperature > 1)) {
+  const requestedTemperature = optionalNumber(body.temperature, 'temperature');
+  if (requestedTemperature !== undefined && (requestedTemperature < 0 || requestedTemperature > 1)) {
     throw invalidRequest('temperature must be between 0 and 1 for Anthropic models', 'temperature');
   }
-  let topP = optionalNumber(body.top_p, 'top_p');
-  let topK = positiveInteger(body.top_k, 'top_k');
-  if (temperature !== undefined && topP !== undefined) {
-    warnings.push({ kind: 'unsupported_parameter', detail: 'top_p was not sent: Claude does not accept temperature and top_p together' });
-    topP = undefined;
-  }
-  if (thinking !== undefined && thinking.type !== 'disabled') {
-    if (temperature !== undefined && temperature !== 1) {
-      warnings.push({ kind: 'unsupported_parameter', detail: 'temperature was not sent: Claude does not accept it with thinking' });
-      temperature = undefined;
-    }
-    if (topK !== undefined) {
-      warnings.push({ kind: 'unsupported_parameter', detail: 'top_k was not sent: Claude does not accept it with thinking' });
-      topK = undefined;
-    }
-  }
-  for (const name of UNSUPPORTED_PARAMETERS) {
-    if (body[name] !== undefined && body[name] !== null && body[name] !== false) {
-      warnings.push({ kind: 'unsupported_parameter', detail: `${name} is not supported by Anthropic and was ignored` });
-    }
-  }
+  const requested = { temperature: requestedTemperature, topP: optionalNumber(body.top_p, 'top_p'), topK: positiveInteger(body.top_k, 'top_k') };
+  const { temperature, topP, topK } = claudeSampling(requested, thinking !== undefined && thinking.type !== 'disabled', warnings);
+  warnUnsupportedParameters(body, 'Anthropic', warnings);
 
   const tools = convertTools(body.tools, schema);
   const toolChoice = convertToolChoice(body.tool_choice, body.parallel_tool_calls, tools !== undefined);

@@ -11,6 +11,8 @@
 import { isRecord } from '../../core/json.js';
 import { makeUsage, tokenCount, type TokenUsage } from '../../core/usage.js';
 
+export { toOpenAIUsage } from '../shared/openai-usage.js';
+
 export interface AnthropicUsageCounts {
   readonly input?: number;
   readonly output?: number;
@@ -56,14 +58,4 @@ export function toTokenUsage(counts: AnthropicUsageCounts): TokenUsage {
     cachedInputTokens: cacheRead,
     cacheCreationInputTokens: cacheCreation,
   });
-}
-
-/** OpenAI `usage` object: prompt_tokens is the unified input; cache reads in prompt_tokens_details.cached_tokens. */
-export function toOpenAIUsage(usage: TokenUsage): Record<string, unknown> {
-  return {
-    prompt_tokens: usage.inputTokens,
-    completion_tokens: usage.outputTokens,
-    total_tokens: usage.totalTokens,
-    prompt_tokens_details: { cached_tokens: usage.cachedInputTokens, cache_creation_tokens: usage.cacheCreationInputTokens },
-  };
 }

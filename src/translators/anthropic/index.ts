@@ -24,7 +24,7 @@ import { AnthropicSseStream } from './sse-stream.js';
 export { buildAnthropicMessagesBody, DEFAULT_MAX_TOKENS, REASONING_BUDGETS, type BuildOptions } from './convert-request.js';
 export { anthropicResponseToOpenAI, translateAnthropicResponseBody } from './convert-response.js';
 export { AnthropicStreamMapper } from './stream-mapper.js';
-export { combineSteps } from './sse-stream.js';
+export { AnthropicMappedStream, combineSteps } from './sse-stream.js';
 export { translateAnthropicError, anthropicErrorShape, statusForAnthropicErrorType } from './convert-error.js';
 export { mapStopReason } from './map-stop-reason.js';
 export { readAnthropicUsage, toTokenUsage, toOpenAIUsage } from './convert-usage.js';

@@ -7,11 +7,9 @@
  * (counted by the processor). Callers report "tool_calls" whenever a tool was called, whatever the reason says.
  * @see https://platform.claude.com/docs/en/build-with-claude/handling-stop-reasons
  */
-import type { Warning } from '../types.js';
+import { mapToOpenAIFinishReason, type MappedFinishReason, type OpenAIFinishReason } from '../shared/finish-reasons.js';
 
-export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter';
-
-const STOP_REASONS: Readonly<Record<string, FinishReason>> = {
+const STOP_REASONS: Readonly<Record<string, OpenAIFinishReason>> = {
   end_turn: 'stop',
   stop_sequence: 'stop',
   pause_turn: 'stop',
@@ -21,17 +19,6 @@ const STOP_REASONS: Readonly<Record<string, FinishReason>> = {
   refusal: 'content_filter',
 };
 
-export interface MappedFinishReason {
-  readonly finishReason: FinishReason;
-  readonly warning?: Warning;
-}
-
 export function mapStopReason(stopReason: unknown, toolCalled: boolean): MappedFinishReason {
-  if (toolCalled) return { finishReason: 'tool_calls' };
-  const mapped = typeof stopReason === 'string' && Object.hasOwn(STOP_REASONS, stopReason) ? STOP_REASONS[stopReason] : undefined;
-  if (mapped !== undefined) return { finishReason: mapped };
-  return {
-    finishReason: 'stop',
-    warning: { kind: 'unknown_finish_reason', detail: `Anthropic stop_reason ${JSON.stringify(stopReason ?? null)} reported as "stop"` },
-  };
+  return mapToOpenAIFinishReason(STOP_REASONS, 'Anthropic stop_reason', stopReason, toolCalled);
 }

@@ -40,14 +40,28 @@ export function combineSteps(steps: readonly StreamStep[], usageBefore: TokenUsa
   };
 }
 
-export class AnthropicSseStream implements StreamTranslator {
-  private readonly decoder = new SseDecoder();
-  private readonly mapper: AnthropicStreamMapper;
+/** A StreamTranslator that feeds decoded Anthropic events to one AnthropicStreamMapper (SSE here, AWS event stream for Bedrock). */
+export abstract class AnthropicMappedStream implements StreamTranslator {
+  protected readonly mapper: AnthropicStreamMapper;
   private usage: TokenUsage | undefined;
 
   constructor(ctx: RequestContext) {
     this.mapper = new AnthropicStreamMapper(ctx);
   }
+
+  abstract push(chunk: Uint8Array): StreamStep;
+  abstract end(): StreamStep;
+
+  /** One step for what a push or end produced (an idle step when nothing), usage carried across steps. */
+  protected combine(steps: readonly StreamStep[]): StreamStep {
+    const step = combineSteps(steps.length > 0 ? steps : [this.mapper.idle()], this.usage);
+    this.usage = step.usage;
+    return step;
+  }
+}
+
+export class AnthropicSseStream extends AnthropicMappedStream {
+  private readonly decoder = new SseDecoder();
 
   push(chunk: Uint8Array): StreamStep {
     return this.map(this.decoder.push(chunk), false);
@@ -70,9 +84,6 @@ export class AnthropicSseStream implements StreamTranslator {
       steps.push(this.mapper.onEvent(payloadType ?? item.event ?? '', parsed.value));
     }
     if (last) steps.push(this.mapper.finish());
-    if (steps.length === 0) steps.push(this.mapper.idle());
-    const step = combineSteps(steps, this.usage);
-    this.usage = step.usage;
-    return step;
+    return this.combine(steps);
   }
 }

@@ -19,53 +19,40 @@
  *   (stream_options.include_usage; a forced include is not shown), then `data: [DONE]`.
  * @see https://platform.claude.com/docs/en/build-with-claude/streaming
  */
-import { openAIErrorBody, type ErrorShape } from '../../core/errors.js';
-import { asString, isRecord, utf8 } from '../../core/json.js';
-import { SSE_DONE } from '../../core/sse.js';
+import type { ErrorShape } from '../../core/errors.js';
+import { asString, isRecord } from '../../core/json.js';
 import type { TokenUsage } from '../../core/usage.js';
-import type { RequestContext, StreamStep, Warning } from '../types.js';
+import { OpenAIChunkWriter } from '../shared/openai-chunk.js';
+import { ToolCallStreamState, type ToolCallBlock } from '../shared/tool-call-stream-state.js';
+import type { RequestContext, StreamStep } from '../types.js';
 import { statusForAnthropicErrorType } from './convert-error.js';
-import { hasCounts, mergeAnthropicUsage, readAnthropicUsage, toOpenAIUsage, toTokenUsage, type AnthropicUsageCounts } from './convert-usage.js';
+import { hasCounts, mergeAnthropicUsage, readAnthropicUsage, toTokenUsage, type AnthropicUsageCounts } from './convert-usage.js';
 import { mapStopReason } from './map-stop-reason.js';
 
 type BlockState =
   | { kind: 'text' }
-  | { kind: 'tool'; toolIndex: number; sentArguments: boolean; startInput: unknown }
+  | { kind: 'tool'; call: ToolCallBlock }
   | { kind: 'thinking'; text: string; signature: string }
   | { kind: 'other' };
 
-const EMPTY = new Uint8Array(0);
-
 export class AnthropicStreamMapper {
   private readonly ctx: RequestContext;
-  private readonly created: number;
-  private readonly includeUsage: boolean;
-  private id: string | undefined;
-  private model: string;
+  private readonly out: OpenAIChunkWriter;
+  private readonly tools: ToolCallStreamState;
   private counts: AnthropicUsageCounts = {};
   private readonly blocks = new Map<number, BlockState>();
-  private toolCount = 0;
   private finished = false;
   private stopped = false;
-  private failed = false;
-  private done = false;
-  // per call
-  private out = '';
-  private delivered = '';
-  private warnings: Warning[] = [];
-  private error: ErrorShape | undefined;
 
   constructor(ctx: RequestContext) {
     this.ctx = ctx;
-    this.created = Math.floor(ctx.now() / 1000);
-    this.model = ctx.upstreamModel;
-    const streamOptions = ctx.body.stream_options;
-    this.includeUsage = isRecord(streamOptions) && streamOptions.include_usage === true;
+    this.out = new OpenAIChunkWriter(ctx);
+    this.tools = new ToolCallStreamState(this.out);
   }
 
   /** One Anthropic event (`type` from the payload, else the SSE event name). */
   onEvent(type: string, data: unknown): StreamStep {
-    if (this.failed || this.done) return this.step();
+    if (this.out.closed) return this.step();
     const event = isRecord(data) ? data : {};
     switch (type) {
       case 'message_start':
@@ -88,7 +75,7 @@ export class AnthropicStreamMapper {
         if (!this.finished) this.emitFinish(undefined);
         break;
       case 'ping':
-        this.emitDelta({});
+        this.out.chunk({});
         break;
       case 'error':
         this.onError(event.error);
@@ -102,14 +89,9 @@ export class AnthropicStreamMapper {
 
   /** End of the upstream stream: usage chunk (when asked for) and `data: [DONE]`. */
   finish(): StreamStep {
-    if (this.failed || this.done) return this.step();
-    this.done = true;
-    if (!this.stopped) this.warnings.push({ kind: 'stream_truncated', detail: 'the Anthropic stream ended without message_stop' });
-    if (this.includeUsage && hasCounts(this.counts)) {
-      const chunk = { id: this.chunkId(), object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [], usage: toOpenAIUsage(toTokenUsage(this.counts)) };
-      this.out += `data: ${JSON.stringify(chunk)}\n\n`;
-    }
-    this.out += SSE_DONE;
+    if (this.out.closed) return this.step();
+    if (!this.stopped) this.out.warn({ kind: 'stream_truncated', detail: 'the Anthropic stream ended without message_stop' });
+    this.out.finish(this.usage());
     return this.step();
   }
 
@@ -120,8 +102,7 @@ export class AnthropicStreamMapper {
 
   /** Injects an error that did not come as an Anthropic `error` event (undecodable stream, exception frame). */
   fail(error: ErrorShape): StreamStep {
-    if (this.failed || this.done) return this.step();
-    this.emitError(error);
+    this.out.fail(error);
     return this.step();
   }
 
@@ -130,49 +111,17 @@ export class AnthropicStreamMapper {
   }
 
   private step(): StreamStep {
-    const step: StreamStep = {
-      body: this.out === '' ? EMPTY : utf8(this.out),
-      usage: this.usage(),
-      responseModel: this.model,
-      deliveredText: this.delivered,
-      ...(this.error ? { error: this.error } : {}),
-      ...(this.warnings.length > 0 ? { warnings: this.warnings } : {}),
-    };
-    this.out = '';
-    this.delivered = '';
-    this.warnings = [];
-    this.error = undefined;
-    return step;
-  }
-
-  private chunkId(): string {
-    if (this.id === undefined) this.id = `chatcmpl-${this.ctx.generateId()}`;
-    return this.id;
-  }
-
-  private emitChunk(delta: Record<string, unknown>, finishReason: string | null): void {
-    const chunk = {
-      id: this.chunkId(),
-      object: 'chat.completion.chunk',
-      created: this.created,
-      model: this.model,
-      choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
-    };
-    this.out += `data: ${JSON.stringify(chunk)}\n\n`;
-  }
-
-  private emitDelta(delta: Record<string, unknown>): void {
-    this.emitChunk(delta, null);
+    return this.out.step(this.usage());
   }
 
   private onMessageStart(message: unknown): void {
     if (!isRecord(message)) return;
     const id = asString(message.id);
-    if (this.id === undefined && id) this.id = id;
+    if (id) this.out.useId(id);
     const model = asString(message.model);
-    if (model) this.model = model;
+    if (model) this.out.model = model;
     this.counts = mergeAnthropicUsage(this.counts, readAnthropicUsage(message.usage));
-    this.emitDelta({ role: 'assistant', content: '' });
+    this.out.chunk({ role: 'assistant', content: '' });
   }
 
   private onBlockStart(index: unknown, block: unknown): void {
@@ -181,36 +130,30 @@ export class AnthropicStreamMapper {
       case 'text': {
         this.blocks.set(index, { kind: 'text' });
         const text = asString(block.text);
-        if (text) this.emitText('content', text);
+        if (text) this.out.text('content', text);
         return;
       }
       case 'tool_use': {
-        const toolIndex = this.toolCount++;
-        this.blocks.set(index, { kind: 'tool', toolIndex, sentArguments: false, startInput: block.input });
         const id = asString(block.id) ?? `call_${this.ctx.generateId()}`;
-        const name = asString(block.name) ?? '';
-        this.emitDelta({ tool_calls: [{ index: toolIndex, id, type: 'function', function: { name, arguments: '' } }] });
+        const input = block.input;
+        const fallback = isRecord(input) && Object.keys(input).length > 0 ? JSON.stringify(input) : '{}';
+        this.blocks.set(index, { kind: 'tool', call: this.tools.start(id, asString(block.name) ?? '', fallback) });
         return;
       }
       case 'thinking': {
         const text = asString(block.thinking) ?? '';
         this.blocks.set(index, { kind: 'thinking', text, signature: asString(block.signature) ?? '' });
-        if (text) this.emitText('reasoning_content', text);
+        if (text) this.out.text('reasoning_content', text);
         return;
       }
       case 'redacted_thinking':
         this.blocks.set(index, { kind: 'other' });
-        this.emitDelta({ thinking_blocks: [{ type: 'redacted_thinking', data: asString(block.data) ?? '' }] });
+        this.out.redactedThinking(asString(block.data) ?? '');
         return;
       default:
         this.blocks.set(index, { kind: 'other' });
-        this.warnings.push({ kind: 'unsupported_content_block', detail: `Anthropic content block "${String(block.type)}" was not translated` });
+        this.out.warn({ kind: 'unsupported_content_block', detail: `Anthropic content block "${String(block.type)}" was not translated` });
     }
-  }
-
-  private emitText(field: 'content' | 'reasoning_content', text: string): void {
-    this.emitDelta({ [field]: text });
-    this.delivered += text;
   }
 
   private onBlockDelta(index: unknown, delta: unknown): void {
@@ -219,14 +162,14 @@ export class AnthropicStreamMapper {
     switch (delta.type) {
       case 'text_delta': {
         const text = asString(delta.text);
-        if (text) this.emitText('content', text);
+        if (text) this.out.text('content', text);
         return;
       }
       case 'thinking_delta': {
         const text = asString(delta.thinking);
         if (!text) return;
         if (block?.kind === 'thinking') block.text += text;
-        this.emitText('reasoning_content', text);
+        this.out.text('reasoning_content', text);
         return;
       }
       case 'signature_delta':
@@ -234,10 +177,7 @@ export class AnthropicStreamMapper {
         return;
       case 'input_json_delta': {
         const partial = asString(delta.partial_json);
-        if (!partial || block?.kind !== 'tool') return;
-        block.sentArguments = true;
-        this.emitDelta({ tool_calls: [{ index: block.toolIndex, function: { arguments: partial } }] });
-        this.delivered += partial;
+        if (partial && block?.kind === 'tool') this.tools.appendArguments(block.call, partial);
         return;
       }
       default:
@@ -250,14 +190,8 @@ export class AnthropicStreamMapper {
     if (typeof index !== 'number') return;
     const block = this.blocks.get(index);
     this.blocks.delete(index);
-    if (block?.kind === 'tool' && !block.sentArguments) {
-      const start = block.startInput;
-      const args = isRecord(start) && Object.keys(start).length > 0 ? JSON.stringify(start) : '{}';
-      this.emitDelta({ tool_calls: [{ index: block.toolIndex, function: { arguments: args } }] });
-      this.delivered += args;
-    } else if (block?.kind === 'thinking' && block.signature !== '') {
-      this.emitDelta({ thinking_blocks: [{ type: 'thinking', thinking: block.text, signature: block.signature }] });
-    }
+    if (block?.kind === 'tool') this.tools.stop(block.call);
+    else if (block?.kind === 'thinking') this.out.thinkingBlock(block.text, block.signature);
   }
 
   private onMessageDelta(event: Record<string, unknown>): void {
@@ -269,20 +203,14 @@ export class AnthropicStreamMapper {
 
   private emitFinish(stopReason: unknown): void {
     this.finished = true;
-    const mapped = stopReason === undefined && this.toolCount === 0 ? { finishReason: 'stop' as const } : mapStopReason(stopReason, this.toolCount > 0);
-    if (mapped.warning) this.warnings.push(mapped.warning);
-    this.emitChunk({}, mapped.finishReason);
+    const mapped = stopReason === undefined && !this.tools.called ? { finishReason: 'stop' as const } : mapStopReason(stopReason, this.tools.called);
+    if (mapped.warning) this.out.warn(mapped.warning);
+    this.out.chunk({}, mapped.finishReason);
   }
 
   private onError(error: unknown): void {
     const details = isRecord(error) ? error : {};
     const type = asString(details.type);
-    this.emitError({ status: statusForAnthropicErrorType(type), message: asString(details.message) ?? 'upstream stream error', type: type ?? 'api_error' });
-  }
-
-  private emitError(error: ErrorShape): void {
-    this.failed = true;
-    this.error = error;
-    this.out += `data: ${openAIErrorBody(error)}\n\n`;
+    this.out.fail({ status: statusForAnthropicErrorType(type), message: asString(details.message) ?? 'upstream stream error', type: type ?? 'api_error' });
   }
 }

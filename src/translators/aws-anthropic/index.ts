@@ -10,9 +10,9 @@
  * Requests are SigV4-signed afterwards by src/auth/aws-sigv4.ts.
  * @see https://docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-anthropic-claude-messages.html
  */
-import { encodeJson } from '../../core/json.js';
 import { buildAnthropicMessagesBody, translateAnthropicResponseBody } from '../anthropic/index.js';
 import { translateBedrockError } from '../bedrock/convert-error.js';
+import { bedrockUpstreamRequest } from '../bedrock/convert-request.js';
 import { registerTranslator } from '../registry.js';
 import type { Translator, Warning } from '../types.js';
 import { InvokeClaudeStream } from './stream.js';
@@ -32,13 +32,7 @@ export const awsAnthropicTranslator: Translator = {
       delete body.metadata;
       warnings.push({ kind: 'unsupported_parameter', detail: 'user is not supported by Claude on Bedrock and was ignored' });
     }
-    return {
-      path: invokePath(ctx.upstreamModel, ctx.stream),
-      body: encodeJson(body),
-      setHeaders: { 'content-type': 'application/json', accept: ctx.stream ? 'application/vnd.amazon.eventstream' : 'application/json' },
-      removeHeaders: [],
-      ...(warnings.length > 0 ? { warnings } : {}),
-    };
+    return bedrockUpstreamRequest(invokePath(ctx.upstreamModel, ctx.stream), body, ctx.stream, warnings);
   },
   response: (ctx, body) => translateAnthropicResponseBody(ctx, body),
   error: (_ctx, status, body, headers) => translateBedrockError(status, body, headers),

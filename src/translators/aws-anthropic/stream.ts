@@ -8,31 +8,24 @@
  */
 import { EventStreamDecoder, headerString, type EventStreamMessage } from '../../core/aws-eventstream.js';
 import { asString, isRecord, safeParseJson } from '../../core/json.js';
-import type { TokenUsage } from '../../core/usage.js';
-import { AnthropicStreamMapper, combineSteps } from '../anthropic/index.js';
-import { readBedrockMessage, statusForBedrockException } from '../bedrock/convert-error.js';
-import type { RequestContext, StreamStep, StreamTranslator } from '../types.js';
+import { AnthropicMappedStream } from '../anthropic/index.js';
+import { eventStreamFramingError, readBedrockMessage, statusForBedrockException } from '../bedrock/convert-error.js';
+import type { StreamStep } from '../types.js';
 
-export class InvokeClaudeStream implements StreamTranslator {
+export class InvokeClaudeStream extends AnthropicMappedStream {
   private readonly decoder = new EventStreamDecoder();
-  private readonly mapper: AnthropicStreamMapper;
-  private usage: TokenUsage | undefined;
-
-  constructor(ctx: RequestContext) {
-    this.mapper = new AnthropicStreamMapper(ctx);
-  }
 
   push(chunk: Uint8Array): StreamStep {
     const decoded = this.decoder.push(chunk);
     const steps = decoded.messages.map((message) => this.onMessage(message));
-    if (decoded.error) steps.push(this.mapper.fail({ status: 502, message: `Bedrock sent a ${decoded.error.message}`, type: 'upstream_error' }));
+    if (decoded.error) steps.push(this.mapper.fail(eventStreamFramingError(decoded.error, false)));
     return this.combine(steps);
   }
 
   end(): StreamStep {
     const decoded = this.decoder.end();
     const steps: StreamStep[] = [];
-    if (decoded.error) steps.push(this.mapper.fail({ status: 502, message: `Bedrock stream was cut off: ${decoded.error.message}`, type: 'upstream_error' }));
+    if (decoded.error) steps.push(this.mapper.fail(eventStreamFramingError(decoded.error, true)));
     steps.push(this.mapper.finish());
     return this.combine(steps);
   }
@@ -53,11 +46,5 @@ export class InvokeClaudeStream implements StreamTranslator {
       return this.mapper.fail({ status: 502, message: 'Bedrock sent an undecodable stream chunk', type: 'upstream_error' });
     }
     return this.mapper.onEvent(asString(inner.value.type) ?? '', inner.value);
-  }
-
-  private combine(steps: StreamStep[]): StreamStep {
-    const step = combineSteps(steps.length > 0 ? steps : [this.mapper.idle()], this.usage);
-    this.usage = step.usage;
-    return step;
   }
 }

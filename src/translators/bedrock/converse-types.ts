@@ -4,7 +4,7 @@
  * @see https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html
  * @see https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ContentBlock.html
  */
-import { GatewayError } from '../../core/errors.js';
+export { invalidRequest } from '../shared/content-parts.js';
 
 export type ConverseImageFormat = 'png' | 'jpeg' | 'gif' | 'webp';
 
@@ -36,11 +36,6 @@ export type ConverseTool =
 export type ConverseToolChoice = { auto: Record<string, never> } | { any: Record<string, never> } | { tool: { name: string } };
 
 export const CACHE_POINT = { cachePoint: { type: 'default' } } as const;
-
-/** A 422 for input Bedrock cannot take. */
-export function invalidRequest(message: string, param?: string): GatewayError {
-  return new GatewayError('ERR_INVALID_REQUEST', message, { param });
-}
 
 export function isToolUseBlock(block: ConverseBlock): block is Extract<ConverseBlock, { toolUse: unknown }> {
   return 'toolUse' in block;

@@ -10,48 +10,22 @@
  * @see https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ImageBlock.html
  * @see https://docs.aws.amazon.com/bedrock/latest/userguide/prompt-caching.html
  */
-import { asString, isRecord } from '../../core/json.js';
-import { CACHE_POINT, invalidRequest, type ConverseBlock, type ConverseImageFormat } from './converse-types.js';
+import { forEachUserPart, invalidRequest, readCacheControl, readTextParts, requireText } from '../shared/content-parts.js';
+import { IMAGE_FORMATS, imageUrlOf, readImageDataUrl, readPdfFilePart } from '../shared/parse-data-url.js';
+import { CACHE_POINT, type ConverseBlock } from './converse-types.js';
 
-const IMAGE_FORMATS: Readonly<Record<string, ConverseImageFormat>> = {
-  'image/png': 'png',
-  'image/jpeg': 'jpeg',
-  'image/jpg': 'jpeg',
-  'image/gif': 'gif',
-  'image/webp': 'webp',
-};
-
-const DATA_URL = /^data:([^;,]*)((?:;[^;,]*)*),(.*)$/s;
-
-function parseDataUrl(url: string): { mediaType: string; base64: boolean; data: string } | undefined {
-  const match = DATA_URL.exec(url);
-  if (!match) return undefined;
-  const parameters = (match[2] ?? '').split(';').map((part) => part.trim().toLowerCase());
-  return { mediaType: (match[1] ?? '').trim().toLowerCase(), base64: parameters.includes('base64'), data: (match[3] ?? '').trim() };
-}
+const DATA_URL_OPTIONS = { backend: 'Bedrock', trimData: true } as const;
 
 /** True when the part/message asks for a cache breakpoint; a malformed `cache_control` is a 422. */
 export function hasCacheControl(value: unknown, param: string): boolean {
-  if (value === undefined || value === null) return false;
-  if (!isRecord(value) || typeof value.type !== 'string') {
-    throw invalidRequest(`${param} must be an object with a "type", e.g. {"type":"ephemeral"}`, param);
-  }
-  return true;
+  return readCacheControl(value, param) !== undefined;
 }
 
 export function convertImage(part: Record<string, unknown>, param: string): Extract<ConverseBlock, { image: unknown }> {
-  const imageUrl = part.image_url;
-  const url = typeof imageUrl === 'string' ? imageUrl : isRecord(imageUrl) ? asString(imageUrl.url) : undefined;
-  if (url === undefined || url === '') throw invalidRequest(`${param}.image_url.url is required`, param);
+  const url = imageUrlOf(part, param);
   if (url.startsWith('data:')) {
-    const parsed = parseDataUrl(url);
-    if (!parsed || !parsed.base64) throw invalidRequest(`${param}: image data URLs must be base64-encoded`, param);
-    const format = IMAGE_FORMATS[parsed.mediaType];
-    if (format === undefined) {
-      throw invalidRequest(`${param}: image type "${parsed.mediaType}" is not supported by Bedrock (png, jpeg, gif, webp)`, param);
-    }
-    if (parsed.data === '') throw invalidRequest(`${param}: the image data URL is empty`, param);
-    return { image: { format, source: { bytes: parsed.data } } };
+    const image = readImageDataUrl(url, param, DATA_URL_OPTIONS);
+    return { image: { format: image.format, source: { bytes: image.data } } };
   }
   if (/^https?:\/\//i.test(url)) {
     throw invalidRequest(`${param}: Bedrock does not accept image URLs; send the image as a base64 data URL`, param);
@@ -76,21 +50,9 @@ function documentName(filename: string | undefined, fallback: string): string {
 }
 
 function convertFile(part: Record<string, unknown>, param: string, index: number): ConverseBlock {
-  const file = isRecord(part.file) ? part.file : undefined;
-  const fileData = file ? asString(file.file_data) : undefined;
-  if (fileData === undefined) throw invalidRequest(`${param}: only inline file_data (a base64 PDF data URL) is supported`, param);
-  const parsed = parseDataUrl(fileData);
-  if (!parsed || !parsed.base64 || parsed.mediaType !== 'application/pdf' || parsed.data === '') {
-    throw invalidRequest(`${param}: file_data must be a base64 data URL of type application/pdf`, param);
-  }
-  const name = documentName(file ? asString(file.filename) : undefined, `document-${index + 1}`);
-  return { document: { format: 'pdf', name, source: { bytes: parsed.data } } };
-}
-
-function requireText(part: Record<string, unknown>, param: string): string {
-  const text = asString(part.text);
-  if (text === undefined) throw invalidRequest(`${param}.text must be a string`, param);
-  return text;
+  const pdf = readPdfFilePart(part, param, DATA_URL_OPTIONS);
+  const name = documentName(pdf.filename, `document-${index + 1}`);
+  return { document: { format: 'pdf', name, source: { bytes: pdf.data } } };
 }
 
 /** A cache point needs content before it (after an empty part it marks the previous block); never two in a row. */
@@ -106,14 +68,9 @@ function pushText(blocks: ConverseBlock[], text: string, cache: boolean): void {
 
 /** User content: a string or parts (text, image_url, file). */
 export function convertUserContent(content: unknown, param: string): ConverseBlock[] {
-  if (content === undefined || content === null) return [];
-  if (typeof content === 'string') return content === '' ? [] : [{ text: content }];
-  if (!Array.isArray(content)) throw invalidRequest(`${param} must be a string or an array of content parts`, param);
   const blocks: ConverseBlock[] = [];
-  content.forEach((part, index) => {
-    const partParam = `${param}[${index}]`;
-    if (!isRecord(part)) throw invalidRequest(`${partParam} must be an object`, partParam);
-    const cache = hasCacheControl(part.cache_control, `${partParam}.cache_control`);
+  forEachUserPart(content, param, (part, partParam, cacheControl, index) => {
+    const cache = cacheControl !== undefined;
     switch (part.type) {
       case 'text':
         pushText(blocks, requireText(part, partParam), cache);
@@ -134,17 +91,7 @@ export function convertUserContent(content: unknown, param: string): ConverseBlo
 
 /** Text-only content (system, developer, assistant): a string or text parts (assistant `refusal` parts too). */
 export function convertTextContent(content: unknown, param: string): Array<{ text: string } | typeof CACHE_POINT> {
-  if (content === undefined || content === null) return [];
-  if (typeof content === 'string') return content === '' ? [] : [{ text: content }];
-  if (!Array.isArray(content)) throw invalidRequest(`${param} must be a string or an array of text parts`, param);
   const blocks: ConverseBlock[] = [];
-  content.forEach((part, index) => {
-    const partParam = `${param}[${index}]`;
-    if (!isRecord(part)) throw invalidRequest(`${partParam} must be an object`, partParam);
-    const cache = hasCacheControl(part.cache_control, `${partParam}.cache_control`);
-    if (part.type === 'text') pushText(blocks, requireText(part, partParam), cache);
-    else if (part.type === 'refusal') pushText(blocks, asString(part.refusal) ?? '', cache);
-    else throw invalidRequest(`${partParam}: only text parts are allowed here (got "${String(part.type)}")`, partParam);
-  });
+  for (const part of readTextParts(content, param)) pushText(blocks, part.text, part.cacheControl !== undefined);
   return blocks as Array<{ text: string } | typeof CACHE_POINT>;
 }

@@ -10,11 +10,11 @@
  * @see https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html#API_runtime_Converse_Errors
  * @see https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ConverseStreamOutput.html
  */
+import type { EventStreamDecodeError } from '../../core/aws-eventstream.js';
 import { openAIErrorBody, openAIErrorType, type ErrorShape } from '../../core/errors.js';
-import { asString, isRecord, safeParseJson, utf8 } from '../../core/json.js';
+import { asString, isRecord, utf8 } from '../../core/json.js';
+import { readUpstreamErrorBody } from '../shared/upstream-error-body.js';
 import type { ErrorResult, HeaderLookup } from '../types.js';
-
-const MAX_TEXT_IN_MESSAGE = 300;
 
 /** HTTP status for an exception that arrives as an event-stream frame. */
 const STATUS_BY_EXCEPTION: Readonly<Record<string, number>> = {
@@ -36,19 +36,17 @@ export function statusForBedrockException(name: string | undefined): number {
   return Object.hasOwn(STATUS_BY_EXCEPTION, key) ? (STATUS_BY_EXCEPTION[key] ?? 500) : 500;
 }
 
+/** Corrupt AWS event-stream framing (`atEnd`: the stream was cut off inside a frame) as a 502. */
+export function eventStreamFramingError(error: EventStreamDecodeError, atEnd: boolean): ErrorShape {
+  const message = atEnd ? `Bedrock stream was cut off: ${error.message}` : `Bedrock sent a ${error.message}`;
+  return { status: 502, message, type: 'upstream_error' };
+}
+
 /** `ValidationException:http://...` -> `ValidationException`; `com.amazon...#X` -> `X`. */
 export function cleanErrorType(value: string | undefined): string | undefined {
   if (!value) return undefined;
   const name = value.split(':')[0]?.split('#').pop()?.trim();
   return name === '' ? undefined : name;
-}
-
-function describeText(text: string, status: number): string {
-  const trimmed = text.trim();
-  const base = `upstream returned HTTP ${status}`;
-  if (trimmed === '' || /^<(!doctype|html|\?xml|head|body)/i.test(trimmed)) return base;
-  const short = trimmed.length > MAX_TEXT_IN_MESSAGE ? `${trimmed.slice(0, MAX_TEXT_IN_MESSAGE)}...` : trimmed;
-  return `${base}: ${short}`;
 }
 
 /** The message of a Bedrock JSON error object, if the value is one. */
@@ -58,11 +56,9 @@ export function readBedrockMessage(value: unknown): string | undefined {
 }
 
 export function bedrockErrorShape(status: number, body: Uint8Array, headers: HeaderLookup): ErrorShape {
-  const text = new TextDecoder('utf-8', { fatal: false }).decode(body);
-  const parsed = text.trim() === '' ? undefined : safeParseJson(text);
-  const json = parsed?.ok ? parsed.value : undefined;
+  const { json, fallbackMessage } = readUpstreamErrorBody(status, body);
   const awsType = cleanErrorType(headers.get('x-amzn-errortype')) ?? (isRecord(json) ? cleanErrorType(asString(json.__type)) : undefined);
-  const message = readBedrockMessage(json) ?? describeText(parsed?.ok ? '' : text, status);
+  const message = readBedrockMessage(json) ?? fallbackMessage;
   return { status, message, type: awsType ?? openAIErrorType(status) };
 }
 

@@ -18,8 +18,18 @@
  * @see https://docs.aws.amazon.com/bedrock/latest/userguide/tool-use-inference-call.html
  */
 import { asString, isRecord, safeParseJson } from '../../core/json.js';
+import { forEachUserPart, requireText } from '../shared/content-parts.js';
+import {
+  appendTurn,
+  droppedThinkingWarning,
+  forEachMessage,
+  noTurnsError,
+  readAssistantThinking,
+  readToolCalls,
+  type ThinkingBlock,
+} from '../shared/message-history.js';
 import type { Warning } from '../types.js';
-import { convertImage, convertTextContent, convertUserContent, hasCacheControl, pushCachePoint } from './convert-content.js';
+import { convertImage, convertTextContent, convertUserContent, pushCachePoint } from './convert-content.js';
 import {
   invalidRequest,
   type ConverseBlock,
@@ -40,59 +50,9 @@ export const PLACEHOLDER_USER_TEXT = '(conversation start)';
 /** Text sent for a tool result with no content (Converse rejects blank text). */
 export const EMPTY_TOOL_RESULT_TEXT = '(empty)';
 
-function parseArguments(value: unknown, param: string): Record<string, unknown> {
-  if (isRecord(value)) return value;
-  if (value === undefined || value === null) return {};
-  if (typeof value !== 'string') throw invalidRequest(`${param} must be a JSON string`, param);
-  if (value.trim() === '') return {};
-  const parsed = safeParseJson(value);
-  if (!parsed.ok) throw invalidRequest(`${param} is not valid JSON: ${parsed.error}`, param);
-  if (!isRecord(parsed.value)) throw invalidRequest(`${param} must encode a JSON object`, param);
-  return parsed.value;
-}
-
-function convertToolCalls(toolCalls: unknown, param: string): ConverseBlock[] {
-  if (toolCalls === undefined || toolCalls === null) return [];
-  if (!Array.isArray(toolCalls)) throw invalidRequest(`${param} must be an array`, param);
-  return toolCalls.map((call, index) => {
-    const callParam = `${param}[${index}]`;
-    if (!isRecord(call)) throw invalidRequest(`${callParam} must be an object`, callParam);
-    if (call.type !== undefined && call.type !== 'function') {
-      throw invalidRequest(`${callParam}.type "${String(call.type)}" is not supported`, callParam);
-    }
-    const id = asString(call.id);
-    const fn = isRecord(call.function) ? call.function : undefined;
-    const name = fn ? asString(fn.name) : undefined;
-    if (!id) throw invalidRequest(`${callParam}.id is required`, callParam);
-    if (!fn || !name) throw invalidRequest(`${callParam}.function.name is required`, callParam);
-    return { toolUse: { toolUseId: id, name, input: parseArguments(fn.arguments, `${callParam}.function.arguments`) } };
-  });
-}
-
-/** `thinking_blocks` -> reasoningContent; `reasoning_content` fills a single block sent without its text. */
-function convertThinkingBlocks(message: Record<string, unknown>, param: string): ConverseBlock[] {
-  const blocks = message.thinking_blocks;
-  if (blocks === undefined || blocks === null) return [];
-  if (!Array.isArray(blocks)) throw invalidRequest(`${param}.thinking_blocks must be an array`, param);
-  const reasoning = asString(message.reasoning_content);
-  const fillFromReasoning = blocks.length === 1 && reasoning !== undefined;
-  return blocks.map((block, index): ConverseBlock => {
-    const blockParam = `${param}.thinking_blocks[${index}]`;
-    if (!isRecord(block)) throw invalidRequest(`${blockParam} must be an object`, blockParam);
-    if (block.type === 'redacted_thinking') {
-      const data = asString(block.data);
-      if (!data) throw invalidRequest(`${blockParam}.data is required`, blockParam);
-      return { reasoningContent: { redactedContent: data } };
-    }
-    if (block.type === 'thinking') {
-      const signature = asString(block.signature);
-      if (!signature) throw invalidRequest(`${blockParam}.signature is required`, blockParam);
-      const own = asString(block.thinking);
-      const text = own !== undefined && own !== '' ? own : fillFromReasoning ? (reasoning ?? '') : (own ?? '');
-      return { reasoningContent: { reasoningText: { text, signature } } };
-    }
-    throw invalidRequest(`${blockParam}.type must be "thinking" or "redacted_thinking"`, blockParam);
-  });
+function reasoningBlock(block: ThinkingBlock): ConverseBlock {
+  if (block.type === 'redacted_thinking') return { reasoningContent: { redactedContent: block.data } };
+  return { reasoningContent: { reasoningText: { text: block.thinking, signature: block.signature } } };
 }
 
 function toolResultContent(content: unknown, param: string): { content: ConverseToolResultContent[]; cache: boolean } {
@@ -101,16 +61,12 @@ function toolResultContent(content: unknown, param: string): { content: Converse
     const parsed = safeParseJson(content);
     return { content: [parsed.ok && isRecord(parsed.value) ? { json: parsed.value } : { text: content }], cache: false };
   }
-  if (!Array.isArray(content)) throw invalidRequest(`${param} must be a string or an array of content parts`, param);
   const out: ConverseToolResultContent[] = [];
   let cache = false;
-  content.forEach((part, index) => {
-    const partParam = `${param}[${index}]`;
-    if (!isRecord(part)) throw invalidRequest(`${partParam} must be an object`, partParam);
-    cache = hasCacheControl(part.cache_control, `${partParam}.cache_control`) || cache;
+  forEachUserPart(content, param, (part, partParam, cacheControl) => {
+    cache = cacheControl !== undefined || cache;
     if (part.type === 'text') {
-      const text = asString(part.text);
-      if (text === undefined) throw invalidRequest(`${partParam}.text must be a string`, partParam);
+      const text = requireText(part, partParam);
       if (text !== '') out.push({ text });
     } else if (part.type === 'image_url') {
       const block = convertImage(part, partParam).image;
@@ -136,24 +92,13 @@ function resultsFirst(blocks: ConverseBlock[]): ConverseBlock[] {
 }
 
 export function convertMessages(messages: unknown, warnings: Warning[]): ConvertedMessages {
-  if (!Array.isArray(messages) || messages.length === 0) throw invalidRequest('messages must be a non-empty array', 'messages');
   const system: ConverseSystemBlock[] = [];
   const turns: ConverseMessage[] = [];
   const historyToolNames: string[] = [];
-  const push = (role: ConverseMessage['role'], blocks: ConverseBlock[]): void => {
-    if (blocks.length === 0) return;
-    const last = turns[turns.length - 1];
-    if (last && last.role === role) last.content.push(...blocks);
-    else turns.push({ role, content: [...blocks] });
-  };
+  const push = (role: ConverseMessage['role'], blocks: ConverseBlock[]): void => appendTurn(turns, role, blocks);
 
-  messages.forEach((message, index) => {
-    const param = `messages[${index}]`;
-    if (!isRecord(message)) throw invalidRequest(`${param} must be an object`, param);
-    const cache = hasCacheControl(message.cache_control, `${param}.cache_control`);
-    if (typeof message.name === 'string' && message.role !== 'tool') {
-      warnings.push({ kind: 'unsupported_parameter', detail: `${param}.name is not supported by Bedrock and was ignored` });
-    }
+  forEachMessage(messages, 'Bedrock', warnings, (message, param, cacheControl) => {
+    const cache = cacheControl !== undefined;
     switch (message.role) {
       case 'system':
       case 'developer': {
@@ -169,16 +114,14 @@ export function convertMessages(messages: unknown, warnings: Warning[]): Convert
         return;
       }
       case 'assistant': {
-        const reasoning = convertThinkingBlocks(message, param);
-        const calls = convertToolCalls(message.tool_calls, `${param}.tool_calls`);
-        for (const call of calls) if ('toolUse' in call) historyToolNames.push(call.toolUse.name);
-        const body: ConverseBlock[] = [...convertTextContent(message.content, `${param}.content`), ...calls];
+        const reasoning = readAssistantThinking(message, param, warnings).map(reasoningBlock);
+        const calls = readToolCalls(message.tool_calls, `${param}.tool_calls`);
+        for (const call of calls) historyToolNames.push(call.name);
+        const toolUses = calls.map((call): ConverseBlock => ({ toolUse: { toolUseId: call.id, name: call.name, input: call.input } }));
+        const body: ConverseBlock[] = [...convertTextContent(message.content, `${param}.content`), ...toolUses];
         if (cache) pushCachePoint(body);
-        if (reasoning.length === 0 && typeof message.reasoning_content === 'string' && message.reasoning_content !== '') {
-          warnings.push({ kind: 'unsupported_parameter', detail: `${param}.reasoning_content without thinking_blocks (no signature) was not sent` });
-        }
         if (!body.some((block) => !('cachePoint' in block))) {
-          if (reasoning.length > 0) warnings.push({ kind: 'dropped_content', detail: `${param} has thinking blocks but no content; the turn was dropped` });
+          if (reasoning.length > 0) warnings.push(droppedThinkingWarning(param));
           return;
         }
         push('assistant', [...reasoning, ...body]);
@@ -198,7 +141,7 @@ export function convertMessages(messages: unknown, warnings: Warning[]): Convert
     }
   });
 
-  if (turns.length === 0) throw invalidRequest('messages must contain at least one user or assistant message with content', 'messages');
+  if (turns.length === 0) throw noTurnsError();
   for (const turn of turns) if (turn.role === 'user') turn.content = resultsFirst(turn.content);
   if (turns[0]?.role === 'assistant') {
     turns.unshift({ role: 'user', content: [{ text: PLACEHOLDER_USER_TEXT }] });

@@ -23,45 +23,43 @@
  * @see https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_OutputConfig.html
  * @see https://docs.aws.amazon.com/bedrock/latest/userguide/claude-messages-extended-thinking.html
  */
-import { isRecord } from '../../core/json.js';
-import type { RequestContext, Warning } from '../types.js';
+import { claudeSampling, DEFAULT_MAX_TOKENS, MIN_THINKING_BUDGET, reasoningBudget, thinkingForBudget } from '../shared/claude-thinking.js';
+import {
+  clientMaxTokens,
+  JSON_OBJECT_INSTRUCTION,
+  optionalNumber,
+  readResponseFormat,
+  requireSingleChoice,
+  stopSequences,
+  warnUnsupportedParameters,
+} from '../shared/request-parameters.js';
+import { encodeJson, isRecord } from '../../core/json.js';
+import type { RequestContext, UpstreamRequest, Warning } from '../types.js';
 import { convertMessages } from './convert-messages.js';
 import { convertToolConfig } from './convert-tools.js';
 import { invalidRequest } from './converse-types.js';
 
-/** maxTokens sent with Claude thinking when the client set none: the budget plus this. */
-export const DEFAULT_MAX_TOKENS = 4096;
-export const MIN_THINKING_BUDGET = 1024;
-/** reasoning_effort -> Claude thinking.budget_tokens ("none" disables thinking). */
-export const REASONING_BUDGETS: Readonly<Record<string, number>> = { minimal: 1024, low: 1024, medium: 4096, high: 16384, xhigh: 32768 };
-export const JSON_OBJECT_INSTRUCTION = 'Respond only with a single valid JSON object, without any surrounding text or code fences.';
+export { DEFAULT_MAX_TOKENS, MIN_THINKING_BUDGET, REASONING_BUDGETS } from '../shared/claude-thinking.js';
+export { JSON_OBJECT_INSTRUCTION } from '../shared/request-parameters.js';
 
-const UNSUPPORTED_PARAMETERS = ['frequency_penalty', 'presence_penalty', 'logit_bias', 'logprobs', 'top_logprobs', 'seed', 'modalities', 'audio', 'prediction', 'web_search_options'] as const;
+/** Headers of a JSON request to bedrock-runtime: a stream is answered as an AWS event stream. */
+export function bedrockRequestHeaders(stream: boolean): Record<string, string> {
+  return { 'content-type': 'application/json', accept: stream ? 'application/vnd.amazon.eventstream' : 'application/json' };
+}
+
+/** A JSON request to bedrock-runtime (SigV4 signs it afterwards). */
+export function bedrockUpstreamRequest(path: string, body: Record<string, unknown>, stream: boolean, warnings: readonly Warning[]): UpstreamRequest {
+  return {
+    path,
+    body: encodeJson(body),
+    setHeaders: bedrockRequestHeaders(stream),
+    removeHeaders: [],
+    ...(warnings.length > 0 ? { warnings } : {}),
+  };
+}
 
 export function conversePath(model: string, stream: boolean): string {
   return `/model/${encodeURIComponent(model)}/${stream ? 'converse-stream' : 'converse'}`;
-}
-
-function positiveInteger(value: unknown, param: string): number | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw invalidRequest(`${param} must be a positive integer`, param);
-  return value;
-}
-
-function optionalNumber(value: unknown, param: string): number | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw invalidRequest(`${param} must be a number`, param);
-  return value;
-}
-
-function stopSequences(stop: unknown): string[] | undefined {
-  if (stop === undefined || stop === null) return undefined;
-  if (typeof stop === 'string') return stop === '' ? undefined : [stop];
-  if (!Array.isArray(stop) || !stop.every((item): item is string => typeof item === 'string')) {
-    throw invalidRequest('stop must be a string or an array of strings', 'stop');
-  }
-  const sequences = stop.filter((item) => item !== '');
-  return sequences.length > 0 ? sequences : undefined;
 }
 
 type ModelFamily = 'claude' | 'nova2' | 'gpt-oss' | 'other';
@@ -92,20 +90,13 @@ function resolveReasoning(body: Readonly<Record<string, unknown>>, model: string
   }
   const effort = body.reasoning_effort;
   if (effort === undefined || effort === null || effort === 'none') return { fields: {}, maxTokens: clientMax };
-  if (typeof effort !== 'string' || REASONING_BUDGETS[effort] === undefined) {
-    throw invalidRequest(`reasoning_effort must be one of none, ${Object.keys(REASONING_BUDGETS).join(', ')}`, 'reasoning_effort');
-  }
+  const wanted = reasoningBudget(effort);
   const family = modelFamily(model);
   const level = effort === 'minimal' ? 'low' : effort === 'xhigh' ? 'high' : effort;
   switch (family) {
     case 'claude': {
-      const wanted = REASONING_BUDGETS[effort] as number;
-      if (clientMax === undefined) return { fields: { thinking: { type: 'enabled', budget_tokens: wanted } }, maxTokens: wanted + DEFAULT_MAX_TOKENS };
-      const budget = Math.min(wanted, clientMax - 1);
-      if (budget < MIN_THINKING_BUDGET) {
-        throw invalidRequest(`reasoning_effort needs max_completion_tokens above ${MIN_THINKING_BUDGET} on Claude models`, 'reasoning_effort');
-      }
-      return { fields: { thinking: { type: 'enabled', budget_tokens: budget } }, maxTokens: clientMax };
+      const { thinking, maxTokens } = thinkingForBudget(wanted, clientMax, 'Claude models');
+      return { fields: { thinking }, maxTokens };
     }
     case 'nova2':
       return { fields: { reasoningConfig: { type: 'enabled', maxReasoningEffort: level } }, maxTokens: clientMax };
@@ -118,55 +109,31 @@ function resolveReasoning(body: Readonly<Record<string, unknown>>, model: string
 }
 
 function outputConfig(responseFormat: unknown, warnings: Warning[]): { config?: Record<string, unknown>; instruction?: string } {
-  if (responseFormat === undefined || responseFormat === null) return {};
-  if (!isRecord(responseFormat)) throw invalidRequest('response_format must be an object', 'response_format');
-  switch (responseFormat.type) {
-    case 'text':
-      return {};
-    case 'json_schema': {
-      const jsonSchema = isRecord(responseFormat.json_schema) ? responseFormat.json_schema : undefined;
-      if (!jsonSchema || !isRecord(jsonSchema.schema)) throw invalidRequest('response_format.json_schema.schema is required', 'response_format');
-      const definition: Record<string, unknown> = { schema: JSON.stringify(jsonSchema.schema) };
-      if (typeof jsonSchema.name === 'string' && jsonSchema.name !== '') definition.name = jsonSchema.name;
-      if (typeof jsonSchema.description === 'string' && jsonSchema.description !== '') definition.description = jsonSchema.description;
-      return { config: { textFormat: { type: 'json_schema', structure: { jsonSchema: definition } } } };
-    }
-    case 'json_object':
-      warnings.push({ kind: 'emulated_parameter', detail: 'response_format json_object is requested through a system instruction' });
-      return { instruction: JSON_OBJECT_INSTRUCTION };
-    default:
-      throw invalidRequest(`response_format.type "${String(responseFormat.type)}" is not supported`, 'response_format');
-  }
+  const format = readResponseFormat(responseFormat, warnings);
+  if (format?.type === 'json_object') return { instruction: JSON_OBJECT_INSTRUCTION };
+  if (format?.type !== 'json_schema') return {};
+  const { jsonSchema } = format;
+  const definition: Record<string, unknown> = { schema: JSON.stringify(format.schema) };
+  if (typeof jsonSchema.name === 'string' && jsonSchema.name !== '') definition.name = jsonSchema.name;
+  if (typeof jsonSchema.description === 'string' && jsonSchema.description !== '') definition.description = jsonSchema.description;
+  return { config: { textFormat: { type: 'json_schema', structure: { jsonSchema: definition } } } };
 }
 
 /** Builds the Converse body. Throws GatewayError ERR_INVALID_REQUEST (422) for input Bedrock cannot take. */
 export function buildConverseBody(ctx: RequestContext, warnings: Warning[]): Record<string, unknown> {
   const body = ctx.body;
   const converted = convertMessages(body.messages, warnings);
-  const n = optionalNumber(body.n, 'n');
-  if (n !== undefined && n !== 1) throw invalidRequest('n must be 1 for Bedrock models', 'n');
-  const clientMax = positiveInteger(body.max_completion_tokens, 'max_completion_tokens') ?? positiveInteger(body.max_tokens, 'max_tokens');
+  requireSingleChoice(body, 'Bedrock models');
+  const clientMax = clientMaxTokens(body);
   const reasoning = resolveReasoning(body, ctx.upstreamModel, clientMax, warnings);
   let temperature = optionalNumber(body.temperature, 'temperature');
   let topP = optionalNumber(body.top_p, 'top_p');
   if (modelFamily(ctx.upstreamModel) === 'claude') {
-    // Claude rejects temperature with top_p (newer models), and any temperature but 1 while thinking.
-    if (temperature !== undefined && topP !== undefined) {
-      warnings.push({ kind: 'unsupported_parameter', detail: 'top_p was not sent: Claude does not accept temperature and top_p together' });
-      topP = undefined;
-    }
     const thinking = reasoning.fields.thinking;
-    if (isRecord(thinking) && thinking.type !== 'disabled' && temperature !== undefined && temperature !== 1) {
-      warnings.push({ kind: 'unsupported_parameter', detail: 'temperature was not sent: Claude does not accept it with thinking' });
-      temperature = undefined;
-    }
+    ({ temperature, topP } = claudeSampling({ temperature, topP }, isRecord(thinking) && thinking.type !== 'disabled', warnings));
   }
   const stop = stopSequences(body.stop);
-  for (const name of UNSUPPORTED_PARAMETERS) {
-    if (body[name] !== undefined && body[name] !== null && body[name] !== false) {
-      warnings.push({ kind: 'unsupported_parameter', detail: `${name} is not supported by Bedrock Converse and was ignored` });
-    }
-  }
+  warnUnsupportedParameters(body, 'Bedrock Converse', warnings);
   const toolConfig = convertToolConfig(body, converted.historyToolNames, warnings);
   const format = outputConfig(body.response_format, warnings);
   const system = format.instruction ? [...converted.system, { text: format.instruction }] : converted.system;

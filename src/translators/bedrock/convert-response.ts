@@ -13,16 +13,22 @@
  * success; usage, if reported, is still counted.
  * @see https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html#API_runtime_Converse_ResponseSyntax
  */
-import { openAIErrorBody, type ErrorShape } from '../../core/errors.js';
-import { asArray, asString, encodeJson, isRecord, safeParseJson, utf8 } from '../../core/json.js';
-import type { TokenUsage } from '../../core/usage.js';
-import type { RequestContext, ResponseResult, Warning } from '../types.js';
+import { asArray, asString, isRecord, safeParseJson } from '../../core/json.js';
+import { AssistantReply, completionResult, failedResponse as failure } from '../shared/openai-completion.js';
+import type { RequestContext, ResponseResult } from '../types.js';
 import { readBedrockMessage } from './convert-error.js';
-import { readBedrockUsage, toOpenAIUsage } from './convert-usage.js';
+import { readBedrockUsage } from './convert-usage.js';
 import { mapStopReason } from './map-stop-reason.js';
 
-function failure(error: ErrorShape, usage: TokenUsage | undefined): ResponseResult {
-  return { body: utf8(openAIErrorBody(error)), usage, error };
+function readReasoning(reply: AssistantReply, reasoningContent: Record<string, unknown>): void {
+  const reasoningText = isRecord(reasoningContent.reasoningText) ? reasoningContent.reasoningText : undefined;
+  const redacted = asString(reasoningContent.redactedContent);
+  if (reasoningText) {
+    const signature = asString(reasoningText.signature);
+    reply.thinking(asString(reasoningText.text) ?? '', signature ? signature : undefined);
+  } else if (redacted !== undefined) {
+    reply.redactedThinking(redacted);
+  }
 }
 
 export function converseResponseToOpenAI(ctx: RequestContext, body: Uint8Array): ResponseResult {
@@ -42,58 +48,22 @@ export function converseResponseToOpenAI(ctx: RequestContext, body: Uint8Array):
     return failure({ status: 502, message: text, type: 'upstream_error' }, usage);
   }
 
-  const warnings: Warning[] = [];
-  const texts: string[] = [];
-  const reasoning: string[] = [];
-  const thinkingBlocks: Record<string, unknown>[] = [];
-  const toolCalls: Record<string, unknown>[] = [];
+  const reply = new AssistantReply();
   for (const block of content) {
     if (!isRecord(block)) continue;
     if (typeof block.text === 'string') {
-      texts.push(block.text);
+      reply.text(block.text);
     } else if (isRecord(block.toolUse)) {
       const toolUse = block.toolUse;
-      toolCalls.push({
-        id: asString(toolUse.toolUseId) ?? `call_${ctx.generateId()}`,
-        type: 'function',
-        function: { name: asString(toolUse.name) ?? '', arguments: JSON.stringify(toolUse.input ?? {}) },
-      });
+      reply.toolCall(asString(toolUse.toolUseId) ?? `call_${ctx.generateId()}`, asString(toolUse.name) ?? '', toolUse.input ?? {});
     } else if (isRecord(block.reasoningContent)) {
-      const reasoningContent = block.reasoningContent;
-      const reasoningText = isRecord(reasoningContent.reasoningText) ? reasoningContent.reasoningText : undefined;
-      const redacted = asString(reasoningContent.redactedContent);
-      if (reasoningText) {
-        const text = asString(reasoningText.text) ?? '';
-        const signature = asString(reasoningText.signature);
-        reasoning.push(text);
-        if (signature) thinkingBlocks.push({ type: 'thinking', thinking: text, signature });
-      } else if (redacted !== undefined) {
-        thinkingBlocks.push({ type: 'redacted_thinking', data: redacted });
-      }
+      readReasoning(reply, block.reasoningContent);
     } else {
-      warnings.push({ kind: 'unsupported_content_block', detail: `Bedrock content block ${JSON.stringify(Object.keys(block))} was not translated` });
+      reply.warn({ kind: 'unsupported_content_block', detail: `Bedrock content block ${JSON.stringify(Object.keys(block))} was not translated` });
     }
   }
 
-  const mapped = mapStopReason(json.stopReason, toolCalls.length > 0);
-  if (mapped.warning) warnings.push(mapped.warning);
-  const reply: Record<string, unknown> = {
-    role: 'assistant',
-    content: texts.length > 0 ? texts.join('') : toolCalls.length > 0 ? null : '',
-  };
-  if (reasoning.length > 0) reply.reasoning_content = reasoning.join('');
-  if (thinkingBlocks.length > 0) reply.thinking_blocks = thinkingBlocks;
-  if (toolCalls.length > 0) reply.tool_calls = toolCalls;
-
-  const model = ctx.upstreamModel;
-  const completion: Record<string, unknown> = {
-    id: `chatcmpl-${ctx.generateId()}`,
-    object: 'chat.completion',
-    created: Math.floor(ctx.now() / 1000),
-    model,
-    choices: [{ index: 0, message: reply, logprobs: null, finish_reason: mapped.finishReason }],
-  };
-  if (usage) completion.usage = toOpenAIUsage(usage);
-  const result: ResponseResult = { body: encodeJson(completion), usage, responseModel: model };
-  return warnings.length > 0 ? { ...result, warnings } : result;
+  const mapped = mapStopReason(json.stopReason, reply.toolCalled);
+  if (mapped.warning) reply.warn(mapped.warning);
+  return completionResult(ctx, reply, { id: `chatcmpl-${ctx.generateId()}`, model: ctx.upstreamModel, finishReason: mapped.finishReason, usage });
 }

@@ -9,6 +9,8 @@
 import { isRecord } from '../../core/json.js';
 import { makeUsage, tokenCount, type TokenUsage } from '../../core/usage.js';
 
+export { toOpenAIUsage } from '../shared/openai-usage.js';
+
 /** TokenUsage from a Bedrock usage object, or undefined when it holds no count. */
 export function readBedrockUsage(value: unknown): TokenUsage | undefined {
   if (!isRecord(value)) return undefined;
@@ -23,14 +25,4 @@ export function readBedrockUsage(value: unknown): TokenUsage | undefined {
     cachedInputTokens: cacheRead ?? 0,
     cacheCreationInputTokens: cacheWrite ?? 0,
   });
-}
-
-/** OpenAI `usage`: prompt_tokens is the unified input; cache reads in prompt_tokens_details.cached_tokens. */
-export function toOpenAIUsage(usage: TokenUsage): Record<string, unknown> {
-  return {
-    prompt_tokens: usage.inputTokens,
-    completion_tokens: usage.outputTokens,
-    total_tokens: usage.totalTokens,
-    prompt_tokens_details: { cached_tokens: usage.cachedInputTokens, cache_creation_tokens: usage.cacheCreationInputTokens },
-  };
 }

@@ -4,10 +4,9 @@
  * @see https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html
  * @see https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ConverseStream.html
  */
-import { encodeJson } from '../../core/json.js';
 import { registerTranslator } from '../registry.js';
 import type { Translator, Warning } from '../types.js';
-import { conversePath, buildConverseBody } from './convert-request.js';
+import { bedrockUpstreamRequest, buildConverseBody, conversePath } from './convert-request.js';
 import { converseResponseToOpenAI } from './convert-response.js';
 import { translateBedrockError } from './convert-error.js';
 import { ConverseStream } from './stream-mapper.js';
@@ -16,13 +15,7 @@ export const bedrockConverseTranslator: Translator = {
   request(ctx) {
     const warnings: Warning[] = [];
     const body = buildConverseBody(ctx, warnings);
-    return {
-      path: conversePath(ctx.upstreamModel, ctx.stream),
-      body: encodeJson(body),
-      setHeaders: { 'content-type': 'application/json', accept: ctx.stream ? 'application/vnd.amazon.eventstream' : 'application/json' },
-      removeHeaders: [],
-      ...(warnings.length > 0 ? { warnings } : {}),
-    };
+    return bedrockUpstreamRequest(conversePath(ctx.upstreamModel, ctx.stream), body, ctx.stream, warnings);
   },
   response(ctx, body) {
     return converseResponseToOpenAI(ctx, body);

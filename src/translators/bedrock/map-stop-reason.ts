@@ -9,11 +9,9 @@
  * @see https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html#API_runtime_Converse_ResponseSyntax
  * @see https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_MessageStopEvent.html
  */
-import type { Warning } from '../types.js';
+import { mapToOpenAIFinishReason, type MappedFinishReason, type OpenAIFinishReason } from '../shared/finish-reasons.js';
 
-export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter';
-
-const STOP_REASONS: Readonly<Record<string, FinishReason>> = {
+const STOP_REASONS: Readonly<Record<string, OpenAIFinishReason>> = {
   end_turn: 'stop',
   stop_sequence: 'stop',
   max_tokens: 'length',
@@ -25,17 +23,6 @@ const STOP_REASONS: Readonly<Record<string, FinishReason>> = {
   malformed_tool_use: 'stop',
 };
 
-export interface MappedFinishReason {
-  readonly finishReason: FinishReason;
-  readonly warning?: Warning;
-}
-
 export function mapStopReason(stopReason: unknown, toolCalled: boolean): MappedFinishReason {
-  if (toolCalled) return { finishReason: 'tool_calls' };
-  const mapped = typeof stopReason === 'string' && Object.hasOwn(STOP_REASONS, stopReason) ? STOP_REASONS[stopReason] : undefined;
-  if (mapped !== undefined) return { finishReason: mapped };
-  return {
-    finishReason: 'stop',
-    warning: { kind: 'unknown_finish_reason', detail: `Bedrock stopReason ${JSON.stringify(stopReason ?? null)} reported as "stop"` },
-  };
+  return mapToOpenAIFinishReason(STOP_REASONS, 'Bedrock stopReason', stopReason, toolCalled);
 }

@@ -21,49 +21,36 @@
  * @see https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ConverseStream.html
  */
 import { EventStreamDecoder, headerString, type EventStreamMessage } from '../../core/aws-eventstream.js';
-import { openAIErrorBody, type ErrorShape } from '../../core/errors.js';
-import { asString, isRecord, safeParseJson, utf8 } from '../../core/json.js';
-import { SSE_DONE } from '../../core/sse.js';
+import type { ErrorShape } from '../../core/errors.js';
+import { asString, isRecord, safeParseJson } from '../../core/json.js';
 import type { TokenUsage } from '../../core/usage.js';
-import type { RequestContext, StreamStep, StreamTranslator, Warning } from '../types.js';
-import { readBedrockMessage, statusForBedrockException } from './convert-error.js';
-import { readBedrockUsage, toOpenAIUsage } from './convert-usage.js';
+import { OpenAIChunkWriter } from '../shared/openai-chunk.js';
+import { ToolCallStreamState, type ToolCallBlock } from '../shared/tool-call-stream-state.js';
+import type { RequestContext, StreamStep, StreamTranslator } from '../types.js';
+import { eventStreamFramingError, readBedrockMessage, statusForBedrockException } from './convert-error.js';
+import { readBedrockUsage } from './convert-usage.js';
 import { mapStopReason } from './map-stop-reason.js';
 
-type BlockState = { kind: 'tool'; toolIndex: number; sentArguments: boolean } | { kind: 'reasoning'; text: string; signature: string };
-
-const EMPTY = new Uint8Array(0);
+type BlockState = { kind: 'tool'; call: ToolCallBlock } | { kind: 'reasoning'; text: string; signature: string };
 
 export class ConverseStreamMapper {
   private readonly ctx: RequestContext;
-  private readonly created: number;
-  private readonly model: string;
-  private readonly includeUsage: boolean;
-  private id: string | undefined;
+  private readonly out: OpenAIChunkWriter;
+  private readonly tools: ToolCallStreamState;
   private usage: TokenUsage | undefined;
   private readonly blocks = new Map<number, BlockState>();
-  private toolCount = 0;
   private started = false;
   private stopped = false;
-  private failed = false;
-  private done = false;
-  // per step
-  private out = '';
-  private delivered = '';
-  private warnings: Warning[] = [];
-  private error: ErrorShape | undefined;
 
   constructor(ctx: RequestContext) {
     this.ctx = ctx;
-    this.created = Math.floor(ctx.now() / 1000);
-    this.model = ctx.upstreamModel;
-    const streamOptions = ctx.body.stream_options;
-    this.includeUsage = isRecord(streamOptions) && streamOptions.include_usage === true;
+    this.out = new OpenAIChunkWriter(ctx);
+    this.tools = new ToolCallStreamState(this.out);
   }
 
   /** One decoded frame. */
   onMessage(message: EventStreamMessage): void {
-    if (this.failed || this.done) return;
+    if (this.out.closed) return;
     const messageType = headerString(message, ':message-type') ?? 'event';
     if (messageType === 'exception') {
       const name = headerString(message, ':exception-type') ?? headerString(message, ':event-type');
@@ -111,88 +98,41 @@ export class ConverseStreamMapper {
 
   /** An error that did not come as a frame (corrupt framing, a cut-off frame) or an exception frame. */
   fail(error: ErrorShape): void {
-    if (this.failed || this.done) return;
-    this.failed = true;
-    this.error = error;
-    this.out += `data: ${openAIErrorBody(error)}\n\n`;
+    this.out.fail(error);
   }
 
   /** End of the upstream stream: usage chunk (when asked for) and `data: [DONE]`. */
   finish(): void {
-    if (this.failed || this.done) return;
-    this.done = true;
-    if (!this.stopped) this.warnings.push({ kind: 'stream_truncated', detail: 'the Bedrock stream ended without messageStop' });
-    if (this.includeUsage && this.usage) {
-      const chunk = { id: this.chunkId(), object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [], usage: toOpenAIUsage(this.usage) };
-      this.out += `data: ${JSON.stringify(chunk)}\n\n`;
-    }
-    this.out += SSE_DONE;
+    if (this.out.closed) return;
+    if (!this.stopped) this.out.warn({ kind: 'stream_truncated', detail: 'the Bedrock stream ended without messageStop' });
+    this.out.finish(this.usage);
   }
 
   /** What the frames since the last step produced. */
   step(): StreamStep {
-    const step: StreamStep = {
-      body: this.out === '' ? EMPTY : utf8(this.out),
-      usage: this.usage,
-      responseModel: this.model,
-      deliveredText: this.delivered,
-      ...(this.error ? { error: this.error } : {}),
-      ...(this.warnings.length > 0 ? { warnings: this.warnings } : {}),
-    };
-    this.out = '';
-    this.delivered = '';
-    this.warnings = [];
-    this.error = undefined;
-    return step;
-  }
-
-  private chunkId(): string {
-    if (this.id === undefined) this.id = `chatcmpl-${this.ctx.generateId()}`;
-    return this.id;
-  }
-
-  private emitChunk(delta: Record<string, unknown>, finishReason: string | null): void {
-    const chunk = {
-      id: this.chunkId(),
-      object: 'chat.completion.chunk',
-      created: this.created,
-      model: this.model,
-      choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
-    };
-    this.out += `data: ${JSON.stringify(chunk)}\n\n`;
-  }
-
-  private emitText(field: 'content' | 'reasoning_content', text: string): void {
-    this.emitChunk({ [field]: text }, null);
-    this.delivered += text;
+    return this.out.step(this.usage);
   }
 
   private onMessageStart(): void {
     if (this.started) return;
     this.started = true;
-    this.emitChunk({ role: 'assistant', content: '' }, null);
+    this.out.chunk({ role: 'assistant', content: '' });
   }
 
   private onBlockStart(index: unknown, start: unknown): void {
     if (typeof index !== 'number' || !isRecord(start) || !isRecord(start.toolUse)) return;
-    const toolIndex = this.toolCount++;
-    this.blocks.set(index, { kind: 'tool', toolIndex, sentArguments: false });
     const id = asString(start.toolUse.toolUseId) ?? `call_${this.ctx.generateId()}`;
-    const name = asString(start.toolUse.name) ?? '';
-    this.emitChunk({ tool_calls: [{ index: toolIndex, id, type: 'function', function: { name, arguments: '' } }] }, null);
+    this.blocks.set(index, { kind: 'tool', call: this.tools.start(id, asString(start.toolUse.name) ?? '') });
   }
 
   private onBlockDelta(index: unknown, delta: unknown): void {
     if (typeof index !== 'number' || !isRecord(delta)) return;
     const block = this.blocks.get(index);
     if (typeof delta.text === 'string') {
-      if (delta.text !== '') this.emitText('content', delta.text);
+      if (delta.text !== '') this.out.text('content', delta.text);
     } else if (isRecord(delta.toolUse)) {
       const partial = asString(delta.toolUse.input);
-      if (!partial || block?.kind !== 'tool') return;
-      block.sentArguments = true;
-      this.emitChunk({ tool_calls: [{ index: block.toolIndex, function: { arguments: partial } }] }, null);
-      this.delivered += partial;
+      if (partial && block?.kind === 'tool') this.tools.appendArguments(block.call, partial);
     } else if (isRecord(delta.reasoningContent)) {
       this.onReasoningDelta(index, block, delta.reasoningContent);
     }
@@ -201,7 +141,7 @@ export class ConverseStreamMapper {
   private onReasoningDelta(index: number, block: BlockState | undefined, reasoning: Record<string, unknown>): void {
     const redacted = asString(reasoning.redactedContent);
     if (redacted !== undefined) {
-      this.emitChunk({ thinking_blocks: [{ type: 'redacted_thinking', data: redacted }] }, null);
+      this.out.redactedThinking(redacted);
       return;
     }
     let state = block;
@@ -213,7 +153,7 @@ export class ConverseStreamMapper {
     const text = asString(reasoning.text);
     if (text) {
       state.text += text;
-      this.emitText('reasoning_content', text);
+      this.out.text('reasoning_content', text);
     }
     const signature = asString(reasoning.signature);
     if (signature) state.signature += signature;
@@ -223,20 +163,16 @@ export class ConverseStreamMapper {
     if (typeof index !== 'number') return;
     const block = this.blocks.get(index);
     this.blocks.delete(index);
-    if (block?.kind === 'tool' && !block.sentArguments) {
-      this.emitChunk({ tool_calls: [{ index: block.toolIndex, function: { arguments: '{}' } }] }, null);
-      this.delivered += '{}';
-    } else if (block?.kind === 'reasoning' && block.signature !== '') {
-      this.emitChunk({ thinking_blocks: [{ type: 'thinking', thinking: block.text, signature: block.signature }] }, null);
-    }
+    if (block?.kind === 'tool') this.tools.stop(block.call);
+    else if (block?.kind === 'reasoning') this.out.thinkingBlock(block.text, block.signature);
   }
 
   private onMessageStop(stopReason: unknown): void {
     if (this.stopped) return;
     this.stopped = true;
-    const mapped = mapStopReason(stopReason, this.toolCount > 0);
-    if (mapped.warning) this.warnings.push(mapped.warning);
-    this.emitChunk({}, mapped.finishReason);
+    const mapped = mapStopReason(stopReason, this.tools.called);
+    if (mapped.warning) this.out.warn(mapped.warning);
+    this.out.chunk({}, mapped.finishReason);
   }
 }
 
@@ -252,13 +188,13 @@ export class ConverseStream implements StreamTranslator {
   push(chunk: Uint8Array): StreamStep {
     const decoded = this.decoder.push(chunk);
     for (const message of decoded.messages) this.mapper.onMessage(message);
-    if (decoded.error) this.mapper.fail({ status: 502, message: `Bedrock sent a ${decoded.error.message}`, type: 'upstream_error' });
+    if (decoded.error) this.mapper.fail(eventStreamFramingError(decoded.error, false));
     return this.mapper.step();
   }
 
   end(): StreamStep {
     const decoded = this.decoder.end();
-    if (decoded.error) this.mapper.fail({ status: 502, message: `Bedrock stream was cut off: ${decoded.error.message}`, type: 'upstream_error' });
+    if (decoded.error) this.mapper.fail(eventStreamFramingError(decoded.error, true));
     this.mapper.finish();
     return this.mapper.step();
   }

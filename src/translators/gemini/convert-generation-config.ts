@@ -91,7 +91,7 @@ function responseFormat(format: unknown, config: JsonObject, warnings: Warning[]
 function thinkingFromEffort(effort: unknown, generation: GeminiGeneration): JsonObject | undefined {
   if (effort === undefined || effort === null) return undefined;
   const key = asString(effort);
-  if (!key || THINKING_BUDGETS[key] === undefined) {
+  if (!key || !Object.hasOwn(THINKING_BUDGETS, key)) {
     invalid(`reasoning_effort must be one of ${Object.keys(THINKING_BUDGETS).join(', ')}`, 'reasoning_effort');
   }
   const includeThoughts = key !== 'none';

@@ -47,7 +47,8 @@ function inlineFromDataUrl(url: string, param: string): JsonObject {
 function mimeFromUrl(url: URL): string | undefined {
   const name = url.pathname.split('/').pop() ?? '';
   const dot = name.lastIndexOf('.');
-  return dot < 0 ? undefined : EXTENSION_MIME[name.slice(dot + 1).toLowerCase()];
+  const extension = name.slice(dot + 1).toLowerCase();
+  return dot < 0 || !Object.hasOwn(EXTENSION_MIME, extension) ? undefined : EXTENSION_MIME[extension];
 }
 
 /** image_url.url -> inlineData or fileData. */

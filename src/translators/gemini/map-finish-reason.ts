@@ -45,7 +45,7 @@ export interface MappedFinishReason {
 }
 
 export function mapFinishReason(reason: string, calledTool: boolean): MappedFinishReason {
-  const known = KNOWN[reason];
+  const known = Object.hasOwn(KNOWN, reason) ? KNOWN[reason] : undefined;
   let warning: Warning | undefined;
   if (known === undefined) warning = { kind: 'unknown_finish_reason', detail: reason };
   else if (TOOL_FAILURES.has(reason)) warning = { kind: 'malformed_function_call', detail: reason };

@@ -1,0 +1,130 @@
+/**
+ * The OpenAI side of a translated stream: `chat.completion.chunk` events for one choice, written by a provider's
+ * event mapper (Anthropic, Bedrock Converse) and handed out per push as a StreamStep.
+ *
+ * - `id` is the upstream's when it gives one before the first chunk, else `chatcmpl-<generated>` (generated
+ *   lazily, at the first chunk); `created` comes from the injected clock.
+ * - An error ends the stream: `data: {"error":{...}}`, StreamStep.error set, nothing after it, no [DONE].
+ * - finish(): the usage chunk `{"choices":[],"usage":...}` only when the client asked
+ *   (stream_options.include_usage; usage forced for costs stays hidden), then `data: [DONE]`.
+ */
+import { openAIErrorBody, type ErrorShape } from '../../core/errors.js';
+import { isRecord, utf8 } from '../../core/json.js';
+import { encodeSseEvent, SSE_DONE } from '../../core/sse.js';
+import type { TokenUsage } from '../../core/usage.js';
+import type { RequestContext, StreamStep, Warning } from '../types.js';
+import { toOpenAIUsage } from './openai-usage.js';
+
+const EMPTY = new Uint8Array(0);
+
+export type TextField = 'content' | 'reasoning_content';
+
+export class OpenAIChunkWriter {
+  /** The model reported in chunks and in StreamStep.responseModel (the upstream's, once it says). */
+  model: string;
+  private readonly ctx: RequestContext;
+  private readonly created: number;
+  private readonly includeUsage: boolean;
+  private id: string | undefined;
+  private failed = false;
+  private done = false;
+  // since the last step
+  private out = '';
+  private delivered = '';
+  private warnings: Warning[] = [];
+  private error: ErrorShape | undefined;
+
+  constructor(ctx: RequestContext) {
+    this.ctx = ctx;
+    this.created = Math.floor(ctx.now() / 1000);
+    this.model = ctx.upstreamModel;
+    const streamOptions = ctx.body.stream_options;
+    this.includeUsage = isRecord(streamOptions) && streamOptions.include_usage === true;
+  }
+
+  /** After an error or the end: nothing more is written. */
+  get closed(): boolean {
+    return this.failed || this.done;
+  }
+
+  /** The upstream's message id, used when no chunk has been written yet. */
+  useId(id: string): void {
+    if (this.id === undefined) this.id = id;
+  }
+
+  chunk(delta: Record<string, unknown>, finishReason: string | null = null): void {
+    const choice = { index: 0, delta, logprobs: null, finish_reason: finishReason };
+    this.write({ id: this.chunkId(), object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [choice] });
+  }
+
+  /** A `content` or `reasoning_content` delta, counted as delivered text. */
+  text(field: TextField, text: string): void {
+    this.chunk({ [field]: text });
+    this.delivered += text;
+  }
+
+  /**
+   * A finished thinking block, whole, for the next turn: `delta.thinking_blocks: [{type:"thinking", thinking,
+   * signature}]` (the vendor field our responses carry). Unsigned reasoning cannot be sent back: nothing is written.
+   */
+  thinkingBlock(thinking: string, signature: string): void {
+    if (signature !== '') this.chunk({ thinking_blocks: [{ type: 'thinking', thinking, signature }] });
+  }
+
+  /** Redacted thinking, for the next turn: `delta.thinking_blocks: [{type:"redacted_thinking", data}]`. */
+  redactedThinking(data: string): void {
+    this.chunk({ thinking_blocks: [{ type: 'redacted_thinking', data }] });
+  }
+
+  /** Text delivered to the client in a chunk written otherwise (tool arguments). */
+  deliver(text: string): void {
+    this.delivered += text;
+  }
+
+  warn(warning: Warning): void {
+    this.warnings.push(warning);
+  }
+
+  fail(error: ErrorShape): void {
+    if (this.closed) return;
+    this.failed = true;
+    this.error = error;
+    this.out += encodeSseEvent({ data: openAIErrorBody(error) });
+  }
+
+  /** End of the upstream stream: the usage chunk (when asked for) and `data: [DONE]`. */
+  finish(usage: TokenUsage | undefined): void {
+    if (this.closed) return;
+    this.done = true;
+    if (this.includeUsage && usage) {
+      this.write({ id: this.chunkId(), object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [], usage: toOpenAIUsage(usage) });
+    }
+    this.out += SSE_DONE;
+  }
+
+  /** What was written since the last step, with the cumulative usage. */
+  step(usage: TokenUsage | undefined): StreamStep {
+    const step: StreamStep = {
+      body: this.out === '' ? EMPTY : utf8(this.out),
+      usage,
+      responseModel: this.model,
+      deliveredText: this.delivered,
+      ...(this.error ? { error: this.error } : {}),
+      ...(this.warnings.length > 0 ? { warnings: this.warnings } : {}),
+    };
+    this.out = '';
+    this.delivered = '';
+    this.warnings = [];
+    this.error = undefined;
+    return step;
+  }
+
+  private chunkId(): string {
+    if (this.id === undefined) this.id = `chatcmpl-${this.ctx.generateId()}`;
+    return this.id;
+  }
+
+  private write(chunk: Record<string, unknown>): void {
+    this.out += encodeSseEvent({ data: JSON.stringify(chunk) });
+  }
+}

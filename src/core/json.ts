@@ -31,3 +31,27 @@ export function encodeJson(value: unknown): Uint8Array {
 export function utf8(text: string): Uint8Array {
   return encoder.encode(text);
 }
+
+/**
+ * True when arrays/objects in the JSON text nest deeper than `maxDepth`. One pass over the bytes, no recursion,
+ * so a hostile body (100k levels) is rejected before any recursive code (translators, schema converters) sees it.
+ */
+export function nestsDeeperThan(bytes: Uint8Array, maxDepth: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let index = 0; index < bytes.length; index += 1) {
+    const byte = bytes[index];
+    if (inString) {
+      if (byte === 0x5c) index += 1;
+      else if (byte === 0x22) inString = false;
+    } else if (byte === 0x22) {
+      inString = true;
+    } else if (byte === 0x5b || byte === 0x7b) {
+      depth += 1;
+      if (depth > maxDepth) return true;
+    } else if (byte === 0x5d || byte === 0x7d) {
+      depth -= 1;
+    }
+  }
+  return false;
+}

@@ -37,6 +37,7 @@ export { estimateInputTokens } from './estimate-input.js';
 export {
   countOutputTokens,
   createTokenCounter,
+  preloadEncoders,
   profileFor,
   tokenizerFamily,
   type FamilyProfile,

@@ -34,6 +34,8 @@ export interface FamilyProfile {
 }
 
 const OPENAI_BASE = { factor: 1, perMessage: 3, perName: 1, replyPriming: 3, toolsBase: 0, perTool: 0, imageTokens: 765, imageTokensLow: 85 };
+/** Claude's framing, fitted with count_tokens; the tokenizer generations differ only in their text factor. */
+const CLAUDE_BASE = { encoding: 'cl100k_base', perMessage: 3, perName: 0, replyPriming: 3, toolsBase: 346, perTool: 3, imageTokens: 1600, imageTokensLow: 1600 } as const;
 
 /**
  * @see https://github.com/openai/openai-cookbook/blob/main/examples/How_to_count_tokens_with_tiktoken.ipynb
@@ -45,31 +47,9 @@ const OPENAI_BASE = { factor: 1, perMessage: 3, perName: 1, replyPriming: 3, too
 const PROFILES: Record<TokenizerFamily, FamilyProfile> = {
   'openai-o200k': { family: 'openai-o200k', encoding: 'o200k_base', ...OPENAI_BASE },
   'openai-cl100k': { family: 'openai-cl100k', encoding: 'cl100k_base', ...OPENAI_BASE },
-  claude: {
-    family: 'claude',
-    encoding: 'cl100k_base',
-    factor: 1.2,
-    perMessage: 3,
-    perName: 0,
-    replyPriming: 3,
-    toolsBase: 346,
-    perTool: 3,
-    imageTokens: 1600,
-    imageTokensLow: 1600,
-  },
+  claude: { family: 'claude', factor: 1.2, ...CLAUDE_BASE },
   // Claude 4.7 and later use a newer tokenizer: "approximately 30 percent more tokens" for the same text.
-  'claude-4.7+': {
-    family: 'claude-4.7+',
-    encoding: 'cl100k_base',
-    factor: 1.56,
-    perMessage: 3,
-    perName: 0,
-    replyPriming: 3,
-    toolsBase: 346,
-    perTool: 3,
-    imageTokens: 1600,
-    imageTokensLow: 1600,
-  },
+  'claude-4.7+': { family: 'claude-4.7+', factor: 1.56, ...CLAUDE_BASE },
   gemini: {
     family: 'gemini',
     encoding: 'cl100k_base',
@@ -123,6 +103,12 @@ export function profileFor(model: string): FamilyProfile {
 
 const encoders = new Map<EncodingName, Tiktoken>();
 
+/** Loads both encoders now (~200 ms), so the first request that counts tokens does not pay for it. */
+export function preloadEncoders(): void {
+  encoderFor('cl100k_base');
+  encoderFor('o200k_base');
+}
+
 /** The process-wide encoder (created on first use, never freed). */
 export function encoderFor(encoding: EncodingName): Tiktoken {
   let encoder = encoders.get(encoding);
@@ -133,14 +119,65 @@ export function encoderFor(encoding: EncodingName): Tiktoken {
   return encoder;
 }
 
-/** Exact tiktoken count; special-token text such as `<|endoftext|>` counts as ordinary text. */
-export function encodeCount(encoding: EncodingName, text: string): number {
-  if (text.length === 0) return 0;
-  return encoderFor(encoding).encode_ordinary(text).length;
+/**
+ * Longest run of whitespace or of non-whitespace handed to tiktoken in one piece. Its BPE is quadratic in the
+ * length of one pre-token (64K identical letters take seconds; 2M trap the WASM module), so a client or an
+ * upstream sending one huge "word" could stall the event loop. Runs this long never occur in prose; cutting
+ * them (base64 blobs, long URLs, padding) changes a count by about one token per cut.
+ */
+export const MAX_RUN_CHARS = 128;
+const WHITE_SPACE = /\p{White_Space}/u;
+
+function isWhiteSpaceAt(text: string, index: number): boolean {
+  const code = text.charCodeAt(index);
+  if (code < 0x80) return code === 0x20 || (code >= 0x09 && code <= 0x0d);
+  return WHITE_SPACE.test(text[index] as string);
 }
 
-/** Counts at most this many characters exactly per request; the rest is extrapolated (bounded CPU per request). */
-export const EXACT_CHAR_BUDGET = 1_000_000;
+/** Offsets cutting every whitespace / non-whitespace run longer than MAX_RUN_CHARS (never inside a surrogate pair). */
+function runCuts(text: string): number[] {
+  const cuts: number[] = [];
+  let runStart = 0;
+  let runSpace = isWhiteSpaceAt(text, 0);
+  for (let index = 1; index < text.length; index += 1) {
+    const space = isWhiteSpaceAt(text, index);
+    if (space !== runSpace) {
+      runStart = index;
+      runSpace = space;
+    } else if (index - runStart >= MAX_RUN_CHARS) {
+      const code = text.charCodeAt(index);
+      if (code >= 0xdc00 && code <= 0xdfff) continue;
+      cuts.push(index);
+      runStart = index;
+    }
+  }
+  return cuts;
+}
+
+/**
+ * Exact tiktoken count; special-token text such as `<|endoftext|>` counts as ordinary text. Runs longer than
+ * MAX_RUN_CHARS are counted in slices so the cost stays linear in the length of the text.
+ */
+export function encodeCount(encoding: EncodingName, text: string): number {
+  if (text.length === 0) return 0;
+  const encoder = encoderFor(encoding);
+  const cuts = text.length > MAX_RUN_CHARS ? runCuts(text) : [];
+  if (cuts.length === 0) return encoder.encode_ordinary(text).length;
+  let total = 0;
+  let start = 0;
+  for (const cut of [...cuts, text.length]) {
+    total += encoder.encode_ordinary(text.slice(start, cut)).length;
+    start = cut;
+  }
+  return total;
+}
+
+/**
+ * Counts at most this many characters exactly per request; the rest is extrapolated (bounded CPU per request).
+ * 256K characters take ~50 ms, so even a 32 MiB body is answered well inside Envoy's default 200 ms ext_proc
+ * message timeout (1M characters took ~130 ms, too close to it).
+ */
+export const EXACT_CHAR_BUDGET = 256_000;
 const DEFAULT_TOKENS_PER_CHAR = 0.3;
 
 /**

@@ -17,6 +17,8 @@ export interface Attempt {
   readonly translator: Translator;
   readonly ctx: RequestContext;
   readonly startedAt: number;
+  /** Credential values this attempt injected (scrubbed from upstream error bodies). */
+  readonly secrets?: readonly string[];
 }
 
 export interface ParsedRequest {

@@ -8,6 +8,7 @@ import type { ConfigStore } from '../config/store.js';
 import type { Logger } from '../logging.js';
 import type { GatewayMetrics } from '../metrics/metrics.js';
 import { grpcBindTarget, parseListenAddress, removeStaleSocket } from '../net-address.js';
+import { preloadEncoders } from '../costs/index.js';
 import { createProcessHandler, type ProcessCall } from './ext-proc-service.js';
 import { ExchangeRegistry } from './exchange.js';
 import { EXT_PROC_SERVICE_NAME, extProcServiceDefinition } from './proto.js';
@@ -37,12 +38,15 @@ export async function startExtProcServer(options: ExtProcServerOptions): Promise
   const maxMessage = options.configStore.current.file.limits.maxRequestBodyBytes + MESSAGE_OVERHEAD_BYTES;
   const server = new grpc.Server({
     'grpc.max_receive_message_length': maxMessage,
-    'grpc.max_send_message_length': maxMessage,
+    // Answers are ours: a translated or held-back stream event can outgrow the chunk it answers (one huge SSE event).
+    'grpc.max_send_message_length': -1,
     // Envoy keeps long-lived HTTP/2 connections with many concurrent streams.
     'grpc.max_concurrent_streams': 100_000,
     'grpc.keepalive_permit_without_calls': 1,
     'grpc-node.max_session_memory': 256,
   });
+  // Before the first request: loading the tokenizers on demand would cost that request ~200 ms, Envoy's default message timeout.
+  preloadEncoders();
   const registry = new ExchangeRegistry();
   const calls = new Set<ProcessCall>();
   const handler = createProcessHandler(

@@ -2,8 +2,9 @@
  * Router-level request phase: request headers (path, method, content-type, size) and the buffered request
  * body (parse, model, routing header, costs; with upstreamFilter: false also translation and credentials).
  */
+import { isUtf8 } from 'node:buffer';
 import { GatewayError } from '../core/errors.js';
-import { isRecord, safeParseJson } from '../core/json.js';
+import { isRecord, nestsDeeperThan, safeParseJson } from '../core/json.js';
 import type { ProcessingResponse } from './ext-proc-types.js';
 import { isJsonContentType, findEndpoint, clientApiForPath } from './endpoints.js';
 import type { Exchange } from './exchange.js';
@@ -17,6 +18,8 @@ export const MODEL_HEADER = 'x-ai-eg-model';
 export const BACKEND_HEADER = 'x-ai-eg-backend';
 /** Metadata key under io.envoy.ai_gateway carrying the exchange id to the upstream-level streams. */
 export const EXCHANGE_ID_KEY = 'llm_extproc_exchange_id';
+/** Deeper request JSON is refused: no real request nests this far, and translators walk bodies recursively. */
+export const MAX_JSON_DEPTH = 128;
 
 function modelsList(exchange: Exchange): string {
   const created = Math.floor(Date.now() / 1000);
@@ -77,6 +80,11 @@ async function handleBody(exchange: Exchange, rawBody: Uint8Array): Promise<Proc
   if (rawBody.length > limit) {
     throw new GatewayError('ERR_PAYLOAD_TOO_LARGE', `request body of ${rawBody.length} bytes exceeds the limit of ${limit} bytes`);
   }
+  // JSON must be UTF-8 (RFC 8259 §8.1); a lenient decode would route on text that differs from the bytes sent upstream.
+  if (!isUtf8(rawBody)) throw new GatewayError('ERR_MALFORMED_REQUEST', 'malformed request: the body is not valid UTF-8');
+  if (nestsDeeperThan(rawBody, MAX_JSON_DEPTH)) {
+    throw new GatewayError('ERR_MALFORMED_REQUEST', `malformed request: JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
+  }
   const parsed = safeParseJson(rawBody);
   if (!parsed.ok) throw new GatewayError('ERR_MALFORMED_REQUEST', `malformed request: invalid JSON: ${parsed.error}`);
   if (!isRecord(parsed.value)) throw new GatewayError('ERR_MALFORMED_REQUEST', 'malformed request: the body must be a JSON object');
@@ -90,7 +98,8 @@ async function handleBody(exchange: Exchange, rawBody: Uint8Array): Promise<Proc
     throw new GatewayError('ERR_UNKNOWN_MODEL', `The model \`${requestModel.slice(0, 200)}\` does not exist or is not configured`, { param: 'model' });
   }
   if (exchange.endpoint?.local === 'count_tokens') return countTokensReply(exchange, model, requestModel, body);
-  if (body['stream'] !== undefined && typeof body['stream'] !== 'boolean') {
+  // OpenAI's `stream` is boolean or null (null: the default, false).
+  if (body['stream'] !== undefined && body['stream'] !== null && typeof body['stream'] !== 'boolean') {
     throw new GatewayError('ERR_MALFORMED_REQUEST', 'malformed request: `stream` must be a boolean', { param: 'stream' });
   }
   const streamOptions = body['stream_options'];

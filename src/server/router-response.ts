@@ -9,8 +9,9 @@ import type { StreamTranslator, Warning } from '../translators/types.js';
 import type { ProcessingResponse } from './ext-proc-types.js';
 import type { Exchange } from './exchange.js';
 import { HeaderChanges } from './headers.js';
-import { answer, STREAMED_RESPONSE_MODE, type MetadataValues } from './responses.js';
+import { answer, immediateError, STREAMED_RESPONSE_MODE, type MetadataValues } from './responses.js';
 import { countDelivered } from './accounting.js';
+import { scrubSecrets } from './scrub-secrets.js';
 import { deliveredTextOf } from './delivered-text.js';
 
 /** What the response side reports back to the processor. */
@@ -24,6 +25,12 @@ export interface ResponseHooks {
 
 const OPENAI_FAMILY = new Set(['OpenAI', 'AzureOpenAI']);
 
+/** JSON or HTML: a complete document, never an event stream. */
+function isDocumentContentType(contentType: string | undefined): boolean {
+  const mediaType = contentType?.split(';')[0]?.trim().toLowerCase() ?? '';
+  return mediaType === 'application/json' || mediaType.endsWith('+json') || mediaType === 'text/html';
+}
+
 export class ResponseSide {
   private status = 0;
   private encoding: string | undefined;
@@ -31,6 +38,8 @@ export class ResponseSide {
   private streamTranslator: StreamTranslator | undefined;
   private headers = new Map<string, string>();
   private errored: ErrorShape | undefined;
+  /** A streamed body failed to decode; later chunks are dropped. */
+  private streamBroken = false;
 
   constructor(
     private readonly exchange: Exchange,
@@ -53,10 +62,15 @@ export class ResponseSide {
     this.exchange.responseStatus = this.status;
     const encoding = headers.get('content-encoding');
     this.encoding = encoding && isSupportedEncoding(encoding) ? encoding : undefined;
-    if (endOfStream) return answer('response_headers', { metadata: this.hooks.finish(this.errorType()) });
+    if (endOfStream) {
+      if (!this.passThrough && this.status >= 200 && this.status < 300) return this.emptySuccess();
+      return answer('response_headers', { metadata: this.hooks.finish(this.errorType()) });
+    }
     const attempt = this.exchange.attempt;
     if (this.passThrough || !attempt) return answer('response_headers');
     if (!(this.exchange.request?.stream && this.status === 200)) return answer('response_headers');
+    // A streaming request answered with a JSON or HTML document (an error, a proxy page): read it whole instead.
+    if (isDocumentContentType(headers.get('content-type'))) return answer('response_headers');
 
     // A streaming 200: switch the response body to STREAMED; content-length no longer holds.
     const changes = new HeaderChanges().remove('content-length');
@@ -67,6 +81,13 @@ export class ResponseSide {
     if (!OPENAI_FAMILY.has(attempt.backend.schema)) changes.set('content-type', attempt.translator.streamContentType ?? 'text/event-stream');
     this.streamTranslator = attempt.translator.stream(attempt.ctx, headers);
     return answer('response_headers', { headers: changes, modeOverride: STREAMED_RESPONSE_MODE });
+  }
+
+  /** A 2xx with no body at all is no answer: a 502 in the client's format, sent before any byte went out. */
+  private emptySuccess(): ProcessingResponse {
+    this.errored = { status: 502, message: 'upstream answered with an empty body', code: 'upstream_invalid_response' };
+    const api = this.exchange.endpoint?.clientApi ?? 'openai';
+    return immediateError(api, this.errored, { metadata: this.hooks.finish(this.errorType()), details: 'llm_extproc_upstream_empty_body' });
   }
 
   private errorType(): string | undefined {
@@ -98,7 +119,8 @@ export class ResponseSide {
       if (!result.usage || result.usage.outputTokens === 0) countDelivered(this.exchange, deliveredTextOf(out ?? decoded));
     } else {
       const translated = attempt.translator.error(attempt.ctx, this.status, decoded, this.headers);
-      out = translated.body;
+      // An upstream may echo the request headers, credentials included: the client never sees ours.
+      out = scrubSecrets(translated.body, attempt.secrets ?? []);
       changes.set('content-type', 'application/json');
       if (translated.status !== undefined && translated.status !== this.status) changes.set(':status', String(translated.status));
     }
@@ -115,7 +137,7 @@ export class ResponseSide {
   private replaceWithError(error: ErrorShape): ProcessingResponse {
     this.errored = error;
     const api = this.exchange.endpoint?.clientApi ?? 'openai';
-    const body = Buffer.from(errorBodyFor(api, error), 'utf8');
+    const body = scrubSecrets(Buffer.from(errorBodyFor(api, error), 'utf8'), this.exchange.attempt?.secrets ?? []);
     const changes = new HeaderChanges()
       .set(':status', String(error.status))
       .set('content-type', 'application/json')
@@ -127,6 +149,10 @@ export class ResponseSide {
   /** STREAMED: one chunk; answers go back in order. */
   async onStreamChunk(chunk: Uint8Array, endOfStream: boolean): Promise<ProcessingResponse> {
     const translator = this.streamTranslator;
+    if (translator && this.streamBroken) {
+      // The stream could not be decoded and was already ended with an error event: nothing more goes out.
+      return answer('response_body', { clearBody: true, metadata: endOfStream ? this.hooks.finish(this.errorType()) : undefined });
+    }
     if (!translator) {
       // Not a translated stream (error status, local reply): buffered handling covers those; chunks pass through.
       return endOfStream ? answer('response_body', { metadata: this.hooks.finish(this.errorType()) }) : answer('response_body');
@@ -163,6 +189,7 @@ export class ResponseSide {
       unchanged = false;
       this.decoder?.close();
       this.decoder = undefined;
+      this.streamBroken = true;
     }
     const metadata = endOfStream ? this.hooks.finish(this.errorType()) : this.hooks.running();
     if (unchanged) return answer('response_body', { metadata });

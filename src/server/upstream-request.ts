@@ -12,6 +12,7 @@ import { findTranslator } from '../translators/registry.js';
 import type { RequestContext } from '../translators/types.js';
 import type { Attempt, Exchange } from './exchange.js';
 import { HeaderChanges, isSafeHeaderValue } from './headers.js';
+import { secretValuesOf } from './scrub-secrets.js';
 
 /** Lowest priority value first; weighted random within it (weight 0 never chosen). */
 export function pickBackendRef(model: ModelConfig, random: () => number = Math.random): ModelBackendRef {
@@ -116,6 +117,6 @@ export async function buildAttempt(exchange: Exchange, backend: ResolvedBackend,
   }
   headers.set(':path', upstream.path);
   exchange.attemptCount += 1;
-  const attempt: Attempt = { number: exchange.attemptCount, backend, ref, translator, ctx, startedAt: performance.now() };
+  const attempt: Attempt = { number: exchange.attemptCount, backend, ref, translator, ctx, startedAt: performance.now(), secrets: secretValuesOf(Object.values(auth.set)) };
   return { attempt, headers, body: upstream.body, path: upstream.path };
 }

@@ -4,7 +4,7 @@
  */
 import { parseConfig, type RuntimeConfig } from '../../src/config/load.js';
 import '../../src/costs/index.js';
-import { createLogger } from '../../src/logging.js';
+import { createLogger, type Logger } from '../../src/logging.js';
 import { GatewayMetrics } from '../../src/metrics/metrics.js';
 import { startExtProcServer, type ExtProcServer } from '../../src/server/grpc-server.js';
 import '../../src/translators/index.js';
@@ -20,6 +20,8 @@ export interface GatewayOptions {
   /** Environment for secret resolution ({env: NAME} secrets). */
   env?: Record<string, string>;
   rateLimit?: RateLimitFilterHook;
+  /** The service's logger (default: silent unless LOG_LEVEL is set); tests pass one writing to a capture stream. */
+  logger?: Logger;
   /** Further stand-in options (message timeout, graceful close, retries ...). */
   envoy?: Partial<Omit<EnvoyOptions, 'config' | 'extProc' | 'upstreams'>>;
 }
@@ -50,7 +52,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     listen: '127.0.0.1:0',
     configStore: { current: config },
     metrics,
-    logger: createLogger({ level: process.env.LOG_LEVEL === 'silent' || !process.env.LOG_LEVEL ? 'silent' : process.env.LOG_LEVEL }),
+    logger: options.logger ?? createLogger({ level: process.env.LOG_LEVEL === 'silent' || !process.env.LOG_LEVEL ? 'silent' : process.env.LOG_LEVEL }),
   });
   const envoy = await startEnvoy({
     ...options.envoy,

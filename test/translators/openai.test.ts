@@ -164,7 +164,20 @@ describe('OpenAI translator: stream', () => {
     assert.equal(step.body, chunk);
     assert.equal(step.deliveredText, 'Hi');
     assert.equal(step.responseModel, 'm');
+    const done = encoder.encode('data: [DONE]\n\n');
+    assert.equal(stream.push(done).body, done);
     assert.equal(stream.end().body.length, 0);
+  });
+
+  it('ends a stream cut off before any finish_reason or [DONE] with an error event', () => {
+    const stream = translator.stream(context(raw), new Map());
+    stream.push(encoder.encode(event({ model: 'm', choices: [{ index: 0, delta: { content: 'Hi' } }] })));
+    const last = stream.end();
+    assert.equal(last.error?.status, 502);
+    assert.match(decoder.decode(last.body), /^data: \{"error":\{"message":"upstream stream ended before the response was complete"/);
+    const finished = translator.stream(context(raw), new Map());
+    finished.push(encoder.encode(event({ model: 'm', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })));
+    assert.equal(finished.end().body.length, 0, 'a finish_reason without [DONE] is a complete answer');
   });
 
   it('holds back a partial event while hiding usage, then emits it whole', () => {

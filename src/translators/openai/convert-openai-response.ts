@@ -2,6 +2,7 @@
  * A buffered 2xx OpenAI(-compatible) response: the body passes through unchanged; usage and model are read.
  * @see https://platform.openai.com/docs/api-reference/chat/object
  */
+import { errorSnippet } from '../../core/error-snippet.js';
 import type { ErrorShape } from '../../core/errors.js';
 import { asString, isRecord, safeParseJson } from '../../core/json.js';
 import type { ResponseResult } from '../types.js';
@@ -29,10 +30,16 @@ export function responseModelOf(value: Record<string, unknown>): string | undefi
 }
 
 export function convertOpenAIResponse(body: Uint8Array): ResponseResult {
-  if (body.length === 0) return { body: undefined, usage: undefined };
+  // A 2xx without a JSON body (empty, an HTML login page from a proxy, plain text) is a failure, not a result.
+  if (body.length === 0) return { body: undefined, usage: undefined, error: { status: 502, message: 'upstream answered with an empty body', code: 'upstream_invalid_response' } };
   const parsed = safeParseJson(body);
   if (!parsed.ok) {
-    return { body: undefined, usage: undefined, warnings: [{ kind: 'invalid_upstream_json', detail: parsed.error }] };
+    return {
+      body: undefined,
+      usage: undefined,
+      warnings: [{ kind: 'invalid_upstream_json', detail: parsed.error }],
+      error: { status: 502, message: `upstream answered with a body that is not JSON: ${errorSnippet(body)}`, code: 'upstream_invalid_response' },
+    };
   }
   if (!isRecord(parsed.value)) return { body: undefined, usage: undefined };
   const value = parsed.value;

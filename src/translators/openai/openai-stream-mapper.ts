@@ -8,7 +8,7 @@
  * then consists of whole events, so partial events are held back until complete.
  * @see https://platform.openai.com/docs/api-reference/chat-streaming/streaming
  */
-import type { ErrorShape } from '../../core/errors.js';
+import { openAIErrorBody, type ErrorShape } from '../../core/errors.js';
 import { asArray, isRecord, safeParseJson } from '../../core/json.js';
 import { removeTopLevelKey } from '../../core/json-patch.js';
 import { SseDecoder, encodeSseEvent, type SseItem } from '../../core/sse.js';
@@ -58,6 +58,8 @@ export class OpenAIStreamMapper implements StreamTranslator {
   private readonly decoder: SseDecoder;
   private usage: TokenUsage | undefined;
   private model: string | undefined;
+  /** `[DONE]`, a finish_reason or an error event was seen: the stream ended on purpose. */
+  private completed = false;
 
   constructor(ctx: RequestContext) {
     this.hideUsage = ctx.forceIncludeUsage;
@@ -71,6 +73,12 @@ export class OpenAIStreamMapper implements StreamTranslator {
 
   end(): StreamStep {
     const state = this.handle(this.decoder.end());
+    if (!this.completed && state.error === undefined) {
+      // Cut off mid-answer (no finish_reason, no [DONE]): the client must not mistake it for a complete reply.
+      state.error = { status: 502, message: 'upstream stream ended before the response was complete', code: 'upstream_stream_truncated' };
+      state.out.push(encoder.encode(encodeSseEvent({ data: openAIErrorBody(state.error) })));
+      return this.step(joinBytes(state.out), state);
+    }
     // Without hiding, the final event's bytes were already forwarded with the chunk that carried them.
     return this.step(this.hideUsage ? joinBytes(state.out) : EMPTY, state);
   }
@@ -96,7 +104,11 @@ export class OpenAIStreamMapper implements StreamTranslator {
 
   /** Reads one item; returns the bytes the client gets for it (used only when hiding usage). */
   private handleItem(item: SseItem, state: StepState): Uint8Array | undefined {
-    if (item.type === 'comment' || item.data === '[DONE]') return item.raw;
+    if (item.type === 'comment') return item.raw;
+    if (item.data === '[DONE]') {
+      this.completed = true;
+      return item.raw;
+    }
     const parsed = safeParseJson(item.data);
     // Not JSON (corrupt line, vendor text): forwarded untouched, never fatal.
     if (!parsed.ok || !isRecord(parsed.value)) return item.raw;
@@ -107,12 +119,17 @@ export class OpenAIStreamMapper implements StreamTranslator {
     this.model = responseModelOf(value) ?? this.model;
     state.text += deliveredTextOf(value);
     state.error ??= embeddedOpenAIError(value, 500);
+    if (state.error !== undefined || hasFinishReason(value)) this.completed = true;
     if (!this.hideUsage || !('usage' in value)) return item.raw;
     if (isUsageOnlyChunk(value)) return undefined;
     const stripped = removeTopLevelKey(item.data, 'usage');
     if (stripped === undefined) return item.raw;
     return encoder.encode(encodeSseEvent({ ...(item.event === undefined ? {} : { event: item.event }), ...(item.id === undefined ? {} : { id: item.id }), data: stripped }));
   }
+}
+
+function hasFinishReason(value: Record<string, unknown>): boolean {
+  return (asArray(value.choices) ?? []).some((choice) => isRecord(choice) && typeof choice.finish_reason === 'string' && choice.finish_reason !== '');
 }
 
 function joinBytes(parts: readonly Uint8Array[]): Uint8Array {

@@ -228,7 +228,7 @@ for (const upstreamFilter of [true, false]) {
       assert.equal(metadata['llm_input_token'], 9);
     });
 
-    it('translated stream (Anthropic): a stream cut before message_stop ends with an error event', { todo: 'the Anthropic/Bedrock stream mappers end a truncated stream with [DONE] and a stream_truncated warning (golden fixtures openai-to-anthropic/stream-truncated, openai-to-bedrock-converse/stream-missing-message-stop); the OpenAI passthrough now appends an error event' }, async () => {
+    it('translated stream (Anthropic): a stream cut before message_stop ends with an error event', async () => {
       mock.setScript({ kind: 'sse', chunks: ANTHROPIC_START });
       assertStreamEndsWithError(await chat(true, 'claude'));
       assertNumericCosts(await lastRecord(gw));

@@ -17,12 +17,12 @@ function chunks(steps: StreamStep[]): Record<string, unknown>[] {
 }
 
 function deltas(steps: StreamStep[]): Record<string, unknown>[] {
-  return chunks(steps).flatMap((chunk) => (chunk.choices as { delta: Record<string, unknown> }[]).map((choice) => choice.delta));
+  return chunks(steps).flatMap((chunk) => ((chunk.choices ?? []) as { delta: Record<string, unknown> }[]).map((choice) => choice.delta));
 }
 
 function finishReasons(steps: StreamStep[]): unknown[] {
   return chunks(steps)
-    .flatMap((chunk) => (chunk.choices as { finish_reason: unknown }[]).map((choice) => choice.finish_reason))
+    .flatMap((chunk) => ((chunk.choices ?? []) as { finish_reason: unknown }[]).map((choice) => choice.finish_reason))
     .filter((reason) => reason !== null);
 }
 
@@ -131,7 +131,9 @@ describe('AnthropicStreamMapper', () => {
     // no thinking_blocks without a signature, no finish reason without a stop
     assert.equal(deltas(steps).some((delta) => 'thinking_blocks' in delta), false);
     assert.deepStrictEqual(finishReasons(steps), []);
-    assert.ok(steps.at(-1)?.warnings?.some((warning) => warning.kind === 'stream_truncated'));
+    // cut short: an error event, and no [DONE] that would make it look complete
+    assert.equal(steps.at(-1)?.error?.code, 'upstream_stream_truncated');
+    assert.ok(!decoder.decode(steps.at(-1)?.body).includes('[DONE]'));
   });
 
   it('ends the stream at an error event: error chunk, StreamStep.error, nothing after, no [DONE]', () => {

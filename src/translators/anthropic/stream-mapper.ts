@@ -12,7 +12,7 @@
  *   start. Clients concatenate `thinking_blocks` across chunks. Only the current thinking block's text is held.
  * - message_delta: usage merged per field (cumulative, never added); with a stop_reason, the finish chunk
  *   (`tool_calls` whenever a tool was streamed). message_stop without any stop_reason finishes with "stop".
- *   A stream that ends without message_stop gets no invented finish_reason (a `stream_truncated` warning).
+ *   A stream that ends without message_stop gets no invented finish_reason: it ends with an error event, no [DONE].
  * - ping -> an empty-delta chunk (keeps bytes flowing for clients that ignore SSE comments as activity).
  * - error -> `data: {"error":{...}}`, StreamStep.error set; everything after it is ignored, no [DONE].
  * - finish(): the usage chunk `{"choices":[],"usage":...}` only when the client asked
@@ -90,7 +90,8 @@ export class AnthropicStreamMapper {
   /** End of the upstream stream: usage chunk (when asked for) and `data: [DONE]`. */
   finish(): StreamStep {
     if (this.out.closed) return this.step();
-    if (!this.stopped) this.out.warn({ kind: 'stream_truncated', detail: 'the Anthropic stream ended without message_stop' });
+    // Cut short: no invented finish reason, and no [DONE] that would make it look complete.
+    if (!this.stopped) return this.fail({ status: 502, message: 'the Anthropic stream ended before message_stop', code: 'upstream_stream_truncated' });
     this.out.finish(this.usage());
     return this.step();
   }

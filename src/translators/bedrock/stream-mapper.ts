@@ -11,7 +11,7 @@
  *   "thinking", thinking, signature}]`; redactedContent -> `thinking_blocks: [{type:"redacted_thinking", data}]`
  *   (the same vendor field as the Anthropic translator). Only the current reasoning block's text is held.
  * - messageStop -> the finish chunk (`tool_calls` whenever a tool was streamed). A stream that ends without
- *   messageStop gets no invented finish_reason (a `stream_truncated` warning).
+ *   messageStop gets no invented finish_reason: it ends with an error event, no [DONE].
  * - metadata -> usage (reported in every step from then on). At the end, the usage chunk
  *   `{"choices":[],"usage":...}` only when the client asked (stream_options.include_usage; a forced include is
  *   not shown), then `data: [DONE]`.
@@ -32,6 +32,8 @@ import { readBedrockUsage } from './convert-usage.js';
 import { mapStopReason } from './map-stop-reason.js';
 
 type BlockState = { kind: 'tool'; call: ToolCallBlock } | { kind: 'reasoning'; text: string; signature: string };
+
+const TRUNCATED: ErrorShape = { status: 502, message: 'the Bedrock stream ended before messageStop', code: 'upstream_stream_truncated' };
 
 export class ConverseStreamMapper {
   private readonly ctx: RequestContext;
@@ -101,11 +103,12 @@ export class ConverseStreamMapper {
     this.out.fail(error);
   }
 
-  /** End of the upstream stream: usage chunk (when asked for) and `data: [DONE]`. */
+  /** End of the upstream stream: usage chunk (when asked for) and `data: [DONE]`; an error event if it was cut short. */
   finish(): void {
     if (this.out.closed) return;
-    if (!this.stopped) this.out.warn({ kind: 'stream_truncated', detail: 'the Bedrock stream ended without messageStop' });
-    this.out.finish(this.usage);
+    // Cut short: no invented finish reason, and no [DONE] that would make it look complete.
+    if (!this.stopped) this.out.fail(TRUNCATED);
+    else this.out.finish(this.usage);
   }
 
   /** What the frames since the last step produced. */

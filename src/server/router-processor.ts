@@ -7,7 +7,7 @@ import type { ProcessingRequest, ProcessingResponse } from './ext-proc-types.js'
 import { Exchange } from './exchange.js';
 import { readHeaderMap } from './headers.js';
 import { answer, immediateJson, type MetadataValues } from './responses.js';
-import { effectiveUsage, recordMetrics, usageMetadata } from './accounting.js';
+import { effectiveUsage, recordMetrics, usageMetadata, zeroCosts } from './accounting.js';
 import { onRequestBody, onRequestHeaders } from './router-request.js';
 import { ResponseSide } from './router-response.js';
 import type { ProcessorDeps, StreamEnd, StreamProcessor } from './processor.js';
@@ -77,7 +77,13 @@ export class RouterProcessor implements StreamProcessor {
     this.deps.logger.error({ err: error instanceof Error ? { message: error.message, stack: error.stack } : String(error), phase: message.request, exchange: this.exchange.id }, 'processing failed');
     const api = this.exchange.endpoint?.clientApi ?? 'openai';
     this.exchange.localReply = true;
-    const metadata = this.exchange.finished ? undefined : this.finish('_OTHER');
+    let metadata: MetadataValues | undefined;
+    try {
+      metadata = this.exchange.finished ? undefined : this.finish('_OTHER');
+    } catch {
+      // Accounting itself failed: still leave every cost key as a number for the rate-limit filter.
+      metadata = zeroCosts(this.exchange);
+    }
     return immediateJson(500, errorBodyFor(api, { status: 500, message: 'internal error in llm-extproc', code: 'internal_error' }), { metadata, details: 'llm_extproc_internal_error' });
   }
 

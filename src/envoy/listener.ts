@@ -4,7 +4,8 @@
  */
 import type { RuntimeConfig } from '../config/load.js';
 import { routerExtProcFilter } from './ext-proc-filter.js';
-import { rateLimitedLocalReply, rateLimitFilter, RESERVE_SUFFIX } from './ratelimit.js';
+import { localReplyConfig } from './local-reply.js';
+import { rateLimitFilter, RESERVE_SUFFIX } from './ratelimit.js';
 import { routes } from './routes.js';
 import type { EnvoySettings } from './settings.js';
 import { FILTER, metadataFormat, MODEL_HEADER, typeUrl, type JsonObject } from './types.js';
@@ -76,7 +77,7 @@ export function httpConnectionManager(config: RuntimeConfig, settings: EnvoySett
       },
     ],
   };
-  if (settings.rateLimit) hcm['local_reply_config'] = rateLimitedLocalReply();
+  hcm['local_reply_config'] = localReplyConfig(Boolean(settings.rateLimit));
   return hcm;
 }
 

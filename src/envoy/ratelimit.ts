@@ -97,16 +97,3 @@ export const RATE_LIMITED_BODY = openAIErrorBody({
   type: 'rate_limit_error',
   code: 'rate_limit_exceeded',
 });
-
-/** HCM local_reply_config mapper giving rate-limit 429s (response flag RL) a JSON body. */
-export function rateLimitedLocalReply(): JsonObject {
-  return {
-    mappers: [
-      {
-        filter: { response_flag_filter: { flags: ['RL'] } },
-        body: { inline_string: RATE_LIMITED_BODY },
-        body_format_override: { text_format_source: { inline_string: '%LOCAL_REPLY_BODY%' }, content_type: 'application/json' },
-      },
-    ],
-  };
-}

@@ -7,6 +7,7 @@ import { HealthImplementation } from 'grpc-health-check';
 import type { ConfigStore } from '../config/store.js';
 import type { Logger } from '../logging.js';
 import type { GatewayMetrics } from '../metrics/metrics.js';
+import { setCostClampListener } from '../costs/index.js';
 import { grpcBindTarget, parseListenAddress, removeStaleSocket } from '../net-address.js';
 import { preloadEncoders } from '../costs/index.js';
 import { createProcessHandler, type ProcessCall } from './ext-proc-service.js';
@@ -47,6 +48,8 @@ export async function startExtProcServer(options: ExtProcServerOptions): Promise
   });
   // Before the first request: loading the tokenizers on demand would cost that request ~200 ms, Envoy's default message timeout.
   preloadEncoders();
+  // CEL costs that come out negative or fractional are clamped; count each in the metric.
+  setCostClampListener((metadataKey) => options.metrics.recordCostClamped(metadataKey));
   const registry = new ExchangeRegistry();
   const calls = new Set<ProcessCall>();
   const handler = createProcessHandler(

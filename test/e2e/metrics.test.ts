@@ -28,6 +28,7 @@ models:
   - { name: claude, backends: [{ backend: claude, modelNameOverride: claude-sonnet-4-5 }] }
 costs:
   - { metadataKey: llm_total_token, type: TotalToken }
+  - { metadataKey: discounted, type: CEL, cel: "output_tokens - input_tokens * 10" }
 `,
       upstreams: { openai: openai.url, claude: anthropic.url },
     });
@@ -49,6 +50,14 @@ costs:
     assert.equal(sample(text, 'gen_ai_server_request_duration_seconds_count', { ...labels, error_type: '' }), 1);
     assert.equal(sample(text, 'gen_ai_server_time_to_first_token_seconds_count', labels), 1);
     assert.equal(sample(text, 'gen_ai_server_time_per_output_token_seconds_count', labels), 1);
+  });
+
+  it('clamps a negative CEL cost to 0 and counts it', async () => {
+    await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
+    await gateway.envoy.settled();
+    assert.equal(gateway.envoy.requests.at(-1)?.metadata['io.envoy.ai_gateway']?.['discounted'], 0, '5 - 12 * 10 is charged as 0');
+    const text = await gateway.metrics.metrics();
+    assert.ok((sample(text, 'llm_extproc_cost_clamped_total', { metadata_key: 'discounted' }) ?? 0) >= 1);
   });
 
   it('counts an unknown provider stop reason by its raw value', async () => {

@@ -5,6 +5,7 @@
  * LLM_EXTPROC_DRAIN_TIMEOUT_MS, default 30 s), then the process exits 0. A second
  * signal closes everything at once.
  */
+import { resetGcpTokenCaches } from '../auth/gcp.js';
 import { startAdminServer, type AdminServer } from '../admin/admin-server.js';
 import { ConfigError, ConfigStore } from '../config/store.js';
 import { createLogger, type Logger } from '../logging.js';
@@ -97,6 +98,8 @@ export async function serve(options: ServeOptions): Promise<number> {
     options.io.stderr(`${error.message}\n`);
     return 1;
   }
+  // A reloaded config may name other GCP credentials: fetch tokens afresh.
+  configStore.onChange(() => resetGcpTokenCaches());
 
   let serving = false;
   let draining = false;

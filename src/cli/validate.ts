@@ -1,5 +1,7 @@
 /** `llm-extproc validate --config FILE`: every config error with its path, exit 1; "ok", exit 0. */
 import { loadConfigFile } from '../config/load.js';
+// Registers the CEL cost validator with the config loader (bad expressions are config errors).
+import '../costs/index.js';
 import type { Command } from './commands.js';
 import { configPath, parseFlags, stringFlag } from './options.js';
 

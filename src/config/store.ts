@@ -13,6 +13,8 @@ import { dirname, resolve } from 'node:path';
 import type { Logger } from '../logging.js';
 import type { GatewayMetrics } from '../metrics/metrics.js';
 import { parseConfig, type RuntimeConfig } from './load.js';
+// Registers the CEL cost validator, so the first load (not only reloads) rejects bad expressions.
+import '../costs/index.js';
 
 export const RELOAD_DEBOUNCE_MS = 100;
 

@@ -6,6 +6,8 @@ import { readFile } from 'node:fs/promises';
 import { parseDocument, stringify } from 'yaml';
 import { isRecord } from '../core/json.js';
 import { parseConfig, type LoadResult } from '../config/load.js';
+// Registers the CEL cost validator with the config loader.
+import '../costs/index.js';
 
 function isSecretRef(value: unknown): boolean {
   if (!isRecord(value)) return false;

@@ -44,6 +44,8 @@ export function countDelivered(exchange: Exchange, text: string): void {
  */
 export function effectiveUsage(exchange: Exchange): TokenUsage {
   const reported = exchange.usage;
+  // Recomputed on every call: a running (mid-stream) estimate must not mark the final, reported usage as estimated.
+  exchange.usageEstimated = false;
   if (reported && reported.outputTokens > 0) return reported;
   const counted = exchange.outputCounter?.tokens ?? 0;
   if (counted === 0) return reported ?? makeUsage({});

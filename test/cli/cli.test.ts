@@ -82,6 +82,28 @@ describe('llm-extproc validate', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it('rejects a bad CEL cost expression in a fresh process (the validator is registered by the CLI itself)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'llm-extproc-cli-'));
+    const path = join(dir, 'cel.yaml');
+    try {
+      await writeFile(
+        path,
+        [
+          'backends: [{ name: b, schema: OpenAI, endpoint: "http://127.0.0.1:2" }]',
+          'models: [{ name: m, backends: [{ backend: b }] }]',
+          'costs: [{ metadataKey: k, type: CEL, cel: "input_tokens +" }]',
+        ].join('\n'),
+      );
+      const [validate, envoy] = await Promise.all([cli(['validate', '--config', path]), cli(['envoy', '--config', path])]);
+      assert.equal(validate.code, 1);
+      assert.match(validate.stderr, /costs\[0\]\.cel: invalid CEL expression for "k"/);
+      assert.equal(envoy.code, 1);
+      assert.match(envoy.stderr, /costs\[0\]\.cel: invalid CEL expression/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('llm-extproc usage errors', () => {
@@ -112,6 +134,11 @@ describe('llm-extproc usage errors', () => {
       const run = await cli(['serve', '--config', path, '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0']);
       assert.equal(run.code, 1);
       assert.match(run.stderr, /models\[0\]\.backends\[0\]\.backend: unknown backend "ghost"/);
+
+      await writeFile(path, 'costs: [{ metadataKey: k, type: CEL, cel: "model" }]\n');
+      const cel = await cli(['serve', '--config', path, '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0']);
+      assert.equal(cel.code, 1);
+      assert.match(cel.stderr, /costs\[0\]\.cel: invalid CEL expression/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

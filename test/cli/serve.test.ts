@@ -138,6 +138,7 @@ describe('llm-extproc serve (process)', () => {
         await serving;
         const admin = addresses['admin'] as string;
         assert.equal(await status(admin, '/readyz'), 200);
+        assert.equal(await status(admin, '/metrics'), 200);
         const health = await grpcHealth(addresses['grpc'] as string);
         assert.equal(health, 'SERVING');
       } finally {

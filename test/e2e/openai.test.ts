@@ -93,6 +93,18 @@ for (const upstreamFilter of [true, false]) {
       assert.equal(record.metadata[NS]?.['llm_total_token'], 17);
     });
 
+    it('a paced stream writes running usage, then the reported usage, not marked estimated', async () => {
+      // Chunks 60 ms apart: running metadata (a local estimate) is written mid-stream before the usage chunk arrives.
+      primary.options = { chunkDelayMs: 60 };
+      await collectChatStream(await client.chat.completions.create({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'hi' }] }));
+      primary.options = {};
+      const record = await lastRecord(gateway);
+      assert.equal(record.metadata[NS]?.['llm_total_token'], 17);
+      assert.equal(record.metadata[NS]?.['usage_estimated'], false);
+      const text = await gateway.metrics.registry.metrics();
+      assert.doesNotMatch(text, /gen_ai_client_token_usage_count\{[^}]*usage_estimated="true"/);
+    });
+
     it('passes the usage chunk through when the client asks for it', async () => {
       primary.options = {};
       const { usage } = await collectChatStream(

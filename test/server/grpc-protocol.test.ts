@@ -195,6 +195,16 @@ describe('ext_proc protocol', () => {
     });
   }
 
+  it('accepts a JSON body sent with no content-type at all', async () => {
+    const stream = new ExtProcTestStream(client);
+    const headersAnswer = await stream.send({ request_headers: { headers: headerMap({ ':authority': 'gw', ':path': '/v1/chat/completions', ':method': 'POST', ':scheme': 'http' }) } });
+    assert.equal(headersAnswer.response, 'request_headers');
+    const bodyAnswer = await stream.send({ request_body: { body: Buffer.from('{"model":"gpt-4o-mini","messages":[]}'), end_of_stream: true } });
+    assert.equal(bodyAnswer.response, 'request_body', 'routed, not refused');
+    assert.equal(setHeader(bodyAnswer.request_body?.response?.header_mutation, 'x-ai-eg-model'), 'gpt-4o-mini');
+    stream.close(true);
+  });
+
   it('answers an unknown path with 404 and GET /v1/models from config', async () => {
     const stream = new ExtProcTestStream(client);
     const unknown = await stream.send({ request_headers: { headers: headerMap({ ':path': '/v2/nothing', ':method': 'POST' }) } });

@@ -81,6 +81,9 @@ for (const upstreamFilter of [true, false]) {
       assert.equal(upstream.path, '/v1/projects/my-project/locations/us-east5/publishers/anthropic/models/claude-sonnet-4-5@20250929:rawPredict');
       assert.equal(upstream.headers['authorization'], 'Bearer test-gcp-token');
       assert.equal((upstream.body as Record<string, unknown>).anthropic_version, 'vertex-2023-10-16');
+      // Vertex answers 400 to a chunked body: the translated body goes out with its own content-length.
+      assert.equal(upstream.headers['transfer-encoding'], undefined);
+      assert.equal(upstream.headers['content-length'], String(Buffer.byteLength(JSON.stringify(upstream.body))));
     });
 
     for (const model of ['claude-sonnet', 'claude-vertex']) {

@@ -89,10 +89,19 @@ function clientApiOf(fixture: FixtureCase): ClientApi {
   return fixture.pair.startsWith('anthropic-') ? 'anthropic' : 'openai';
 }
 
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const entry of Object.values(value)) deepFreeze(entry);
+    Object.freeze(value);
+  }
+  return value;
+}
+
 /** A fresh RequestContext (ids restart at id-1), as the processor builds it. */
 export function buildContext(fixture: FixtureCase): RequestContext {
   const rawBody = new Uint8Array(readFileSync(join(fixture.dir, 'request.json')));
-  const body = JSON.parse(new TextDecoder().decode(rawBody)) as Record<string, unknown>;
+  // Frozen: a translator must never modify the client's body (every fallback attempt is built from it).
+  const body = deepFreeze(JSON.parse(new TextDecoder().decode(rawBody)) as Record<string, unknown>);
   const requestModel = typeof body.model === 'string' ? body.model : '';
   let counter = 0;
   return {

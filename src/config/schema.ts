@@ -211,12 +211,19 @@ export const ConfigSchema = z
         retriableStatusCodes: z.array(z.number().int().min(100).max(599)).default([429]),
         /** Retries after the first attempt. */
         numRetries: z.number().int().min(0).max(10).default(2),
-        /** Time allowed for each attempt until the response starts (ignored once bytes reached the client). */
-        perTryTimeout: EnvoyDuration.default('120s'),
+        /**
+         * Time allowed for each attempt until the response starts (ignored once bytes reached the client). A
+         * non-streamed call sends nothing until it finishes, so this must exceed the longest generation; lower it
+         * only for streaming-only routes, as a first-token failover.
+         */
+        perTryTimeout: EnvoyDuration.default('600s'),
         /** Route timeout for the whole response, retries included; 0s disables it (long generations). */
         requestTimeout: EnvoyDuration.default('0s'),
-        /** Route idle timeout: an attempt with no bytes for this long is reset (and retried before the first byte). */
-        streamIdleTimeout: EnvoyDuration.default('60s'),
+        /**
+         * Route idle timeout: an attempt with no bytes for this long is reset (and retried before the first byte).
+         * It also runs while a non-streamed call generates, so keep it above the longest generation.
+         */
+        streamIdleTimeout: EnvoyDuration.default('600s'),
         /** CA bundle Envoy uses to verify https backends. */
         caFile: z.string().min(1).default('/etc/ssl/certs/ca-certificates.crt'),
         /** Token budgets with Envoy's rate-limit filter and envoyproxy/ratelimit; absent: no rate-limit filter. */

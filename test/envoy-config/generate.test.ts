@@ -106,12 +106,12 @@ describe('generated Envoy bootstrap', () => {
     const route = routes(await bootstrapFor(TWO_BACKENDS))[0] as JsonMap;
     const action = dig(route, 'route') as JsonMap;
     assert.equal(action['auto_host_rewrite'], true);
-    assert.equal(action['idle_timeout'], '60s');
+    assert.equal(action['idle_timeout'], '600s');
     assert.equal(action['timeout'], '0s');
     const retry = action['retry_policy'] as JsonMap;
     assert.deepEqual(String(retry['retry_on']).split(','), ['connect-failure', 'refused-stream', 'reset', '5xx', 'retriable-status-codes']);
     assert.deepEqual(retry['retriable_status_codes'], [429]);
-    assert.equal(retry['per_try_timeout'], '120s');
+    assert.equal(retry['per_try_timeout'], '600s');
     assert.equal(dig(retry, 'retry_priority', 'name'), 'envoy.retry_priorities.previous_priorities');
     assert.equal(dig(retry, 'retry_host_predicate', 0, 'name'), 'envoy.retry_host_predicates.previous_hosts');
 

@@ -2,7 +2,7 @@
  * Builders for ProcessingResponse messages. Only the processors call these; every answer names the
  * same oneof case as the request it answers (or is an immediate response).
  */
-import { errorBodyFor, type ClientApi, type ErrorShape } from '../core/errors.js';
+import { errorBodyFor, type ClientApi, type ErrorShape, type GatewayError } from '../core/errors.js';
 import type {
   BodyMutation,
   CommonResponse,
@@ -104,6 +104,17 @@ export function immediateJson(status: number, body: string, options: ImmediateOp
 /** A local reply carrying an error in the client's API format. */
 export function immediateError(api: ClientApi, error: ErrorShape, options: ImmediateOptions = {}): ProcessingResponse {
   return immediateJson(error.status, errorBodyFor(api, error), options);
+}
+
+/** The service's own error (bad input, untranslatable request) as a local reply in the client's format. */
+export function gatewayErrorReply(api: ClientApi, error: GatewayError, metadata?: MetadataValues): ProcessingResponse {
+  const code = error.code === 'ERR_INVALID_REQUEST' ? 'invalid_request_body' : error.code.toLowerCase().replace(/^err_/, '');
+  return immediateError(api, { status: error.status, message: error.message, param: error.param ?? null, code }, { metadata, details: `llm_extproc_${code}` });
+}
+
+/** A failure inside the service: a generic 500, never the cause's text. */
+export function internalErrorReply(api: ClientApi, metadata?: MetadataValues): ProcessingResponse {
+  return immediateError(api, { status: 500, message: 'internal error in llm-extproc', code: 'internal_error' }, { metadata, details: 'llm_extproc_internal_error' });
 }
 
 /** Response body switched to STREAMED; both body modes always set (an unset one would mean NONE). */

@@ -2,11 +2,11 @@
  * The router-level processor: one per downstream request. Owns the Exchange, registers it for the
  * upstream-level streams, and frees it when its stream ends, whatever way it ends.
  */
-import { GatewayError, errorBodyFor } from '../core/errors.js';
+import { GatewayError } from '../core/errors.js';
 import type { ProcessingRequest, ProcessingResponse } from './ext-proc-types.js';
 import { Exchange } from './exchange.js';
 import { readHeaderMap } from './headers.js';
-import { answer, immediateJson, type MetadataValues } from './responses.js';
+import { answer, internalErrorReply, type MetadataValues } from './responses.js';
 import { effectiveUsage, recordMetrics, usageMetadata, zeroCosts } from './accounting.js';
 import { onRequestBody, onRequestHeaders } from './router-request.js';
 import { ResponseSide } from './router-response.js';
@@ -84,7 +84,7 @@ export class RouterProcessor implements StreamProcessor {
       // Accounting itself failed: still leave every cost key as a number for the rate-limit filter.
       metadata = zeroCosts(this.exchange);
     }
-    return immediateJson(500, errorBodyFor(api, { status: 500, message: 'internal error in llm-extproc', code: 'internal_error' }), { metadata, details: 'llm_extproc_internal_error' });
+    return internalErrorReply(api, metadata);
   }
 
   /** Final metadata (every cost key a number) and metrics, once. */

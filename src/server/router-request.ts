@@ -9,7 +9,7 @@ import type { ProcessingResponse } from './ext-proc-types.js';
 import { isJsonContentType, findEndpoint, clientApiForPath } from './endpoints.js';
 import type { Exchange } from './exchange.js';
 import { HeaderChanges } from './headers.js';
-import { answer, immediateError, immediateJson, METADATA_NAMESPACE } from './responses.js';
+import { answer, gatewayErrorReply, immediateError, immediateJson, METADATA_NAMESPACE } from './responses.js';
 import { requestPhaseCosts, zeroCosts } from './accounting.js';
 import { buildAttempt, pickBackendRef } from './upstream-request.js';
 import { anthropicModelsList, countTokensReply } from './anthropic-local.js';
@@ -66,12 +66,7 @@ export async function onRequestBody(exchange: Exchange, body: Uint8Array): Promi
   } catch (error) {
     exchange.localReply = true;
     if (!GatewayError.isInstance(error)) throw error;
-    const code = error.code === 'ERR_INVALID_REQUEST' ? 'invalid_request_body' : error.code.toLowerCase().replace(/^err_/, '');
-    return immediateError(
-      api,
-      { status: error.status, message: error.message, param: error.param ?? null, code },
-      { metadata: zeroCosts(exchange), details: `llm_extproc_${code}` },
-    );
+    return gatewayErrorReply(api, error, zeroCosts(exchange));
   }
 }
 

@@ -6,7 +6,7 @@
 import { GatewayError, errorBodyFor } from '../core/errors.js';
 import type { ProcessingRequest, ProcessingResponse, Struct } from './ext-proc-types.js';
 import type { Exchange } from './exchange.js';
-import { answer, immediateError, immediateJson } from './responses.js';
+import { answer, gatewayErrorReply, immediateJson, internalErrorReply } from './responses.js';
 import { exchangeIdFromMetadata } from './router-request.js';
 import { buildAttempt, refForBackend } from './upstream-request.js';
 import type { ProcessorDeps, StreamEnd, StreamProcessor } from './processor.js';
@@ -50,13 +50,10 @@ export class UpstreamProcessor implements StreamProcessor {
       exchange.localReply = true;
       exchange.localReplyStatus = GatewayError.isInstance(error) ? error.status : 500;
       const api = exchange.endpoint?.clientApi ?? 'openai';
-      if (GatewayError.isInstance(error)) {
-        const code = error.code === 'ERR_INVALID_REQUEST' ? 'invalid_request_body' : error.code.toLowerCase().replace(/^err_/, '');
-        return immediateError(api, { status: error.status, message: error.message, param: error.param ?? null, code }, { details: `llm_extproc_${code}` });
-      }
+      if (GatewayError.isInstance(error)) return gatewayErrorReply(api, error);
       this.deps.metrics.recordError('internal');
       this.deps.logger.error({ err: error instanceof Error ? { message: error.message, stack: error.stack } : String(error), exchange: exchange.id }, 'upstream translation failed');
-      return immediateError(api, { status: 500, message: 'internal error in llm-extproc', code: 'internal_error' }, { details: 'llm_extproc_internal_error' });
+      return internalErrorReply(api);
     }
   }
 

@@ -10,9 +10,7 @@ import type { MetadataValues } from './responses.js';
 
 /** Every configured cost key as 0: written in the request phase so a request cut short still leaves numbers. */
 export function zeroCosts(exchange: Exchange): Record<string, number> {
-  const zeros: Record<string, number> = {};
-  for (const cost of exchange.config.costs) zeros[cost.metadataKey] = 0;
-  return zeros;
+  return costsFor(exchange.config, scopeOf(exchange)).zeros();
 }
 
 function scopeOf(exchange: Exchange): { model: string; backend: string } {
@@ -38,48 +36,52 @@ export function countDelivered(exchange: Exchange, text: string): void {
   exchange.outputCounter.add(text);
 }
 
+/** The usage to charge, and whether any of it was counted locally rather than reported. */
+export interface ChargedUsage {
+  readonly usage: TokenUsage;
+  readonly estimated: boolean;
+}
+
 /**
  * The usage to charge: what the backend reported; where it reported no output (no usage chunk, a cut stream,
  * a server without usage), output counted locally from the delivered text and input from the request.
  */
-export function effectiveUsage(exchange: Exchange): TokenUsage {
+export function effectiveUsage(exchange: Exchange): ChargedUsage {
   const reported = exchange.usage;
-  // Recomputed on every call: a running (mid-stream) estimate must not mark the final, reported usage as estimated.
-  exchange.usageEstimated = false;
-  if (reported && reported.outputTokens > 0) return reported;
+  if (reported && reported.outputTokens > 0) return { usage: reported, estimated: false };
   const counted = exchange.outputCounter?.tokens ?? 0;
-  if (counted === 0) return reported ?? makeUsage({});
-  exchange.usageEstimated = true;
+  if (counted === 0) return { usage: reported ?? makeUsage({}), estimated: false };
   const request = exchange.request;
   if (request && exchange.estimatedInputTokens === undefined) {
     exchange.estimatedInputTokens = estimateInputTokens(exchange.attempt?.ctx.upstreamModel ?? request.requestModel, request.body);
   }
   const inputTokens = reported && reported.inputTokens > 0 ? reported.inputTokens : (exchange.estimatedInputTokens ?? 0);
-  return makeUsage({ ...reported, inputTokens, outputTokens: counted, totalTokens: inputTokens + counted });
+  return { usage: makeUsage({ ...reported, inputTokens, outputTokens: counted, totalTokens: inputTokens + counted }), estimated: true };
 }
 
 /** Cost values for the usage so far, settled against what was reserved. */
 export function costValues(exchange: Exchange, usage: TokenUsage): Record<string, number> {
   const scope = scopeOf(exchange);
   const plan = costsFor(exchange.config, scope);
-  const actual = { ...plan.zeros(), ...zeroCosts(exchange), ...plan.evaluate(usage, scope) };
+  const actual = { ...plan.zeros(), ...plan.evaluate(usage, scope) };
   return settle(actual, exchange.reserved);
 }
 
 /** The metadata written with the last answer of the exchange (and, as it grows, during a stream). */
-export function usageMetadata(exchange: Exchange, usage: TokenUsage): MetadataValues {
+export function usageMetadata(exchange: Exchange, charged: ChargedUsage): MetadataValues {
   const attempt = exchange.attempt;
   return {
-    ...costValues(exchange, usage),
+    ...costValues(exchange, charged.usage),
     backend_name: attempt?.backend.name,
     model_name_override: attempt?.ctx.upstreamModel,
     response_model: exchange.responseModel,
-    usage_estimated: exchange.usageEstimated,
+    usage_estimated: charged.estimated,
   };
 }
 
 /** Records the exchange in the metrics once, however it ended. */
-export function recordMetrics(exchange: Exchange, metrics: GatewayMetrics, usage: TokenUsage, errorType: string | undefined): void {
+export function recordMetrics(exchange: Exchange, metrics: GatewayMetrics, charged: ChargedUsage, errorType: string | undefined): void {
+  const { usage, estimated } = charged;
   const attempt = exchange.attempt;
   const labels = {
     operationName: exchange.endpoint?.operationName ?? 'unknown',
@@ -90,7 +92,7 @@ export function recordMetrics(exchange: Exchange, metrics: GatewayMetrics, usage
   const end = performance.now();
   const start = attempt?.startedAt ?? exchange.startedAt;
   metrics.recordRequest(labels, (end - start) / 1000, errorType);
-  if (!errorType || usage.inputTokens > 0 || usage.outputTokens > 0) metrics.recordTokens(labels, usage, exchange.usageEstimated);
+  if (!errorType || usage.inputTokens > 0 || usage.outputTokens > 0) metrics.recordTokens(labels, usage, estimated);
   if (exchange.request?.stream && exchange.firstChunkAt !== undefined) {
     const ttft = (exchange.firstChunkAt - start) / 1000;
     metrics.recordTimeToFirstToken(labels, ttft);

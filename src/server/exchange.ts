@@ -50,9 +50,7 @@ export class Exchange {
   /** Reserved cost values (metadata key -> tokens) written in the request phase. */
   reserved: Record<string, number> = {};
   usage: TokenUsage | undefined;
-  usageEstimated = false;
   responseModel: string | undefined;
-  responseStatus = 0;
   firstChunkAt: number | undefined;
   /** Tokens of the text delivered to the client, for when the backend reports no usage. */
   outputCounter: TokenCounter | undefined;

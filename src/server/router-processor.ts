@@ -89,11 +89,11 @@ export class RouterProcessor implements StreamProcessor {
 
   /** Final metadata (every cost key a number) and metrics, once. */
   private finish(errorType: string | undefined): MetadataValues {
-    const usage = effectiveUsage(this.exchange);
-    const metadata = usageMetadata(this.exchange, usage);
+    const charged = effectiveUsage(this.exchange);
+    const metadata = usageMetadata(this.exchange, charged);
     if (!this.exchange.finished) {
       this.exchange.finished = true;
-      if (this.exchange.request) recordMetrics(this.exchange, this.deps.metrics, usage, errorType);
+      if (this.exchange.request) recordMetrics(this.exchange, this.deps.metrics, charged, errorType);
     }
     return metadata;
   }

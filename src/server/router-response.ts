@@ -59,7 +59,6 @@ export class ResponseSide {
   onHeaders(headers: Map<string, string>, endOfStream: boolean): ProcessingResponse {
     this.headers = headers;
     this.status = Number(headers.get(':status') ?? '0');
-    this.exchange.responseStatus = this.status;
     const encoding = headers.get('content-encoding');
     this.encoding = encoding && isSupportedEncoding(encoding) ? encoding : undefined;
     if (endOfStream) {

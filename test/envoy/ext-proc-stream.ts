@@ -14,7 +14,8 @@ import type {
 } from '../../src/server/ext-proc-types.js';
 import type { MetadataStore } from './metadata.js';
 import { applyModeOverride, effectiveMode, type Direction, type EffectiveMode } from './processing-mode.js';
-import { durationToMs, jsonToStruct, replaceWhitespace } from './proto-values.js';
+import { toStruct, type JsonLike } from '../../src/server/struct.js';
+import { durationToMs, replaceWhitespace } from './proto-values.js';
 import type { CounterName, ExtProcStreamRecord } from './types.js';
 import { immediateToLocalReply, type LocalReply } from './local-reply.js';
 import { MessageTimers } from './message-timer.js';
@@ -97,7 +98,7 @@ export class ExtProcStream {
     const filterMetadata: Record<string, Struct> = {};
     for (const namespace of this.options.forwardingNamespaces ?? []) {
       const values = this.options.metadata.data[namespace];
-      if (values) filterMetadata[namespace] = jsonToStruct(values);
+      if (values) filterMetadata[namespace] = toStruct(values as { [key: string]: JsonLike });
     }
     return Object.keys(filterMetadata).length > 0 ? { filter_metadata: filterMetadata } : {};
   }

@@ -5,7 +5,7 @@
  */
 import type { Struct } from '../../src/server/ext-proc-types.js';
 import type { DynamicMetadata } from './hooks.js';
-import { structToJson, type JsonValue } from './proto-values.js';
+import { fromStruct, type JsonLike } from '../../src/server/struct.js';
 
 export class MetadataStore {
   /** Live view, namespace -> key -> JSON value. */
@@ -18,7 +18,7 @@ export class MetadataStore {
     if (!dynamicMetadata || this.receivingNamespaces.length === 0) return;
     for (const [namespace, value] of Object.entries(dynamicMetadata.fields ?? {})) {
       if (!this.receivingNamespaces.includes(namespace)) continue;
-      const merged = structToJson(value.structValue);
+      const merged = fromStruct(value.structValue);
       this.data[namespace] = { ...(this.data[namespace] ?? {}), ...merged };
     }
   }
@@ -33,7 +33,7 @@ export class MetadataStore {
    * trailing ".0", other values as JSON; undefined when absent (then the header is not added).
    */
   format(namespace: string, key: string): string | undefined {
-    const value = this.data[namespace]?.[key] as JsonValue | undefined;
+    const value = this.data[namespace]?.[key] as JsonLike | undefined;
     if (value === undefined || value === null) return undefined;
     if (typeof value === 'string') return value === '' ? undefined : value;
     if (typeof value === 'number' || typeof value === 'boolean') return String(value);

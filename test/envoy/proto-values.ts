@@ -1,50 +1,11 @@
 /**
- * Conversions between the proto-loader object form (src/server/ext-proc-types.ts) and plain values:
- * google.protobuf.Struct <-> JSON, HeaderMap <-> envoy.config.core.v3.HeaderMap (raw_value only),
+ * Conversions between the proto-loader object form (src/server/ext-proc-types.ts) and plain values
+ * (google.protobuf.Struct <-> JSON is src/server/struct.ts): HeaderMap <-> envoy.config.core.v3.HeaderMap (raw_value only),
  * envoy.type.v3.StatusCode names -> numbers, Duration -> milliseconds.
  */
 import { protoRoot } from '../../src/server/proto.js';
-import type {
-  Duration,
-  HeaderMap as ProtoHeaderMap,
-  Struct,
-  Value,
-} from '../../src/server/ext-proc-types.js';
+import type { Duration, HeaderMap as ProtoHeaderMap } from '../../src/server/ext-proc-types.js';
 import type { HeaderMap } from './header-map.js';
-
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
-
-export function valueToJson(value: Value | undefined): JsonValue {
-  if (!value) return null;
-  if (value.structValue !== undefined) return structToJson(value.structValue);
-  if (value.listValue !== undefined) return (value.listValue.values ?? []).map(valueToJson);
-  if (value.stringValue !== undefined) return value.stringValue;
-  if (value.numberValue !== undefined) return value.numberValue;
-  if (value.boolValue !== undefined) return value.boolValue;
-  return null;
-}
-
-export function structToJson(struct: Struct | undefined): { [key: string]: JsonValue } {
-  const out: { [key: string]: JsonValue } = {};
-  for (const [key, value] of Object.entries(struct?.fields ?? {})) out[key] = valueToJson(value);
-  return out;
-}
-
-export function jsonToValue(value: unknown): Value {
-  if (value === null || value === undefined) return { nullValue: 'NULL_VALUE' };
-  if (typeof value === 'string') return { stringValue: value };
-  if (typeof value === 'number') return { numberValue: value };
-  if (typeof value === 'boolean') return { boolValue: value };
-  if (Array.isArray(value)) return { listValue: { values: value.map(jsonToValue) } };
-  if (typeof value === 'object') return { structValue: jsonToStruct(value as Record<string, unknown>) };
-  return { stringValue: String(value) };
-}
-
-export function jsonToStruct(object: Record<string, unknown>): Struct {
-  const fields: Record<string, Value> = {};
-  for (const [key, value] of Object.entries(object)) fields[key] = jsonToValue(value);
-  return { fields };
-}
 
 /** Envoy's headersToProto: one HeaderValue per entry, key lower-case, bytes in raw_value, value empty. */
 export function headersToProto(headers: HeaderMap): ProtoHeaderMap {

@@ -7,7 +7,8 @@
  */
 import * as http from 'node:http';
 import { applyHeadersAnswer } from './answers.js';
-import { headersToProto, jsonToStruct } from './proto-values.js';
+import { toStruct } from '../../src/server/struct.js';
+import { headersToProto } from './proto-values.js';
 import { UPSTREAM_PROCESSING_MODE } from './processing-mode.js';
 import type { RequestContext } from './request-context.js';
 import type { AttemptRecord } from './types.js';
@@ -41,7 +42,7 @@ export async function runAttempt(context: RequestContext, record: AttemptRecord)
   let body = context.body;
 
   if (options.config.file.envoy.upstreamFilter) {
-    const attributes = jsonToStruct(Object.fromEntries(BACKEND_ATTRIBUTES.map((key) => [key, record.backend])));
+    const attributes = toStruct(Object.fromEntries(BACKEND_ATTRIBUTES.map((key) => [key, record.backend])));
     const stream = context.newStream('upstream', UPSTREAM_PROCESSING_MODE, record.attempt, attributes);
     const pending = stream.send('request', 'headers', { headers: headersToProto(headers), end_of_stream: body.length === 0 });
     record.extProcStreamId = stream.record?.id;

@@ -4,7 +4,8 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { extProcServiceDefinition } from '../../src/server/proto.js';
-import type { HeaderMap, ProcessingRequest, ProcessingResponse, Struct } from '../../src/server/ext-proc-types.js';
+import type { HeaderMap, ProcessingRequest, ProcessingResponse } from '../../src/server/ext-proc-types.js';
+import { fromStruct } from '../../src/server/struct.js';
 
 export function headerMap(headers: Record<string, string>): HeaderMap {
   return { headers: Object.entries(headers).map(([key, value]) => ({ key, raw_value: Buffer.from(value, 'latin1') })) };
@@ -60,10 +61,5 @@ export function setHeader(response: { set_headers?: Array<{ header?: { key?: str
 
 /** The io.envoy.ai_gateway namespace of an answer's dynamic metadata, as plain values. */
 export function gatewayMetadata(response: ProcessingResponse): Record<string, unknown> {
-  const struct: Struct | undefined = response.dynamic_metadata?.fields?.['io.envoy.ai_gateway']?.structValue;
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(struct?.fields ?? {})) {
-    out[key] = value.numberValue ?? value.stringValue ?? value.boolValue ?? null;
-  }
-  return out;
+  return fromStruct(response.dynamic_metadata?.fields?.['io.envoy.ai_gateway']?.structValue);
 }

@@ -4,14 +4,11 @@
  * upstream stream per request). Prints throughput and memory ratios; no thresholds (the machine is noisy).
  */
 import * as grpc from '@grpc/grpc-js';
-import { parseConfig } from '../src/config/load.js';
 import { createLogger } from '../src/logging.js';
-import { GatewayMetrics } from '../src/metrics/metrics.js';
-import { startExtProcServer } from '../src/server/grpc-server.js';
 import { extProcServiceDefinition } from '../src/server/proto.js';
 import type { ProcessingRequest, ProcessingResponse } from '../src/server/ext-proc-types.js';
-import '../src/translators/index.js';
 import { connectExtProc, ExtProcTestStream, gatewayMetadata, headerMap } from '../test/helpers/ext-proc-client.js';
+import { startTestService } from '../test/helpers/service.js';
 
 const CONFIG = `
 backends:
@@ -100,9 +97,8 @@ async function measure(name: string, address: string, model: string, chunks: str
   return { name, rps: REQUESTS / seconds, heapMb };
 }
 
-const loaded = await parseConfig(CONFIG, 'bench', {});
-if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
-const server = await startExtProcServer({ listen: '127.0.0.1:0', configStore: { current: loaded.config }, metrics: new GatewayMetrics(), logger: createLogger({ level: 'silent' }) });
+// The service as it ships: createService from a config file on disk, with the shipped components.
+const server = await startTestService({ configYaml: CONFIG, logger: createLogger({ level: 'silent' }) });
 const noop = await startNoop();
 const cases: Array<[string, string, string, string[]]> = [
   ['no-op ext_proc (baseline)', noop.address, 'gpt-4o-mini', openAIStream],

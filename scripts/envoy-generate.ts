@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { loadConfigForEnvoy, renderEnvoyConfig, type EnvoyGenerateOptions } from '../src/envoy/index.js';
 import { configMap, gatewayRoutes, renderManifests } from './deploy/kubernetes.js';
+import { createComponents } from '../src/components.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -21,7 +22,7 @@ export interface GeneratedFile {
 const REGENERATE = 'npm run envoy:generate';
 
 async function envoyYaml(source: string, options: EnvoyGenerateOptions): Promise<string> {
-  const loaded = await loadConfigForEnvoy(join(REPO_ROOT, source));
+  const loaded = await loadConfigForEnvoy(join(REPO_ROOT, source), createComponents().configValidators);
   if (!loaded.ok) throw new Error(`${source}: ${loaded.errors.join('; ')}`);
   const flags = [
     ...(options.extProc ? ['--extproc', options.extProc] : []),
@@ -70,7 +71,7 @@ export const GENERATED_FILES: readonly GeneratedFile[] = [
     path: 'envoy/gateway/routes.yaml',
     source: 'config/gateway.yaml',
     async render() {
-      const loaded = await loadConfigForEnvoy(join(REPO_ROOT, 'config/gateway.yaml'));
+      const loaded = await loadConfigForEnvoy(join(REPO_ROOT, 'config/gateway.yaml'), createComponents().configValidators);
       if (!loaded.ok) throw new Error(`config/gateway.yaml: ${loaded.errors.join('; ')}`);
       return renderManifests(
         gatewayRoutes(loaded.config),

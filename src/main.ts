@@ -5,6 +5,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { COMMANDS, usageText, type CommandIo } from './cli/commands.js';
+import { createComponents, type Components } from './components.js';
 
 const processIo: CommandIo = {
   stdout: (text) => void process.stdout.write(text),
@@ -12,8 +13,8 @@ const processIo: CommandIo = {
   env: process.env,
 };
 
-/** Runs one command line; resolves with the exit code. */
-export async function main(argv: string[], io: CommandIo = processIo): Promise<number> {
+/** Runs one command line; resolves with the exit code. The service's tables are built here, once. */
+export async function main(argv: string[], io: CommandIo = processIo, components: Components = createComponents()): Promise<number> {
   const [name, ...args] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     (name === undefined ? io.stderr : io.stdout)(usageText());
@@ -28,7 +29,7 @@ export async function main(argv: string[], io: CommandIo = processIo): Promise<n
     io.stdout(`usage: ${command.usage}\n`);
     return 0;
   }
-  return command.run(args, io);
+  return command.run(args, io, components);
 }
 
 /** Entry point used by this file when run directly and by bin/llm-extproc.js. */

@@ -1,7 +1,7 @@
 /**
- * The CLI's subcommands. Adding one (e.g. `llm-extproc envoy ...`) is a new module
- * exporting a Command plus one line in COMMANDS below.
+ * The CLI's subcommands. Adding one is a new module exporting a Command plus one line in COMMANDS below.
  */
+import type { Components } from '../components.js';
 import { serveCommand } from './serve.js';
 import { validateCommand } from './validate.js';
 import { envoyCommand } from '../envoy/cli.js';
@@ -18,20 +18,15 @@ export interface Command {
   summary: string;
   /** The command's own usage line(s), e.g. "llm-extproc validate --config FILE". */
   usage: string;
-  /** Resolves with the process exit code (2 for usage errors). */
-  run(args: string[], io: CommandIo): Promise<number>;
+  /** Resolves with the process exit code (2 for usage errors). `components` come from src/components.ts. */
+  run(args: string[], io: CommandIo, components: Components): Promise<number>;
 }
 
-export const COMMANDS: Map<string, Command> = new Map<string, Command>([
+export const COMMANDS: ReadonlyMap<string, Command> = new Map<string, Command>([
   ['serve', serveCommand],
   ['validate', validateCommand],
   ['envoy', envoyCommand],
 ]);
-
-/** Lets a module add a subcommand at run time (the table above is preferred). */
-export function registerCommand(name: string, command: Command): void {
-  COMMANDS.set(name, command);
-}
 
 export function usageText(): string {
   const lines = ['Usage:'];

@@ -1,16 +1,14 @@
 /**
- * `llm-extproc serve`: config store (hot reload), the ext_proc gRPC server, the admin
- * HTTP server, and graceful shutdown. On SIGTERM/SIGINT /readyz turns 503, the gRPC
- * server stops taking new streams and lets open ones finish (bounded by
- * LLM_EXTPROC_DRAIN_TIMEOUT_MS, default 30 s), then the process exits 0. A second
- * signal closes everything at once.
+ * `llm-extproc serve`: builds the service with createService (src/service.ts) and runs it until SIGTERM/SIGINT.
+ * On the first signal /readyz turns 503, the gRPC server stops taking new streams and lets open ones finish
+ * (bounded by LLM_EXTPROC_DRAIN_TIMEOUT_MS, default 30 s), then the process exits 0. A second signal closes
+ * everything at once.
  */
-import { resetGcpTokenCaches } from '../auth/gcp.js';
-import { startAdminServer, type AdminServer } from '../admin/admin-server.js';
-import { ConfigError, ConfigStore } from '../config/store.js';
+import type { Components } from '../components.js';
+import { ConfigError } from '../config/store.js';
 import { createLogger, type Logger } from '../logging.js';
-import { GatewayMetrics } from '../metrics/metrics.js';
-import { grpcBindTarget, parseListenAddress, type ListenAddress } from '../net-address.js';
+import { parseListenAddress, type ListenAddress } from '../net-address.js';
+import { createService, StartupError, type Service, type StartExtProcServer } from '../service.js';
 import type { Command, CommandIo } from './commands.js';
 import { DEFAULT_ADMIN, DEFAULT_LISTEN, configPath, parseFlags, stringFlag } from './options.js';
 
@@ -20,7 +18,7 @@ const USAGE = 'llm-extproc serve [--config FILE] [--listen ADDR] [--admin ADDR] 
 export const serveCommand: Command = {
   summary: 'run the ext_proc gRPC service and the admin HTTP server',
   usage: USAGE,
-  async run(args, io) {
+  async run(args, io, components) {
     const flags = parseFlags(args, {
       config: { type: 'string', short: 'c' },
       listen: { type: 'string' },
@@ -37,6 +35,7 @@ export const serveCommand: Command = {
       admin: admin.address,
       drainTimeoutMs: drainTimeout(io.env),
       io,
+      components,
     });
   },
 };
@@ -51,20 +50,6 @@ function drainTimeout(env: NodeJS.ProcessEnv): number {
   return Number.isFinite(value) && value >= 0 && env['LLM_EXTPROC_DRAIN_TIMEOUT_MS'] !== '' ? value : DEFAULT_DRAIN_TIMEOUT_MS;
 }
 
-/** The part of the gRPC server serve() drives (src/server/grpc-server.ts provides it). */
-export interface ExtProcServerHandle {
-  address: string;
-  drain(timeoutMs: number): Promise<void>;
-  forceClose(): void;
-}
-
-export type StartExtProcServer = (options: {
-  listen: string;
-  configStore: ConfigStore;
-  metrics: GatewayMetrics;
-  logger: Logger;
-}) => Promise<ExtProcServerHandle>;
-
 /** Where shutdown signals come from (the process, or a test's emitter). */
 export interface SignalSource {
   on(event: 'SIGTERM' | 'SIGINT', listener: (signal: NodeJS.Signals) => void): unknown;
@@ -77,72 +62,63 @@ export interface ServeOptions {
   admin: ListenAddress;
   drainTimeoutMs: number;
   io: CommandIo;
-  /** Defaults to startExtProcServer from src/server/grpc-server.ts. */
+  components: Components;
+  /** Replaces the real gRPC server (unit tests of the signal handling). */
   startServer?: StartExtProcServer;
   signals?: SignalSource;
   logger?: Logger;
   /** Called once both servers listen. */
-  onServing?: (addresses: { grpc: string; admin: string }) => void;
+  onServing?: (service: Service) => void;
 }
 
 /** Runs until SIGTERM/SIGINT, then drains; resolves with the exit code. */
 export async function serve(options: ServeOptions): Promise<number> {
   const logger = options.logger ?? createLogger();
-  const metrics = new GatewayMetrics();
-  let configStore: ConfigStore;
+  let service: Service;
   try {
-    configStore = await ConfigStore.open(options.configPath, { logger, metrics, watch: true });
+    service = await createService({
+      configPath: options.configPath,
+      listen: options.listen,
+      admin: options.admin,
+      env: options.io.env,
+      logger,
+      components: options.components,
+      startServer: options.startServer,
+    });
   } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    for (const problem of error.errors) logger.error({ path: error.source, error: problem }, 'invalid config');
-    options.io.stderr(`${error.message}\n`);
+    if (error instanceof ConfigError || error instanceof StartupError) {
+      const where = error instanceof ConfigError ? error.source : 'startup';
+      const problems = error instanceof ConfigError ? error.errors : error.problems;
+      for (const problem of problems) logger.error({ path: where, error: problem }, error instanceof ConfigError ? 'invalid config' : 'cannot start');
+      options.io.stderr(`${error.message}\n`);
+    } else {
+      logger.fatal({ err: error }, 'startup failed');
+      options.io.stderr(`llm-extproc serve: ${error instanceof Error ? error.message : String(error)}\n`);
+    }
+    logger.flush();
     return 1;
   }
-  // A reloaded config may name other GCP credentials: fetch tokens afresh.
-  configStore.onChange(() => resetGcpTokenCaches());
 
-  let serving = false;
-  let draining = false;
-  let adminServer: AdminServer | undefined;
   let onSecondSignal = (): void => undefined;
   const shutdownSignal = listenForSignals(options.signals ?? process, logger, () => onSecondSignal());
   try {
-    adminServer = await startAdminServer({
-      listen: options.admin,
-      metrics,
-      isReady: () => serving && !draining,
-      onError: (error) => logger.error({ err: error }, 'metrics exposition failed'),
-    });
-    logger.info({ address: adminServer.address }, 'admin server listening');
-    const startServer = options.startServer ?? (await import('../server/grpc-server.js')).startExtProcServer;
-    const server = await startServer({ listen: grpcBindTarget(options.listen), configStore, metrics, logger });
-    serving = true;
-    logger.info({ address: server.address, config: configStore.path }, 'ext_proc server serving');
-    options.onServing?.({ grpc: server.address, admin: adminServer.address });
-
+    options.onServing?.(service);
     const signal = await shutdownSignal.promise;
     onSecondSignal = () => {
       logger.warn('second signal: closing all streams now');
-      server.forceClose();
+      service.forceClose();
     };
-    draining = true;
     logger.info({ signal, timeoutMs: options.drainTimeoutMs }, 'draining: no new streams, waiting for open ones');
-    const drained = await drainWithin(server, options.drainTimeoutMs);
+    const drained = await drainWithin(service, options.drainTimeoutMs);
     if (!drained) {
       logger.warn({ timeoutMs: options.drainTimeoutMs }, 'drain timed out; closing the remaining streams');
-      server.forceClose();
+      service.forceClose();
     }
     logger.info('stopped');
     return 0;
-  } catch (error) {
-    logger.fatal({ err: error }, 'startup failed');
-    options.io.stderr(`llm-extproc serve: ${error instanceof Error ? error.message : String(error)}\n`);
-    return 1;
   } finally {
-    serving = false;
     shutdownSignal.remove();
-    configStore.close();
-    await adminServer?.close();
+    await service.close();
     logger.flush();
   }
 }
@@ -173,10 +149,7 @@ function listenForSignals(
   };
 }
 
-async function drainWithin(
-  server: { drain(timeoutMs: number): Promise<void> },
-  timeoutMs: number,
-): Promise<boolean> {
+async function drainWithin(server: { drain(timeoutMs: number): Promise<void> }, timeoutMs: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<false>((resolve) => {
     timer = setTimeout(() => resolve(false), timeoutMs + 1_000);

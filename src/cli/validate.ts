@@ -1,27 +1,58 @@
-/** `llm-extproc validate --config FILE`: every config error with its path, exit 1; "ok", exit 0. */
-import { loadConfigFile } from '../config/load.js';
-// Registers the CEL cost validator with the config loader (bad expressions are config errors).
-import '../costs/index.js';
+/**
+ * `llm-extproc validate --config FILE [--allow-no-models]`: every config error with its path, exit 1; "ok", exit 0.
+ * Beyond what `serve` refuses, a config without models is an error here (unless --allow-no-models): it would start,
+ * and answer every request 404.
+ */
+import { readFile } from 'node:fs/promises';
+import { parseDocument } from 'yaml';
+import { loadConfigFile, type LoadResult } from '../config/load.js';
+import { unservableBackends } from '../service.js';
 import type { Command } from './commands.js';
 import { configPath, parseFlags, stringFlag } from './options.js';
 
+export const NO_MODELS_ERROR = 'models: the config has no models; every request would be answered 404';
+
+/** True when config text is YAML naming no model: an empty file, no `models` key, or an empty list. */
+export function declaresNoModels(text: string): boolean {
+  const document = parseDocument(text);
+  if (document.errors.length > 0) return false;
+  const raw: unknown = document.toJS();
+  if (raw === null || raw === undefined) return true;
+  if (typeof raw !== 'object' || Array.isArray(raw)) return false;
+  const models: unknown = (raw as Record<string, unknown>)['models'];
+  // A bare `models:` (null) is a schema error of its own.
+  return models === undefined || (Array.isArray(models) && models.length === 0);
+}
+
+/** Whether the config has no models; for a config that failed to load, from its text (false when unreadable). */
+async function hasNoModels(path: string, result: LoadResult): Promise<boolean> {
+  if (result.ok) return result.config.models.size === 0;
+  try {
+    return declaresNoModels(await readFile(path, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
 export const validateCommand: Command = {
   summary: 'check a config file (secrets included) and print every error',
-  usage: 'llm-extproc validate --config FILE',
-  async run(args, io) {
-    const flags = parseFlags(args, { config: { type: 'string', short: 'c' } });
+  usage: 'llm-extproc validate --config FILE [--allow-no-models]',
+  async run(args, io, components) {
+    const flags = parseFlags(args, { config: { type: 'string', short: 'c' }, 'allow-no-models': { type: 'boolean' } });
     if (!flags.ok) {
       io.stderr(`llm-extproc validate: ${flags.error}\nusage: ${this.usage}\n`);
       return 2;
     }
     const path = configPath(stringFlag(flags.values, 'config'), io.env);
-    const result = await loadConfigFile(path, io.env);
-    if (result.ok) {
+    const result = await loadConfigFile(path, io.env, components.configValidators);
+    const errors = result.ok ? unservableBackends(result.config, components.translators) : [...result.errors];
+    if (flags.values['allow-no-models'] !== true && (await hasNoModels(path, result))) errors.push(NO_MODELS_ERROR);
+    if (errors.length === 0) {
       io.stdout('ok\n');
       return 0;
     }
-    const count = result.errors.length;
-    io.stderr(`${path}: ${count} error${count === 1 ? '' : 's'}\n${result.errors.map((error) => `  ${error}`).join('\n')}\n`);
+    const count = errors.length;
+    io.stderr(`${path}: ${count} error${count === 1 ? '' : 's'}\n${errors.map((error) => `  ${error}`).join('\n')}\n`);
     return 1;
   },
 };

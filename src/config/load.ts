@@ -40,12 +40,11 @@ export interface RuntimeConfig {
 
 export type LoadResult = { ok: true; config: RuntimeConfig } | { ok: false; errors: string[] };
 
-/** Hooks later layers register to validate what the schema cannot (CEL expressions, for one). */
+/**
+ * Checks of what the schema cannot express (CEL expressions, for one). The composition root
+ * (src/components.ts) lists them; every caller of parseConfig passes that list.
+ */
 export type ConfigValidator = (file: ConfigFile) => string[];
-const extraValidators: ConfigValidator[] = [];
-export function registerConfigValidator(validator: ConfigValidator): void {
-  extraValidators.push(validator);
-}
 
 function formatPath(path: readonly (string | number)[]): string {
   let out = '';
@@ -68,7 +67,12 @@ function formatIssue(issue: ZodIssue): string[] {
 }
 
 /** Parses and validates config text. Secrets are resolved; a missing one is an error. */
-export async function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv = process.env): Promise<LoadResult> {
+export async function parseConfig(
+  text: string,
+  source: string,
+  env: NodeJS.ProcessEnv,
+  validators: readonly ConfigValidator[],
+): Promise<LoadResult> {
   const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (document.errors.length > 0) {
     return { ok: false, errors: document.errors.map((error) => `${source}: YAML: ${(error.message.split('\n')[0] ?? '').replace(/:\s*$/, '')}`) };
@@ -117,7 +121,7 @@ export async function parseConfig(text: string, source: string, env: NodeJS.Proc
       if (!backends.has(name)) errors.push(`costs[${index}].backends[${backendIndex}]: unknown backend "${name}"`);
     }
   }
-  for (const validator of extraValidators) errors.push(...validator(file));
+  for (const validator of validators) errors.push(...validator(file));
 
   if (errors.length > 0) return { ok: false, errors };
   return { ok: true, config: { file, backends, models, costs: file.costs, source } };
@@ -184,12 +188,12 @@ async function resolveAuth(
 }
 
 /** Reads and parses a config file. */
-export async function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): Promise<LoadResult> {
+export async function loadConfigFile(path: string, env: NodeJS.ProcessEnv, validators: readonly ConfigValidator[]): Promise<LoadResult> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
     return { ok: false, errors: [`${path}: cannot read config: ${(error as NodeJS.ErrnoException).code ?? String(error)}`] };
   }
-  return parseConfig(text, path, env);
+  return parseConfig(text, path, env, validators);
 }

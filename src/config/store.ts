@@ -12,9 +12,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Logger } from '../logging.js';
 import type { GatewayMetrics } from '../metrics/metrics.js';
-import { parseConfig, type RuntimeConfig } from './load.js';
-// Registers the CEL cost validator, so the first load (not only reloads) rejects bad expressions.
-import '../costs/index.js';
+import { parseConfig, type ConfigValidator, type LoadResult, type RuntimeConfig } from './load.js';
 
 export const RELOAD_DEBOUNCE_MS = 100;
 
@@ -34,6 +32,10 @@ export interface ConfigStoreOptions {
   metrics: Pick<GatewayMetrics, 'recordConfigReload' | 'setKnownModelsFromConfig'>;
   /** Follow the file and reload on change. */
   watch: boolean;
+  /** Checks beyond the schema (from src/components.ts), run on the first load and on every reload. */
+  validators: readonly ConfigValidator[];
+  /** A config that cannot be served (beyond what validators say): problems reject it at start and on reload. */
+  accept?: (config: RuntimeConfig) => string[];
   env?: NodeJS.ProcessEnv;
   debounceMs?: number;
 }
@@ -66,8 +68,10 @@ export class ConfigStore {
     const env = options.env ?? process.env;
     const text = await readText(absolute);
     if (!text.ok) throw new ConfigError(absolute, [`${absolute}: ${text.error}`]);
-    const result = await parseConfig(text.text, absolute, env);
+    const result = await parseConfig(text.text, absolute, env, options.validators);
     if (!result.ok) throw new ConfigError(absolute, result.errors);
+    const problems = options.accept?.(result.config) ?? [];
+    if (problems.length > 0) throw new ConfigError(absolute, problems);
     options.metrics.setKnownModelsFromConfig(result.config);
     const store = new ConfigStore(absolute, result.config, text.text, options);
     if (options.watch) store.startWatching();
@@ -151,8 +155,10 @@ export class ConfigStore {
       logger.error({ path: this.path }, 'config file is empty; keeping the previous config');
       return;
     }
-    const result = await parseConfig(text.text, this.path, this.options.env ?? process.env);
+    const parsed = await parseConfig(text.text, this.path, this.options.env ?? process.env, this.options.validators);
     if (this.closed) return;
+    const problems = parsed.ok ? (this.options.accept?.(parsed.config) ?? []) : [];
+    const result: LoadResult = parsed.ok && problems.length > 0 ? { ok: false, errors: problems } : parsed;
     if (!result.ok) {
       metrics.recordConfigReload('failure');
       for (const error of result.errors) logger.error({ path: this.path, error }, 'invalid config');

@@ -31,20 +31,13 @@ export type CelVariables = { readonly model: string; readonly backend: string } 
 /** Why a cost value was adjusted. */
 export type ClampReason = 'negative' | 'non_integer' | 'error';
 
-/** Receives every adjusted cost; the server wires it to `llm_extproc_cost_clamped_total{metadata_key}`. */
+/** Receives every adjusted cost; the server passes one that counts `llm_extproc_cost_clamped_total{metadata_key}`. */
 export type CostClampListener = (metadataKey: string, reason: ClampReason) => void;
 
-let clampListener: CostClampListener | undefined;
-
-/** Installs (or, with undefined, removes) the process-wide clamp listener. */
-export function setCostClampListener(listener: CostClampListener | undefined): void {
-  clampListener = listener;
-}
-
 /** Reports one clamp to the listener; a throwing listener never breaks charging. */
-export function reportClamp(metadataKey: string, reason: ClampReason): void {
+function reportClamp(listener: CostClampListener | undefined, metadataKey: string, reason: ClampReason): void {
   try {
-    clampListener?.(metadataKey, reason);
+    listener?.(metadataKey, reason);
   } catch {
     // metrics must never break the request path
   }
@@ -153,25 +146,25 @@ function runProgram(program: Program, variables: CelVariables): RawOutcome {
 
 /**
  * Evaluates a compiled expression to a non-negative integer. Adjustments (negative -> 0, fraction -> floor,
- * run-time error -> 0) are reported to the clamp listener under `metadataKey`.
+ * run-time error -> 0) are reported to `onClamp` under `metadataKey`.
  */
-export function evaluateCel(compiled: CompiledCel, variables: CelVariables, metadataKey: string): number {
+export function evaluateCel(compiled: CompiledCel, variables: CelVariables, metadataKey: string, onClamp?: CostClampListener): number {
   const outcome = runProgram(compiled.program, variables);
   if (!outcome.ok) {
-    reportClamp(metadataKey, 'error');
+    reportClamp(onClamp, metadataKey, 'error');
     return 0;
   }
-  return clampCost(outcome.value, metadataKey);
+  return clampCost(outcome.value, metadataKey, onClamp);
 }
 
-/** Non-negative integer, reporting any adjustment. */
-export function clampCost(value: number, metadataKey: string): number {
+/** Non-negative integer, reporting any adjustment to `onClamp`. */
+export function clampCost(value: number, metadataKey: string, onClamp?: CostClampListener): number {
   if (!Number.isFinite(value) || value < 0) {
-    reportClamp(metadataKey, 'negative');
+    reportClamp(onClamp, metadataKey, 'negative');
     return 0;
   }
   if (!Number.isInteger(value)) {
-    reportClamp(metadataKey, 'non_integer');
+    reportClamp(onClamp, metadataKey, 'non_integer');
     return Math.floor(value);
   }
   return value;

@@ -9,7 +9,7 @@
 import type { RuntimeConfig } from '../config/load.js';
 import type { CostConfig, CostType } from '../config/schema.js';
 import type { TokenUsage } from '../core/usage.js';
-import { clampCost, compileCel, evaluateCel, type CelVariables, type CompiledCel } from './cel.js';
+import { clampCost, compileCel, evaluateCel, type CelVariables, type CompiledCel, type CostClampListener } from './cel.js';
 
 export interface CostScope {
   /** The model name the client asked for. */
@@ -29,7 +29,8 @@ export interface CostPlan {
   /** Every metadataKey that sets `reserve: true` in some scope (their `<key>_reserve` is always written). */
   readonly allReserveKeys: readonly string[];
   /** Values of the applicable entries for a usage record (non-negative integers). */
-  evaluate(usage: TokenUsage, scope?: CostScope): Record<string, number>;
+  /** Cost values for a usage record; clamped values are reported to onClamp. */
+  evaluate(usage: TokenUsage, scope?: CostScope, onClamp?: CostClampListener): Record<string, number>;
   /** Every key in `allKeys` as 0. */
   zeros(): Record<string, number>;
 }
@@ -90,9 +91,9 @@ export function buildPlan(costs: readonly CostConfig[], scope: CostScope): CostP
     reserveKeys,
     allKeys,
     allReserveKeys,
-    evaluate(usage, evaluationScope = scope) {
+    evaluate(usage, evaluationScope = scope, onClamp) {
       const values: Record<string, number> = {};
-      for (const entry of entries) values[entry.metadataKey] = costValue(entry, usage, evaluationScope, programs.get(entry.metadataKey));
+      for (const entry of entries) values[entry.metadataKey] = costValue(entry, usage, evaluationScope, programs.get(entry.metadataKey), onClamp);
       return values;
     },
     zeros() {
@@ -126,7 +127,13 @@ export function celVariables(usage: TokenUsage, scope: CostScope): CelVariables 
   };
 }
 
-function costValue(entry: CostConfig, usage: TokenUsage, scope: CostScope, program: CompiledCel | undefined): number {
-  if (entry.type === 'CEL') return program ? evaluateCel(program, celVariables(usage, scope), entry.metadataKey) : 0;
-  return clampCost(usage[TOKEN_FIELD[entry.type]], entry.metadataKey);
+function costValue(
+  entry: CostConfig,
+  usage: TokenUsage,
+  scope: CostScope,
+  program: CompiledCel | undefined,
+  onClamp: CostClampListener | undefined,
+): number {
+  if (entry.type === 'CEL') return program ? evaluateCel(program, celVariables(usage, scope), entry.metadataKey, onClamp) : 0;
+  return clampCost(usage[TOKEN_FIELD[entry.type]], entry.metadataKey, onClamp);
 }

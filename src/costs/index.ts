@@ -1,19 +1,13 @@
 /**
  * Token budgets: cost values (typed and CEL), reserve-then-settle estimates and local token counting.
- * Importing this module registers the CEL config validator.
+ * The CEL config validator (validateCostExpressions) is handed to the config loader by the composition root.
  */
-import { registerConfigValidator } from '../config/load.js';
-import { validateCostExpressions } from './validate.js';
-
-registerConfigValidator(validateCostExpressions);
-
 export {
   CEL_INT_VARIABLES,
   CEL_STRING_VARIABLES,
   compileCel,
   evaluateCel,
   clampCost,
-  setCostClampListener,
   type CelVariables,
   type ClampReason,
   type CompiledCel,

@@ -7,7 +7,7 @@ import { loadConfigForEnvoy } from './load.js';
 export const envoyCommand: Command = {
   summary: 'print the Envoy bootstrap (YAML) for a config',
   usage: 'llm-extproc envoy --config FILE [--extproc ADDR] [--ratelimit ADDR]',
-  async run(args, io) {
+  async run(args, io, components) {
     const flags = parseFlags(args, {
       config: { type: 'string', short: 'c' },
       extproc: { type: 'string' },
@@ -18,7 +18,7 @@ export const envoyCommand: Command = {
       return 2;
     }
     const path = configPath(stringFlag(flags.values, 'config'), io.env);
-    const loaded = await loadConfigForEnvoy(path);
+    const loaded = await loadConfigForEnvoy(path, components.configValidators);
     if (!loaded.ok) {
       io.stderr(`${path}: ${loaded.errors.length} error(s)\n${loaded.errors.map((error) => `  ${error}`).join('\n')}\n`);
       return 1;

@@ -5,9 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseDocument, stringify } from 'yaml';
 import { isRecord } from '../core/json.js';
-import { parseConfig, type LoadResult } from '../config/load.js';
-// Registers the CEL cost validator with the config loader.
-import '../costs/index.js';
+import { parseConfig, type ConfigValidator, type LoadResult } from '../config/load.js';
 
 function isSecretRef(value: unknown): boolean {
   if (!isRecord(value)) return false;
@@ -26,19 +24,19 @@ function withoutSecrets(value: unknown, insideAuth: boolean): unknown {
 }
 
 /** Parses config text for the generator: full validation, no secrets needed. */
-export async function parseConfigForEnvoy(text: string, source: string): Promise<LoadResult> {
+export async function parseConfigForEnvoy(text: string, source: string, validators: readonly ConfigValidator[]): Promise<LoadResult> {
   const document = parseDocument(text, { uniqueKeys: true });
-  if (document.errors.length > 0) return parseConfig(text, source, {});
+  if (document.errors.length > 0) return parseConfig(text, source, {}, validators);
   const placeholderText = stringify(withoutSecrets(document.toJS() ?? {}, false));
-  return parseConfig(placeholderText, source, {});
+  return parseConfig(placeholderText, source, {}, validators);
 }
 
-export async function loadConfigForEnvoy(path: string): Promise<LoadResult> {
+export async function loadConfigForEnvoy(path: string, validators: readonly ConfigValidator[]): Promise<LoadResult> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
     return { ok: false, errors: [`${path}: cannot read config: ${(error as NodeJS.ErrnoException).code ?? String(error)}`] };
   }
-  return parseConfigForEnvoy(text, path);
+  return parseConfigForEnvoy(text, path, validators);
 }

@@ -107,7 +107,7 @@ export class GatewayMetrics {
     help: 'ext_proc streams currently open.',
     registers: [this.registry],
   });
-  private readonly errors = this.counter('llm_extproc_errors_total', 'Errors by kind.', ['kind']);
+  private readonly errors = this.counter('llm_extproc_errors_total', 'Error answers the service produced itself, by reason (an error code).', ['reason']);
 
   private requestModels: ReadonlySet<string> = new Set();
   private responseModels: ReadonlySet<string> = new Set();
@@ -186,9 +186,9 @@ export class GatewayMetrics {
     this.streamsActive.dec();
   }
 
-  /** kind must come from code (a fixed set), never from request content. */
-  recordError(kind: string): void {
-    this.errors.inc({ kind });
+  /** reason must come from code (a fixed set), never from request content. */
+  recordError(reason: string): void {
+    this.errors.inc({ reason });
   }
 
   /** The Prometheus exposition text. */

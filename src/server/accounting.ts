@@ -3,7 +3,7 @@
  * always a number), reserve-then-settle, local counting when a backend reports no usage, and metrics.
  */
 import { providerNameForSchema, type GatewayMetrics } from '../metrics/metrics.js';
-import { costsFor, createTokenCounter, estimateInputTokens, estimateReserve, reservedByKey, settle } from '../costs/index.js';
+import { costsFor, createTokenCounter, estimateInputTokens, estimateReserve, reservedByKey, settle, type CostClampListener } from '../costs/index.js';
 import { makeUsage, type TokenUsage } from '../core/usage.js';
 import type { Exchange } from './exchange.js';
 import type { MetadataValues } from './responses.js';
@@ -60,18 +60,18 @@ export function effectiveUsage(exchange: Exchange): ChargedUsage {
 }
 
 /** Cost values for the usage so far, settled against what was reserved. */
-export function costValues(exchange: Exchange, usage: TokenUsage): Record<string, number> {
+export function costValues(exchange: Exchange, usage: TokenUsage, onClamp?: CostClampListener): Record<string, number> {
   const scope = scopeOf(exchange);
   const plan = costsFor(exchange.config, scope);
-  const actual = { ...plan.zeros(), ...plan.evaluate(usage, scope) };
+  const actual = { ...plan.zeros(), ...plan.evaluate(usage, scope, onClamp) };
   return settle(actual, exchange.reserved);
 }
 
 /** The metadata written with the last answer of the exchange (and, as it grows, during a stream). */
-export function usageMetadata(exchange: Exchange, charged: ChargedUsage): MetadataValues {
+export function usageMetadata(exchange: Exchange, charged: ChargedUsage, onClamp?: CostClampListener): MetadataValues {
   const attempt = exchange.attempt;
   return {
-    ...costValues(exchange, charged.usage),
+    ...costValues(exchange, charged.usage, onClamp),
     backend_name: attempt?.backend.name,
     model_name_override: attempt?.ctx.upstreamModel,
     response_model: exchange.responseModel,

@@ -7,6 +7,7 @@ import type { ResolvedBackend, RuntimeConfig } from '../config/load.js';
 import type { ModelBackendRef, ModelConfig } from '../config/schema.js';
 import type { TokenCounter } from '../costs/index.js';
 import type { TokenUsage } from '../core/usage.js';
+import type { TranslatorTable } from '../translators/table.js';
 import type { RequestContext, Translator } from '../translators/types.js';
 import type { Endpoint } from './endpoints.js';
 
@@ -56,8 +57,14 @@ export class Exchange {
   outputCounter: TokenCounter | undefined;
   estimatedInputTokens: number | undefined;
   finished = false;
+  /** An error answer of the service's own was logged and counted (once per exchange). */
+  errorReported = false;
 
-  constructor(readonly config: RuntimeConfig) {}
+  constructor(
+    readonly config: RuntimeConfig,
+    /** The service's translators (from the composition root), for every attempt of this exchange. */
+    readonly translators: TranslatorTable,
+  ) {}
 }
 
 /** Exchanges in flight, by internal id. Holds nothing beyond the requests in flight. */

@@ -7,7 +7,7 @@ import { HealthImplementation } from 'grpc-health-check';
 import type { ConfigStore } from '../config/store.js';
 import type { Logger } from '../logging.js';
 import type { GatewayMetrics } from '../metrics/metrics.js';
-import { setCostClampListener } from '../costs/index.js';
+import type { TranslatorTable } from '../translators/table.js';
 import { grpcBindTarget, parseListenAddress, removeStaleSocket } from '../net-address.js';
 import { preloadEncoders } from '../costs/index.js';
 import { createProcessHandler, type ProcessCall } from './ext-proc-service.js';
@@ -19,6 +19,8 @@ export interface ExtProcServerOptions {
   configStore: Pick<ConfigStore, 'current'>;
   metrics: GatewayMetrics;
   logger: Logger;
+  /** From the composition root (src/components.ts). */
+  translators: TranslatorTable;
 }
 
 export interface ExtProcServer {
@@ -48,12 +50,10 @@ export async function startExtProcServer(options: ExtProcServerOptions): Promise
   });
   // Before the first request: loading the tokenizers on demand would cost that request ~200 ms, Envoy's default message timeout.
   preloadEncoders();
-  // CEL costs that come out negative or fractional are clamped; count each in the metric.
-  setCostClampListener((metadataKey) => options.metrics.recordCostClamped(metadataKey));
   const registry = new ExchangeRegistry();
   const calls = new Set<ProcessCall>();
   const handler = createProcessHandler(
-    { configStore: options.configStore, registry, metrics: options.metrics, logger: options.logger },
+    { configStore: options.configStore, registry, metrics: options.metrics, logger: options.logger, translators: options.translators },
     { add: (call) => calls.add(call), delete: (call) => calls.delete(call) },
   );
   server.addService(extProcServiceDefinition.service(), { Process: handler });

@@ -2,12 +2,14 @@
 import type { ConfigStore } from '../config/store.js';
 import type { Logger } from '../logging.js';
 import type { GatewayMetrics } from '../metrics/metrics.js';
+import type { TranslatorTable } from '../translators/table.js';
 import type { ExchangeRegistry } from './exchange.js';
 import type { ProcessingRequest, ProcessingResponse } from './ext-proc-types.js';
 
 export interface ProcessorDeps {
   readonly configStore: Pick<ConfigStore, 'current'>;
   readonly registry: ExchangeRegistry;
+  readonly translators: TranslatorTable;
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
 }

@@ -7,6 +7,7 @@ import type { ProcessingRequest, ProcessingResponse } from './ext-proc-types.js'
 import { Exchange } from './exchange.js';
 import { readHeaderMap } from './headers.js';
 import { answer, internalErrorReply, type MetadataValues } from './responses.js';
+import { reportServiceError, serviceErrorOf } from './error-report.js';
 import { effectiveUsage, recordMetrics, usageMetadata, zeroCosts } from './accounting.js';
 import { onRequestBody, onRequestHeaders } from './router-request.js';
 import { ResponseSide } from './router-response.js';
@@ -22,14 +23,17 @@ export class RouterProcessor implements StreamProcessor {
   private readonly response: ResponseSide;
   private lastRunningAt = 0;
   private lastRunning = '';
+  /** CEL and typed costs clamped to a valid number are counted. */
+  private readonly onClamp = (metadataKey: string): void => this.deps.metrics.recordCostClamped(metadataKey);
 
   constructor(private readonly deps: ProcessorDeps) {
-    this.exchange = new Exchange(deps.configStore.current);
+    this.exchange = new Exchange(deps.configStore.current, deps.translators);
     deps.registry.add(this.exchange);
     this.response = new ResponseSide(this.exchange, {
       finish: (errorType) => this.finish(errorType),
       running: () => this.running(),
       warn: (warnings) => this.warn(warnings),
+      serviceError: (error) => reportServiceError(this.deps, this.exchange, error),
     });
   }
 
@@ -41,11 +45,14 @@ export class RouterProcessor implements StreamProcessor {
     } catch (error) {
       return this.internalError(error, message);
     }
-    const status = immediateStatus(response);
-    if (status !== undefined && status >= 400 && !this.exchange.finished) {
-      // The service answered an error itself: still one request metric, with its status as error_type.
-      this.exchange.finished = true;
-      recordMetrics(this.exchange, this.deps.metrics, effectiveUsage(this.exchange), String(status));
+    const serviceError = serviceErrorOf(response);
+    if (serviceError) {
+      reportServiceError(this.deps, this.exchange, serviceError);
+      if (!this.exchange.finished) {
+        // The service answered an error itself: still one request metric, with its status as error_type.
+        this.exchange.finished = true;
+        recordMetrics(this.exchange, this.deps.metrics, effectiveUsage(this.exchange), String(serviceError.status));
+      }
     }
     return response;
   }
@@ -73,7 +80,7 @@ export class RouterProcessor implements StreamProcessor {
   }
 
   private internalError(error: unknown, message: ProcessingRequest): ProcessingResponse {
-    this.deps.metrics.recordError('internal');
+    // The cause, for the developers; the error answer itself is logged at warn and counted by handle().
     this.deps.logger.error({ err: error instanceof Error ? { message: error.message, stack: error.stack } : String(error), phase: message.request, exchange: this.exchange.id }, 'processing failed');
     const api = this.exchange.endpoint?.clientApi ?? 'openai';
     this.exchange.localReply = true;
@@ -90,7 +97,7 @@ export class RouterProcessor implements StreamProcessor {
   /** Final metadata (every cost key a number) and metrics, once. */
   private finish(errorType: string | undefined): MetadataValues {
     const charged = effectiveUsage(this.exchange);
-    const metadata = usageMetadata(this.exchange, charged);
+    const metadata = usageMetadata(this.exchange, charged, this.onClamp);
     if (!this.exchange.finished) {
       this.exchange.finished = true;
       if (this.exchange.request) recordMetrics(this.exchange, this.deps.metrics, charged, errorType);
@@ -101,7 +108,7 @@ export class RouterProcessor implements StreamProcessor {
   private running(): MetadataValues | undefined {
     const now = performance.now();
     if (now - this.lastRunningAt < RUNNING_METADATA_INTERVAL_MS) return undefined;
-    const metadata = usageMetadata(this.exchange, effectiveUsage(this.exchange));
+    const metadata = usageMetadata(this.exchange, effectiveUsage(this.exchange), this.onClamp);
     const fingerprint = JSON.stringify(metadata);
     if (fingerprint === this.lastRunning) return undefined;
     this.lastRunningAt = now;
@@ -131,13 +138,6 @@ export class RouterProcessor implements StreamProcessor {
     }
     this.deps.registry.delete(this.exchange.id);
   }
-}
-
-/** The HTTP status of an immediate response, if the answer is one. */
-function immediateStatus(response: ProcessingResponse): number | undefined {
-  const code = response.immediate_response?.status?.code;
-  if (code === undefined) return undefined;
-  return typeof code === 'number' ? code : Number.NaN;
 }
 
 /** The provider's own reason from a warning detail: the first quoted value (`stop_reason "x" reported as …`), else the detail. */

@@ -10,6 +10,7 @@ import type { ProcessingResponse } from './ext-proc-types.js';
 import type { Exchange } from './exchange.js';
 import { HeaderChanges } from './headers.js';
 import { answer, immediateError, STREAMED_RESPONSE_MODE, type MetadataValues } from './responses.js';
+import type { ServiceError } from './error-report.js';
 import { countDelivered } from './accounting.js';
 import { scrubSecrets } from './scrub-secrets.js';
 import { deliveredTextOf } from './delivered-text.js';
@@ -21,6 +22,8 @@ export interface ResponseHooks {
   /** Running metadata for a stream chunk, or undefined when it is not time to write it yet. */
   running(): MetadataValues | undefined;
   warn(warnings: readonly Warning[] | undefined): void;
+  /** The service replaced the upstream's answer with an error of its own (logged and counted once). */
+  serviceError(error: ServiceError): void;
 }
 
 const OPENAI_FAMILY = new Set(['OpenAI', 'AzureOpenAI']);
@@ -103,7 +106,10 @@ export class ResponseSide {
     try {
       decoded = this.encoding ? await decodeBody(this.encoding, body) : body;
     } catch (error) {
-      return this.replaceWithError({ status: 502, message: `upstream sent a body that cannot be decoded (${this.encoding}): ${(error as Error).message}`, code: 'upstream_invalid_response' });
+      return this.replaceWithError(
+        { status: 502, message: `upstream sent a body that cannot be decoded (${this.encoding}): ${(error as Error).message}`, code: 'upstream_invalid_response' },
+        'upstream_undecodable_body',
+      );
     }
     const changes = new HeaderChanges();
     let out: Uint8Array | undefined;
@@ -112,7 +118,7 @@ export class ResponseSide {
       this.hooks.warn(result.warnings);
       if (result.usage) this.exchange.usage = result.usage;
       if (result.responseModel) this.exchange.responseModel = result.responseModel;
-      if (result.error) return this.replaceWithError(result.error);
+      if (result.error) return this.replaceWithError(result.error, 'upstream_failure_in_success');
       out = result.body;
       // No output reported (an OpenAI-compatible server without usage): count what the client gets.
       if (!result.usage || result.usage.outputTokens === 0) countDelivered(this.exchange, deliveredTextOf(out ?? decoded));
@@ -133,8 +139,9 @@ export class ResponseSide {
   }
 
   /** A 2xx that is really a failure, or an undecodable body: answer an error in the client's format. */
-  private replaceWithError(error: ErrorShape): ProcessingResponse {
+  private replaceWithError(error: ErrorShape, reason: 'upstream_undecodable_body' | 'upstream_failure_in_success'): ProcessingResponse {
     this.errored = error;
+    this.hooks.serviceError({ status: error.status, reason, message: error.message });
     const api = this.exchange.endpoint?.clientApi ?? 'openai';
     const body = scrubSecrets(Buffer.from(errorBodyFor(api, error), 'utf8'), this.exchange.attempt?.secrets ?? []);
     const changes = new HeaderChanges()
@@ -181,6 +188,7 @@ export class ResponseSide {
       }
     } catch (error) {
       this.errored = { status: 502, message: `upstream stream cannot be decoded: ${(error as Error).message}` };
+      this.hooks.serviceError({ status: 502, reason: 'upstream_undecodable_stream', message: this.errored.message });
       const api = this.exchange.endpoint?.clientApi ?? 'openai';
       // Anthropic SDKs only raise stream errors sent as `event: error`.
       const eventLine = api === 'anthropic' ? 'event: error\n' : '';

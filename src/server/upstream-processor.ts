@@ -7,6 +7,7 @@ import { GatewayError, errorBodyFor } from '../core/errors.js';
 import type { ProcessingRequest, ProcessingResponse, Struct } from './ext-proc-types.js';
 import type { Exchange } from './exchange.js';
 import { answer, gatewayErrorReply, immediateJson, internalErrorReply } from './responses.js';
+import { reportServiceError, serviceErrorOf } from './error-report.js';
 import { exchangeIdFromMetadata } from './router-request.js';
 import { buildAttempt, refForBackend } from './upstream-request.js';
 import type { ProcessorDeps, StreamEnd, StreamProcessor } from './processor.js';
@@ -33,14 +34,20 @@ export class UpstreamProcessor implements StreamProcessor {
 
   async handle(message: ProcessingRequest): Promise<ProcessingResponse | undefined> {
     if (message.observability_mode) return undefined;
+    const exchangeId = exchangeIdFromMetadata(message.metadata_context?.filter_metadata);
+    const exchange = exchangeId ? this.deps.registry.get(exchangeId) : undefined;
+    const response = await this.answerFor(message, exchange, exchangeId);
+    const serviceError = serviceErrorOf(response);
+    if (serviceError) reportServiceError(this.deps, exchange, serviceError);
+    return response;
+  }
+
+  private async answerFor(message: ProcessingRequest, exchange: Exchange | undefined, exchangeId: string | undefined): Promise<ProcessingResponse | undefined> {
     if (message.request !== 'request_headers') {
       // Upstream-level filters send request headers only; answer anything else unchanged.
       return message.request ? answer(message.request) : undefined;
     }
-    const exchangeId = exchangeIdFromMetadata(message.metadata_context?.filter_metadata);
-    const exchange = exchangeId ? this.deps.registry.get(exchangeId) : undefined;
     if (!exchange) {
-      this.deps.metrics.recordError('upstream_without_exchange');
       this.deps.logger.error({ exchangeId }, 'upstream-level stream without a router-level exchange (check metadata_options.forwarding_namespaces)');
       return immediateJson(500, errorBodyFor('openai', { status: 500, message: 'llm-extproc: upstream request has no router state', code: 'internal_error' }), { details: 'llm_extproc_no_exchange' });
     }
@@ -51,7 +58,7 @@ export class UpstreamProcessor implements StreamProcessor {
       exchange.localReplyStatus = GatewayError.isInstance(error) ? error.status : 500;
       const api = exchange.endpoint?.clientApi ?? 'openai';
       if (GatewayError.isInstance(error)) return gatewayErrorReply(api, error);
-      this.deps.metrics.recordError('internal');
+      // The cause, for the developers; the error answer itself is logged at warn and counted by handle().
       this.deps.logger.error({ err: error instanceof Error ? { message: error.message, stack: error.stack } : String(error), exchange: exchange.id }, 'upstream translation failed');
       return internalErrorReply(api);
     }

@@ -8,7 +8,7 @@ import { authHeaders, backendHasAuth, CLIENT_CREDENTIAL_HEADERS } from '../auth/
 import type { ResolvedBackend } from '../config/load.js';
 import type { ModelBackendRef, ModelConfig } from '../config/schema.js';
 import { GatewayError } from '../core/errors.js';
-import { findTranslator } from '../translators/registry.js';
+import { lookupTranslator } from '../translators/table.js';
 import type { RequestContext } from '../translators/types.js';
 import type { Attempt, Exchange } from './exchange.js';
 import { HeaderChanges, isSafeHeaderValue } from './headers.js';
@@ -53,7 +53,7 @@ export async function buildAttempt(exchange: Exchange, backend: ResolvedBackend,
   const request = exchange.request;
   const endpoint = exchange.endpoint;
   if (!request || !endpoint?.operation) throw new GatewayError('ERR_INTERNAL', 'upstream attempt before the request body was read');
-  const translator = findTranslator(endpoint.clientApi, endpoint.operation, backend.schema);
+  const translator = lookupTranslator(exchange.translators, endpoint.clientApi, endpoint.operation, backend.schema);
   if (!translator) {
     throw new GatewayError('ERR_INVALID_REQUEST', `${endpoint.operationName} is not supported by backend ${backend.name} (schema ${backend.schema})`);
   }

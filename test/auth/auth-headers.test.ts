@@ -9,11 +9,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { authHeaders, backendHasAuth } from '../../src/auth/index.js';
 import { parseConfig, type ResolvedBackend } from '../../src/config/load.js';
+import { VALIDATORS } from '../helpers/components.js';
 
 const REQUEST = { method: 'POST', path: '/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21', host: 'x.openai.azure.com', body: new Uint8Array() };
 
 async function backendFrom(schema: string, auth: string, env: NodeJS.ProcessEnv = {}): Promise<ResolvedBackend> {
-  const result = await parseConfig(`backends: [{name: b, schema: ${schema}, endpoint: "https://x.example.com", auth: ${auth}}]`, 'test', env);
+  const result = await parseConfig(`backends: [{name: b, schema: ${schema}, endpoint: "https://x.example.com", auth: ${auth}}]`, 'test', env, VALIDATORS);
   assert.ok(result.ok, result.ok ? '' : result.errors.join('; '));
   const backend = result.config.backends.get('b');
   assert.ok(backend);

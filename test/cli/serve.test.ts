@@ -6,7 +6,9 @@ import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { serve, type ExtProcServerHandle, type StartExtProcServer } from '../../src/cli/serve.js';
+import { serve } from '../../src/cli/serve.js';
+import { createComponents } from '../../src/components.js';
+import type { ExtProcServerHandle, Service, StartExtProcServer } from '../../src/service.js';
 import { createLogger } from '../../src/logging.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -42,19 +44,21 @@ function start(drainTimeoutMs = 5_000) {
   let received: Parameters<StartExtProcServer>[0] | undefined;
   let resolveServing: (addresses: { grpc: string; admin: string }) => void = () => undefined;
   const serving = new Promise<{ grpc: string; admin: string }>((resolve) => (resolveServing = resolve));
+  const onServing = (service: Service) => resolveServing({ grpc: service.grpcAddress, admin: service.adminAddress });
   const exit = serve({
     configPath: DEFAULT_CONFIG,
     listen: { kind: 'tcp', host: '127.0.0.1', port: 0 },
     admin: { kind: 'tcp', host: '127.0.0.1', port: 0 },
     drainTimeoutMs,
     io: { stdout: () => undefined, stderr: () => undefined, env: {} },
+    components: createComponents(),
     startServer: async (options) => {
       received = options;
       return fake;
     },
     signals,
     logger: createLogger({ level: 'silent' }),
-    onServing: resolveServing,
+    onServing,
   });
   return { fake, signals, serving, exit, received: () => received };
 }

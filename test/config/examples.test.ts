@@ -16,8 +16,8 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { parseConfig, type LoadResult } from '../../src/config/load.js';
 import { SCHEMAS } from '../../src/config/schema.js';
-import '../../src/costs/index.js';
 import { parseConfigForEnvoy, renderEnvoyConfig } from '../../src/envoy/index.js';
+import { VALIDATORS } from '../helpers/components.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DEFAULT_CONFIG = join(ROOT, 'config/default.yaml');
@@ -112,7 +112,7 @@ async function validateWithDummySecrets(text: string, source: string): Promise<{
     prepared = prepared.split(file).join(temp);
   }
   const env = Object.fromEntries([...found.env].map((name) => [name, `dummy-${name.toLowerCase()}`]));
-  return { result: await parseConfig(prepared, source, env), text: prepared, secrets: found };
+  return { result: await parseConfig(prepared, source, env, VALIDATORS), text: prepared, secrets: found };
 }
 
 function errorsOf(result: LoadResult): string[] {
@@ -147,7 +147,7 @@ function blocksFor(name: string): ExampleBlock[] {
 
 describe('config/default.yaml', () => {
   it('loads as shipped with no environment at all (OPENAI_API_KEY is optional)', async () => {
-    const result = await parseConfig(defaultText, DEFAULT_CONFIG, {});
+    const result = await parseConfig(defaultText, DEFAULT_CONFIG, {}, VALIDATORS);
     assert.deepEqual(errorsOf(result), []);
     assert.ok(result.ok);
     assert.deepEqual([...result.config.backends.keys()], ['openai', 'ollama']);
@@ -192,7 +192,7 @@ describe('config/default.yaml', () => {
   });
 
   it('reports the missing secret when an uncommented example runs without its variable', async () => {
-    const result = await parseConfig(uncomment(defaultLines, blocksFor('anthropic')), 'default.yaml (anthropic)', {});
+    const result = await parseConfig(uncomment(defaultLines, blocksFor('anthropic')), 'default.yaml (anthropic)', {}, VALIDATORS);
     assert.equal(result.ok, false);
     assert.ok(errorsOf(result).some((error) => error.includes('ANTHROPIC_API_KEY')), errorsOf(result).join('\n'));
   });
@@ -225,10 +225,10 @@ describe('config/examples', () => {
       assert.ok(result.ok);
       assert.ok(result.config.models.size > 0);
       if (secrets.required.size > 0) {
-        const missing = errorsOf(await parseConfig(prepared, file, {}));
+        const missing = errorsOf(await parseConfig(prepared, file, {}, VALIDATORS));
         for (const name of secrets.required) assert.ok(missing.some((error) => error.includes(name)), `${file} reports ${name} missing`);
       }
-      const forEnvoy = await parseConfigForEnvoy(text, file);
+      const forEnvoy = await parseConfigForEnvoy(text, file, VALIDATORS);
       assert.ok(forEnvoy.ok, errorsOf(forEnvoy).join('\n'));
       const rendered = renderEnvoyConfig(forEnvoy.config, {}, { source: file, command: 'test' });
       assert.ok(rendered.ok, rendered.ok ? '' : rendered.errors.join('\n'));

@@ -4,6 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfigFile, parseConfig } from '../../src/config/load.js';
+import { VALIDATORS } from '../helpers/components.js';
 
 const backend = (extra = '') => `{name: a, schema: OpenAI, endpoint: "http://127.0.0.1:8000"${extra}}`;
 
@@ -88,7 +89,7 @@ const rejected: Array<{ name: string; text: string; errors: string[] }> = [
 describe('parseConfig rejects with a precise message', () => {
   for (const { name, text, errors } of rejected) {
     it(name, async () => {
-      const result = await parseConfig(text, 'test.yaml', { EMPTY: '' });
+      const result = await parseConfig(text, 'test.yaml', { EMPTY: '' }, VALIDATORS);
       assert.equal(result.ok, false);
       assert.ok(!result.ok);
       assert.deepEqual(result.errors, errors);
@@ -100,7 +101,7 @@ describe('parseConfig rejects with a precise message', () => {
       `backends: [${backend(', auth: {apiKey: {env: UNSET_ONE}}')}, ${backend()}]`,
       'models: [{name: m, backends: [{backend: ghost}]}]',
     ].join('\n');
-    const result = await parseConfig(text, 'test.yaml', {});
+    const result = await parseConfig(text, 'test.yaml', {}, VALIDATORS);
     assert.ok(!result.ok);
     assert.deepEqual(result.errors, [
       'backends[0].auth.apiKey: environment variable UNSET_ONE is not set',
@@ -112,7 +113,7 @@ describe('parseConfig rejects with a precise message', () => {
 
 describe('parseConfig accepts', () => {
   it('an optional environment secret that is unset, as an empty credential', async () => {
-    const result = await parseConfig(`backends: [${backend(', auth: {apiKey: {env: UNSET_KEY, optional: true}}')}]`, 'test.yaml', {});
+    const result = await parseConfig(`backends: [${backend(', auth: {apiKey: {env: UNSET_KEY, optional: true}}')}]`, 'test.yaml', {}, VALIDATORS);
     assert.ok(result.ok);
     assert.equal(result.config.backends.get('a')?.credentials?.apiKey?.value, '');
   });
@@ -120,7 +121,7 @@ describe('parseConfig accepts', () => {
   it('an optional environment secret that is set, with its value', async () => {
     const result = await parseConfig(`backends: [${backend(', auth: {apiKey: {env: SET_KEY, optional: true}}')}]`, 'test.yaml', {
       SET_KEY: 'sk-test',
-    });
+    }, VALIDATORS);
     assert.ok(result.ok);
     assert.equal(result.config.backends.get('a')?.credentials?.apiKey?.value, 'sk-test');
   });
@@ -129,7 +130,7 @@ describe('parseConfig accepts', () => {
     const dir = await mkdtemp(join(tmpdir(), 'llm-extproc-secret-'));
     try {
       await writeFile(join(dir, 'key'), 'sk-from-file\n');
-      const result = await parseConfig(`backends: [${backend(`, auth: {apiKey: {file: "${join(dir, 'key')}"}}`)}]`, 'test.yaml', {});
+      const result = await parseConfig(`backends: [${backend(`, auth: {apiKey: {file: "${join(dir, 'key')}"}}`)}]`, 'test.yaml', {}, VALIDATORS);
       assert.ok(result.ok);
       const credentials = result.config.backends.get('a')?.credentials;
       assert.equal(credentials?.apiKey?.value, 'sk-from-file');
@@ -140,7 +141,7 @@ describe('parseConfig accepts', () => {
   });
 
   it('defaults for omitted fields', async () => {
-    const result = await parseConfig(`backends: [${backend()}]\nmodels: [{name: m, backends: [{backend: a}]}]`, 'test.yaml', {});
+    const result = await parseConfig(`backends: [${backend()}]\nmodels: [{name: m, backends: [{backend: a}]}]`, 'test.yaml', {}, VALIDATORS);
     assert.ok(result.ok);
     assert.equal(result.config.backends.get('a')?.prefix, '/v1');
     assert.deepEqual(result.config.models.get('m')?.backends, [{ backend: 'a', priority: 0, weight: 1 }]);
@@ -151,7 +152,7 @@ describe('parseConfig accepts', () => {
 
 describe('loadConfigFile', () => {
   it('reports an unreadable file with its path', async () => {
-    const result = await loadConfigFile('/nonexistent/llm-extproc.yaml', {});
+    const result = await loadConfigFile('/nonexistent/llm-extproc.yaml', {}, VALIDATORS);
     assert.ok(!result.ok);
     assert.deepEqual(result.errors, ['/nonexistent/llm-extproc.yaml: cannot read config: ENOENT']);
   });

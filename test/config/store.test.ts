@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { VALIDATORS } from '../helpers/components.js';
 import { Writable } from 'node:stream';
 import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -61,7 +62,7 @@ describe('ConfigStore', () => {
     const env = await setup();
     try {
       await writeFile(env.path, 'models:\n  - { name: a, backends: [{ backend: nope }] }\n  - { name: a, backends: [{ backend: nope2 }] }\n');
-      const error = await ConfigStore.open(env.path, { logger: env.logger, metrics: env.metrics, watch: false }).then(
+      const error = await ConfigStore.open(env.path, { logger: env.logger, metrics: env.metrics, validators: VALIDATORS, watch: false }).then(
         () => assert.fail('expected ConfigError'),
         (caught: unknown) => caught,
       );
@@ -73,7 +74,7 @@ describe('ConfigStore', () => {
       ]);
       assert.match(error.message, /unknown backend "nope2"/);
       await assert.rejects(
-        ConfigStore.open(join(env.dir, 'missing.yaml'), { logger: env.logger, metrics: env.metrics, watch: false }),
+        ConfigStore.open(join(env.dir, 'missing.yaml'), { logger: env.logger, metrics: env.metrics, validators: VALIDATORS, watch: false }),
         (caught: unknown) => caught instanceof ConfigError && /ENOENT/.test(caught.errors[0] ?? ''),
       );
     } finally {
@@ -84,7 +85,7 @@ describe('ConfigStore', () => {
   it('applies a valid change, rejects an invalid one keeping the old config, and counts both', async () => {
     const env = await setup();
     await writeFile(env.path, configText('first'));
-    const store = await ConfigStore.open(env.path, { logger: env.logger, metrics: env.metrics, watch: true, debounceMs: 20 });
+    const store = await ConfigStore.open(env.path, { logger: env.logger, metrics: env.metrics, validators: VALIDATORS, watch: true, debounceMs: 20 });
     try {
       assert.deepEqual([...store.current.models.keys()], ['first']);
 
@@ -124,7 +125,7 @@ describe('ConfigStore', () => {
     await writeFile(join(env.dir, '..v1', 'config.yaml'), configText('v1'));
     await symlink('..v1', join(env.dir, '..data'));
     await symlink(join('..data', 'config.yaml'), env.path);
-    const store = await ConfigStore.open(env.path, { logger: env.logger, metrics: env.metrics, watch: true, debounceMs: 20 });
+    const store = await ConfigStore.open(env.path, { logger: env.logger, metrics: env.metrics, validators: VALIDATORS, watch: true, debounceMs: 20 });
     try {
       assert.deepEqual([...store.current.models.keys()], ['v1']);
       const swapped = nextChange(store);
@@ -148,7 +149,7 @@ describe('ConfigStore', () => {
   it('does not reload an unchanged file, and keeps known models in the metrics', async () => {
     const env = await setup();
     await writeFile(env.path, configText('same'));
-    const store = await ConfigStore.open(env.path, { logger: env.logger, metrics: env.metrics, watch: false });
+    const store = await ConfigStore.open(env.path, { logger: env.logger, metrics: env.metrics, validators: VALIDATORS, watch: false });
     try {
       await store.reload();
       assert.equal(await reloadCount(env.metrics, 'success'), 0);

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { parseConfig } from '../../src/config/load.js';
-import { compileCel, evaluateCel, setCostClampListener, type CelVariables } from '../../src/costs/index.js';
+import { compileCel, evaluateCel, type CelVariables } from '../../src/costs/index.js';
+import { VALIDATORS } from '../helpers/components.js';
 
 const usage: CelVariables = {
   model: 'gpt-4o',
@@ -33,8 +34,6 @@ function configWithCel(cel: string): string {
 }
 
 describe('CEL cost expressions', () => {
-  afterEach(() => setCostClampListener(undefined));
-
   it('evaluates every variable, int and double results', () => {
     const all = compiled(
       'input_tokens + cached_input_tokens + cache_creation_input_tokens + output_tokens + reasoning_tokens + total_tokens',
@@ -50,19 +49,19 @@ describe('CEL cost expressions', () => {
 
   it('clamps negative to 0 and floors fractions, reporting each to the listener', () => {
     const seen: string[] = [];
-    setCostClampListener((key, reason) => seen.push(`${key}:${reason}`));
-    assert.equal(evaluateCel(compiled('output_tokens - input_tokens'), usage, 'neg'), 0);
-    assert.equal(evaluateCel(compiled('double(output_tokens) / 4.0'), usage, 'frac'), 7);
-    assert.equal(evaluateCel(compiled('input_tokens / (output_tokens - 30)'), { ...usage }, 'err'), 0);
-    assert.equal(evaluateCel(compiled('input_tokens'), usage, 'fine'), 100);
+    const onClamp = (key: string, reason: string) => void seen.push(`${key}:${reason}`);
+    assert.equal(evaluateCel(compiled('output_tokens - input_tokens'), usage, 'neg', onClamp), 0);
+    assert.equal(evaluateCel(compiled('double(output_tokens) / 4.0'), usage, 'frac', onClamp), 7);
+    assert.equal(evaluateCel(compiled('input_tokens / (output_tokens - 30)'), { ...usage }, 'err', onClamp), 0);
+    assert.equal(evaluateCel(compiled('input_tokens'), usage, 'fine', onClamp), 100);
     assert.deepEqual(seen, ['neg:negative', 'frac:non_integer', 'err:error']);
   });
 
   it('a throwing listener does not break evaluation', () => {
-    setCostClampListener(() => {
+    const throwing = () => {
       throw new Error('boom');
-    });
-    assert.equal(evaluateCel(compiled('output_tokens - input_tokens'), usage, 'neg'), 0);
+    };
+    assert.equal(evaluateCel(compiled('output_tokens - input_tokens'), usage, 'neg', throwing), 0);
   });
 
   it('rejects parse errors, unknown variables, non-numeric results and formulas that fail on zero usage', () => {
@@ -89,13 +88,13 @@ describe('CEL cost expressions', () => {
   });
 
   it('a bad expression is a config error with the cost path', async () => {
-    const bad = await parseConfig(configWithCel('input_tokens * unknown_var'), 'test.yaml', {});
+    const bad = await parseConfig(configWithCel('input_tokens * unknown_var'), 'test.yaml', {}, VALIDATORS);
     assert.equal(bad.ok, false);
     if (!bad.ok) {
       assert.equal(bad.errors.length, 1);
       assert.match(bad.errors[0] ?? '', /^costs\[1\]\.cel: .*weighted.*Unknown variable: unknown_var/);
     }
-    const good = await parseConfig(configWithCel('input_tokens + output_tokens * 4'), 'test.yaml', {});
+    const good = await parseConfig(configWithCel('input_tokens + output_tokens * 4'), 'test.yaml', {}, VALIDATORS);
     assert.equal(good.ok, true, good.ok ? '' : good.errors.join('\n'));
   });
 });

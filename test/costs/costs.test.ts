@@ -4,6 +4,7 @@ import { parseConfig, type RuntimeConfig } from '../../src/config/load.js';
 import type { CostConfig } from '../../src/config/schema.js';
 import { makeUsage } from '../../src/core/usage.js';
 import { buildPlan, costsFor } from '../../src/costs/index.js';
+import { VALIDATORS } from '../helpers/components.js';
 
 const usage = makeUsage({
   inputTokens: 1000,
@@ -28,7 +29,7 @@ async function loadConfig(costsYaml: string[]): Promise<RuntimeConfig> {
     'costs:',
     ...costsYaml.map((line) => `  - ${line}`),
   ].join('\n');
-  const result = await parseConfig(text, 'test.yaml', {});
+  const result = await parseConfig(text, 'test.yaml', {}, VALIDATORS);
   assert.ok(result.ok, result.ok ? '' : result.errors.join('\n'));
   return result.config;
 }

@@ -10,6 +10,7 @@ import { parse } from 'yaml';
 import { REPO_ROOT } from '../../scripts/envoy-generate.js';
 import { parseConfigForEnvoy } from '../../src/envoy/index.js';
 import { cluster, dig, type JsonMap } from '../envoy-config/helpers.js';
+import { VALIDATORS } from '../helpers/components.js';
 
 interface Service {
   image?: string;
@@ -111,7 +112,7 @@ describe('docker-compose.yml', () => {
     const extproc = service('llm-extproc');
     assert.equal(flag(extproc.command, '--config'), binds('llm-extproc').get('config/compose.yaml'));
     const text = readFileSync(join(REPO_ROOT, 'config/compose.yaml'), 'utf8');
-    const loaded = await parseConfigForEnvoy(text, 'config/compose.yaml');
+    const loaded = await parseConfigForEnvoy(text, 'config/compose.yaml', VALIDATORS);
     assert.ok(loaded.ok);
     const mock = new URL(loaded.config.backends.get('mock')?.endpoint ?? '');
     assert.equal(mock.hostname, 'mock-openai');

@@ -12,6 +12,7 @@ import type { RuntimeConfig } from '../../src/config/load.js';
 import { envoyDurationSeconds } from '../../src/config/schema.js';
 import { backendEndpoint, GRACEFUL_CLOSE_FLAG, parseConfigForEnvoy } from '../../src/envoy/index.js';
 import { cluster, dig, type JsonMap } from '../envoy-config/helpers.js';
+import { VALIDATORS } from '../helpers/components.js';
 
 interface Manifest {
   apiVersion: string;
@@ -122,7 +123,7 @@ function checkCommon(dir: string, manifests: Manifest[]): void {
 }
 
 async function configOf(configMap: Manifest): Promise<RuntimeConfig> {
-  const loaded = await parseConfigForEnvoy(configMap.data?.['config.yaml'] ?? '', 'configmap');
+  const loaded = await parseConfigForEnvoy(configMap.data?.['config.yaml'] ?? '', 'configmap', VALIDATORS);
   assert.ok(loaded.ok, loaded.ok ? '' : loaded.errors.join('\n'));
   return loaded.config;
 }

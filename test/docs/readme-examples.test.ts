@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { parseConfig } from '../../src/config/load.js';
-import '../../src/costs/index.js';
+import { VALIDATORS } from '../helpers/components.js';
 
 const README = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 
@@ -17,7 +17,7 @@ describe('README', () => {
     const models = [{ name: 'm', backends: backends.map((backend, index) => ({ backend: backend.name, priority: index })) }];
     const text = `${match[1]}models: ${JSON.stringify(models)}\n`;
     const env = Object.fromEntries([...text.matchAll(/env: ([A-Z_]+)/g)].map((found) => [found[1], 'dummy']));
-    const loaded = await parseConfig(text, 'README.md', env);
+    const loaded = await parseConfig(text, 'README.md', env, VALIDATORS);
     assert.ok(loaded.ok, loaded.ok ? '' : loaded.errors.join('\n'));
     const schemas = new Set(backends.map((backend) => backend.schema));
     for (const schema of ['OpenAI', 'AzureOpenAI', 'Anthropic', 'AWSBedrock', 'AWSAnthropic', 'GCPVertexAI', 'GCPAnthropic', 'GoogleAI']) {

@@ -2,11 +2,12 @@
 import assert from 'node:assert/strict';
 import type { RuntimeConfig } from '../../src/config/load.js';
 import { generateBootstrap, parseConfigForEnvoy, type EnvoyGenerateOptions } from '../../src/envoy/index.js';
+import { VALIDATORS } from '../helpers/components.js';
 
 export type JsonMap = Record<string, unknown>;
 
 export async function configFrom(yaml: string): Promise<RuntimeConfig> {
-  const loaded = await parseConfigForEnvoy(yaml, 'test.yaml');
+  const loaded = await parseConfigForEnvoy(yaml, 'test.yaml', VALIDATORS);
   assert.ok(loaded.ok, loaded.ok ? '' : loaded.errors.join('\n'));
   return loaded.config;
 }

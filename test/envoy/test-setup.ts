@@ -6,6 +6,7 @@ import { startHttpMock, type HttpMock, type MockScript } from '../mocks/http-moc
 import { startEnvoy } from './envoy.js';
 import { startScriptedExtProc, type Script, type ScriptedExtProc } from './scripted-ext-proc.js';
 import type { EnvoyOptions, EnvoyStandIn } from './types.js';
+import { VALIDATORS } from '../helpers/components.js';
 
 /** Two backends, model "m" with `a` at priority 0 and `b` at priority 1, model "solo" on `a` only. */
 export const TWO_BACKENDS_YAML = `
@@ -22,7 +23,7 @@ models:
 `;
 
 export async function loadConfig(yaml: string, upstreamFilter = true): Promise<RuntimeConfig> {
-  const result = await parseConfig(`${yaml}\nenvoy: { upstreamFilter: ${upstreamFilter} }\n`, 'test', {});
+  const result = await parseConfig(`${yaml}\nenvoy: { upstreamFilter: ${upstreamFilter} }\n`, 'test', {}, VALIDATORS);
   if (!result.ok) throw new Error(result.errors.join('\n'));
   return result.config;
 }

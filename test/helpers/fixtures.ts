@@ -11,7 +11,7 @@ import { Secret } from '../../src/config/secret.js';
 import { decodeBody, createStreamDecoder } from '../../src/core/content-decoding.js';
 import { GatewayError, type ClientApi } from '../../src/core/errors.js';
 import type { TokenUsage } from '../../src/core/usage.js';
-import { findTranslator } from '../../src/translators/registry.js';
+import { findShippedTranslator } from './components.js';
 import type { Operation, RequestContext, Translator, Warning } from '../../src/translators/types.js';
 import { encodeEventStream, parseEventStreamJsonl } from './aws-eventstream.js';
 import { concatBytes, splitWhole } from './chunking.js';
@@ -124,7 +124,7 @@ export function buildContext(fixture: FixtureCase): RequestContext {
 
 export function translatorFor(fixture: FixtureCase): Translator {
   const ctx = buildContext(fixture);
-  const translator = findTranslator(ctx.clientApi, ctx.operation, fixture.config.schema);
+  const translator = findShippedTranslator(ctx.clientApi, ctx.operation, fixture.config.schema);
   if (!translator) throw new Error(`no translator registered for ${ctx.clientApi}/${ctx.operation}/${fixture.config.schema}`);
   return translator;
 }

@@ -1,16 +1,17 @@
 /**
- * End-to-end harness: the real llm-extproc gRPC server plus the Envoy stand-in in front of it, with each
- * backend's traffic sent to a mock upstream. What a test gets is what a client of a real deployment gets.
+ * In-process end-to-end harness: the service built by createService (the function `llm-extproc serve` calls)
+ * from a config file on disk, plus the Envoy stand-in in front of it, with each backend's traffic sent to a mock
+ * upstream. test/process/ runs the shipped entry as a child process instead; this harness is for the many tests
+ * that need the service's metrics or exchange registry in hand.
  */
 import { parseConfig, type RuntimeConfig } from '../../src/config/load.js';
-import '../../src/costs/index.js';
-import { createLogger, type Logger } from '../../src/logging.js';
-import { GatewayMetrics } from '../../src/metrics/metrics.js';
-import { startExtProcServer, type ExtProcServer } from '../../src/server/grpc-server.js';
-import '../../src/translators/index.js';
+import type { Logger } from '../../src/logging.js';
+import type { GatewayMetrics } from '../../src/metrics/metrics.js';
 import { startEnvoy } from '../envoy/envoy.js';
 import type { EnvoyOptions, EnvoyStandIn } from '../envoy/types.js';
 import type { RateLimitFilterHook } from '../envoy/hooks.js';
+import { startTestService, type TestService } from './service.js';
+import { VALIDATORS } from './components.js';
 
 export interface GatewayOptions {
   /** The llm-extproc config, as YAML. */
@@ -32,28 +33,22 @@ export interface Gateway {
   /** The stand-in's root URL: http://127.0.0.1:PORT */
   readonly url: string;
   readonly envoy: EnvoyStandIn;
-  readonly server: ExtProcServer;
+  readonly server: TestService;
   readonly metrics: GatewayMetrics;
   readonly config: RuntimeConfig;
   close(): Promise<void>;
 }
 
 export async function loadTestConfig(configYaml: string, env: Record<string, string> = {}): Promise<RuntimeConfig> {
-  const loaded = await parseConfig(configYaml, 'test-config.yaml', env);
+  const loaded = await parseConfig(configYaml, 'test-config.yaml', env, VALIDATORS);
   if (!loaded.ok) throw new Error(`invalid test config:\n${loaded.errors.join('\n')}`);
   return loaded.config;
 }
 
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
-  const config = await loadTestConfig(options.configYaml, options.env);
-  const metrics = new GatewayMetrics();
-  metrics.setKnownModelsFromConfig(config);
-  const server = await startExtProcServer({
-    listen: '127.0.0.1:0',
-    configStore: { current: config },
-    metrics,
-    logger: options.logger ?? createLogger({ level: process.env.LOG_LEVEL === 'silent' || !process.env.LOG_LEVEL ? 'silent' : process.env.LOG_LEVEL }),
-  });
+  const server = await startTestService({ configYaml: options.configYaml, env: options.env, logger: options.logger });
+  const config = server.config;
+  const metrics = server.metrics;
   const envoy = await startEnvoy({
     ...options.envoy,
     config,

@@ -7,14 +7,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type * as grpc from '@grpc/grpc-js';
-import { parseConfig } from '../../src/config/load.js';
-import { createLogger } from '../../src/logging.js';
-import { GatewayMetrics } from '../../src/metrics/metrics.js';
-import { startExtProcServer, type ExtProcServer } from '../../src/server/grpc-server.js';
+import type { GatewayMetrics } from '../../src/metrics/metrics.js';
 import type { ProcessingResponse } from '../../src/server/ext-proc-types.js';
-import '../../src/translators/index.js';
 import { connectExtProc, ExtProcTestStream, gatewayMetadata, headerMap } from '../helpers/ext-proc-client.js';
 import { hostileConfig, MAIN_KEY, sampleSum } from './hostile-helpers.js';
+import { startTestService, type TestService } from '../helpers/service.js';
 
 const STATUS: Record<string, number> = {
   OK: 200,
@@ -46,14 +43,13 @@ const GOOD_BODY = '{"model":"gpt-test","messages":[{"role":"user","content":"hi"
 
 for (const upstreamFilter of [true, false]) {
   describe(`ext_proc protocol under hostile input (upstreamFilter: ${upstreamFilter})`, () => {
-    let server: ExtProcServer;
+    let server: TestService;
     let client: grpc.Client;
-    const metrics = new GatewayMetrics();
+    let metrics: GatewayMetrics;
 
     before(async () => {
-      const loaded = await parseConfig(hostileConfig({ upstreamFilter }), 'hostile.yaml', { MAIN_KEY });
-      assert.ok(loaded.ok, JSON.stringify(!loaded.ok && loaded.errors));
-      server = await startExtProcServer({ listen: '127.0.0.1:0', configStore: { current: loaded.config }, metrics, logger: createLogger({ level: 'silent' }) });
+      server = await startTestService({ configYaml: hostileConfig({ upstreamFilter }), env: { MAIN_KEY } });
+      metrics = server.metrics;
       client = connectExtProc(server.address);
     });
     after(async () => {

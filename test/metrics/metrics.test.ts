@@ -10,6 +10,7 @@ import {
   providerNameForSchema,
   type GenAiLabels,
 } from '../../src/metrics/metrics.js';
+import { VALIDATORS } from '../helpers/components.js';
 
 const labels: GenAiLabels = {
   operationName: 'chat',
@@ -129,6 +130,7 @@ describe('GatewayMetrics', () => {
       ].join('\n'),
       'inline',
       {},
+      VALIDATORS,
     );
     assert.ok(result.ok);
     const gateway = new GatewayMetrics();
@@ -171,7 +173,7 @@ describe('GatewayMetrics', () => {
       'llm_extproc_translation_warnings_total{provider="aws.bedrock",kind="unsupported_parameter"} 1',
     ]);
     assert.deepEqual(samples(text, 'llm_extproc_cost_clamped_total'), ['llm_extproc_cost_clamped_total{metadata_key="llm_total_token"} 1']);
-    assert.deepEqual(samples(text, 'llm_extproc_errors_total'), ['llm_extproc_errors_total{kind="upstream_decode"} 1']);
+    assert.deepEqual(samples(text, 'llm_extproc_errors_total'), ['llm_extproc_errors_total{reason="upstream_decode"} 1']);
     assert.deepEqual(samples(text, 'llm_extproc_streams_active'), ['llm_extproc_streams_active 1']);
   });
 });

@@ -5,22 +5,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { parseConfig } from '../../src/config/load.js';
-import { createLogger } from '../../src/logging.js';
-import { GatewayMetrics } from '../../src/metrics/metrics.js';
-import { startExtProcServer, type ExtProcServer } from '../../src/server/grpc-server.js';
-import '../../src/translators/index.js';
 import { connectExtProc, ExtProcTestStream, headerMap } from '../helpers/ext-proc-client.js';
+import { startTestService, type TestService } from '../helpers/service.js';
 
 const CONFIG = `
 backends: [{ name: openai, schema: OpenAI, endpoint: https://api.openai.com }]
 models: [{ name: gpt-4o-mini, backends: [{ backend: openai }] }]
 `;
 
-async function start(): Promise<ExtProcServer> {
-  const loaded = await parseConfig(CONFIG, 'test.yaml', {});
-  assert.ok(loaded.ok);
-  return startExtProcServer({ listen: '127.0.0.1:0', configStore: { current: loaded.config }, metrics: new GatewayMetrics(), logger: createLogger({ level: 'silent' }) });
+function start(): Promise<TestService> {
+  return startTestService({ configYaml: CONFIG });
 }
 
 const REQUEST_HEADERS = {
@@ -57,7 +51,7 @@ describe('ext_proc server drain', () => {
       assert.equal(server.registry.size, 0);
     } finally {
       client.close();
-      server.forceClose();
+      await server.drain(0);
     }
   });
 

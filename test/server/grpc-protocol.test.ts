@@ -4,12 +4,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { parseConfig } from '../../src/config/load.js';
-import { createLogger } from '../../src/logging.js';
-import { GatewayMetrics } from '../../src/metrics/metrics.js';
-import { startExtProcServer, type ExtProcServer } from '../../src/server/grpc-server.js';
-import '../../src/translators/index.js';
+import type { GatewayMetrics } from '../../src/metrics/metrics.js';
 import { connectExtProc, ExtProcTestStream, gatewayMetadata, headerMap, setHeader } from '../helpers/ext-proc-client.js';
+import { startTestService, type TestService } from '../helpers/service.js';
 
 const CONFIG = `
 backends:
@@ -35,14 +32,13 @@ costs:
 const ATTRIBUTE = "xds.upstream_host_metadata.filter_metadata['llm_extproc']['backend']";
 
 describe('ext_proc protocol', () => {
-  let server: ExtProcServer;
+  let server: TestService;
   let client: grpc.Client;
-  const metrics = new GatewayMetrics();
+  let metrics: GatewayMetrics;
 
   before(async () => {
-    const loaded = await parseConfig(CONFIG, 'test.yaml', {});
-    assert.ok(loaded.ok, JSON.stringify(!loaded.ok && loaded.errors));
-    server = await startExtProcServer({ listen: '127.0.0.1:0', configStore: { current: loaded.config }, metrics, logger: createLogger({ level: 'silent' }) });
+    server = await startTestService({ configYaml: CONFIG });
+    metrics = server.metrics;
     client = connectExtProc(server.address);
   });
   after(async () => {
@@ -241,9 +237,7 @@ describe('unix socket listener', () => {
       (stale as unknown as { _handle: { close(): void } | null })._handle?.close();
       resolve();
     });
-    const loaded = await parseConfig('backends: []\nmodels: []\n', 'test.yaml', {});
-    assert.ok(loaded.ok);
-    const server = await startExtProcServer({ listen: `unix:${path}`, configStore: { current: loaded.config }, metrics: new GatewayMetrics(), logger: createLogger({ level: 'silent' }) });
+    const server = await startTestService({ configYaml: 'backends: []\nmodels: []\n', listen: `unix:${path}` });
     const client = connectExtProc(server.address);
     const stream = new ExtProcTestStream(client);
     const answer = await stream.send({ request_headers: { headers: headerMap({ ':path': '/v1/models', ':method': 'GET' }), end_of_stream: true } });

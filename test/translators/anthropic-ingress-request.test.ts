@@ -2,8 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { GatewayError } from '../../src/core/errors.js';
-import '../../src/translators/index.js';
-import { findTranslator } from '../../src/translators/registry.js';
+import { findShippedTranslator } from '../helpers/components.js';
 import { bedrockBetaFlags, buildOpenAIChatBody } from '../../src/translators/anthropic-ingress/index.js';
 import { reasoningEffortOf } from '../../src/translators/anthropic-ingress/to-openai-request.js';
 import type { Translator, Warning } from '../../src/translators/types.js';
@@ -12,7 +11,7 @@ import { ingressContext } from './anthropic-ingress-context.js';
 const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 
 function translator(schema: 'Anthropic' | 'AWSAnthropic' | 'GCPAnthropic' | 'OpenAI' | 'AzureOpenAI'): Translator {
-  const found = findTranslator('anthropic', 'messages', schema);
+  const found = findShippedTranslator('anthropic', 'messages', schema);
   assert.ok(found, `no anthropic/messages translator for ${schema}`);
   return found;
 }

@@ -1,11 +1,10 @@
 /** Anthropic Messages client: responses, streams, usage and errors coming back from every backend. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import '../../src/translators/index.js';
 import { anthropicClientError } from '../../src/translators/anthropic-ingress/anthropic-error.js';
 import { AnthropicUsageTracker, mergeCumulativeUsage } from '../../src/translators/anthropic-ingress/anthropic-usage.js';
 import { mapFinishReason } from '../../src/translators/anthropic-ingress/map-finish-reason.js';
-import { findTranslator } from '../../src/translators/registry.js';
+import { findShippedTranslator } from '../helpers/components.js';
 import type { StreamTranslator } from '../../src/translators/types.js';
 import { encodeEventStream } from '../helpers/aws-eventstream.js';
 import { parseAnthropicSse as parseSse } from '../helpers/anthropic-sse.js';
@@ -15,7 +14,7 @@ const utf8 = (text: string) => new TextEncoder().encode(text);
 const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 
 function openAIStream(body: Record<string, unknown> = { model: 'm', max_tokens: 5, stream: true, messages: [] }): StreamTranslator {
-  const translator = findTranslator('anthropic', 'messages', 'OpenAI');
+  const translator = findShippedTranslator('anthropic', 'messages', 'OpenAI');
   assert.ok(translator);
   return translator.stream(ingressContext(body), new Map());
 }
@@ -88,7 +87,7 @@ describe('native usage', () => {
 
 describe('native streams', () => {
   it('passes SSE chunks through as the same objects and appends an error when message_stop never came', () => {
-    const translator = findTranslator('anthropic', 'messages', 'Anthropic');
+    const translator = findShippedTranslator('anthropic', 'messages', 'Anthropic');
     assert.ok(translator);
     const stream = translator.stream(ingressContext({ model: 'm', stream: true }, { schema: 'Anthropic' }), new Map());
     const piece = utf8('event: message_start\ndata: {"type":"message_start","message":{"model":"c","usage":{"input_tokens":4,"output_tokens":1}}}\n\n');
@@ -101,7 +100,7 @@ describe('native streams', () => {
   });
 
   it('turns a corrupt Bedrock event stream into an error event', () => {
-    const translator = findTranslator('anthropic', 'messages', 'AWSAnthropic');
+    const translator = findShippedTranslator('anthropic', 'messages', 'AWSAnthropic');
     assert.ok(translator);
     const stream = translator.stream(ingressContext({ model: 'm', stream: true }, { schema: 'AWSAnthropic' }), new Map());
     const frames = encodeEventStream([{ headers: { ':event-type': 'chunk', ':message-type': 'event' }, body: { bytes: Buffer.from('{"type":"ping"}').toString('base64') } }]);

@@ -5,8 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import '../../src/translators/index.js';
-import { findTranslator } from '../../src/translators/registry.js';
+import { findShippedTranslator } from '../helpers/components.js';
 import { buildContext, listFixtureCases } from '../helpers/fixtures.js';
 import { startAnthropicMock, type AnthropicMock } from '../mocks/anthropic-mock.js';
 
@@ -32,7 +31,7 @@ describe('translated fixture requests against the mock Claude API', () => {
   for (const fixture of cases) {
     it(`${fixture.pair}/${fixture.name}`, async () => {
       const ctx = buildContext(fixture);
-      const translator = findTranslator('openai', 'chat', fixture.config.schema);
+      const translator = findShippedTranslator('openai', 'chat', fixture.config.schema);
       assert.ok(translator);
       const upstream = translator.request(ctx);
       const isVertex = fixture.config.schema === 'GCPAnthropic';

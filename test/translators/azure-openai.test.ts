@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ResolvedBackend } from '../../src/config/load.js';
-import '../../src/translators/index.js';
 import { DEFAULT_AZURE_API_VERSION } from '../../src/translators/azure-openai/index.js';
-import { findTranslator } from '../../src/translators/registry.js';
+import { findShippedTranslator } from '../helpers/components.js';
 import type { Operation, RequestContext, Translator } from '../../src/translators/types.js';
 import { testBackend, testContext } from '../helpers/request-context.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-const translator = findTranslator('openai', 'chat', 'AzureOpenAI') as Translator;
+const translator = findShippedTranslator('openai', 'chat', 'AzureOpenAI') as Translator;
 
 function context(operation: Operation, upstreamModel: string, apiVersion?: string, extra: Partial<RequestContext> = {}): RequestContext {
   const raw = '{"model":"gpt-4o","messages":[],"stream":true}';
@@ -34,8 +33,8 @@ function context(operation: Operation, upstreamModel: string, apiVersion?: strin
 
 describe('Azure OpenAI translator', () => {
   it('is registered for chat, completion and embeddings and differs from the OpenAI one', () => {
-    for (const operation of ['chat', 'completion', 'embeddings'] as const) assert.equal(findTranslator('openai', operation, 'AzureOpenAI'), translator);
-    assert.notEqual(translator, findTranslator('openai', 'chat', 'OpenAI'));
+    for (const operation of ['chat', 'completion', 'embeddings'] as const) assert.equal(findShippedTranslator('openai', operation, 'AzureOpenAI'), translator);
+    assert.notEqual(translator, findShippedTranslator('openai', 'chat', 'OpenAI'));
   });
 
   it('uses deployment paths with the default GA api-version', () => {

@@ -5,7 +5,7 @@ import type { ResolvedBackend } from '../../src/config/load.js';
 import { Secret } from '../../src/config/secret.js';
 import { GatewayError } from '../../src/core/errors.js';
 import '../../src/translators/gemini/index.js';
-import { findTranslator } from '../../src/translators/registry.js';
+import { findShippedTranslator } from '../helpers/components.js';
 import { decodeToolCallId, encodeToolCallId } from '../../src/translators/gemini/tool-call-id.js';
 import { geminiGeneration } from '../../src/translators/gemini/model-generation.js';
 import type { RequestContext, Translator } from '../../src/translators/types.js';
@@ -23,7 +23,7 @@ function context(body: Record<string, unknown>, overrides: Partial<RequestContex
   return testContext(body, { backend, requestModel: model, upstreamModel: model, ...overrides });
 }
 
-const translator = findTranslator('openai', 'chat', 'GCPVertexAI') as Translator;
+const translator = findShippedTranslator('openai', 'chat', 'GCPVertexAI') as Translator;
 
 function upstream(body: Record<string, unknown>, overrides: Partial<RequestContext> = {}): Record<string, unknown> {
   const request = translator.request(context(body, overrides));
@@ -42,7 +42,7 @@ const tool = (name: string) => ({ type: 'function', function: { name, parameters
 
 describe('gemini translator registration', () => {
   it('is registered for both Google schemas', () => {
-    assert.equal(findTranslator('openai', 'chat', 'GoogleAI'), translator);
+    assert.equal(findShippedTranslator('openai', 'chat', 'GoogleAI'), translator);
   });
 });
 

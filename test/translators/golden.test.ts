@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import '../../src/translators/index.js';
 import { createRandom, splitEvery, splitRandom } from '../helpers/chunking.js';
 import { listFixtureCases, runFixture, upstreamBodyOf, type FixtureCase } from '../helpers/fixtures.js';
 

@@ -2,8 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ResolvedBackend } from '../../src/config/load.js';
 import { GatewayError } from '../../src/core/errors.js';
-import '../../src/translators/index.js';
-import { findTranslator } from '../../src/translators/registry.js';
+import { findShippedTranslator } from '../helpers/components.js';
 import type { RequestContext, Translator } from '../../src/translators/types.js';
 
 const encoder = new TextEncoder();
@@ -32,12 +31,12 @@ function context(raw: string, overrides: Partial<RequestContext> = {}): RequestC
   };
 }
 
-const translator = findTranslator('openai', 'chat', 'OpenAI') as Translator;
+const translator = findShippedTranslator('openai', 'chat', 'OpenAI') as Translator;
 const raw = '{ "model" : "gpt-4o",\n  "messages":[{"role":"user","content":"\\"model\\": \\"x\\" 🎉"}], "n": 1.0, "stream": true }';
 
 describe('OpenAI translator: request', () => {
   it('is registered for chat, completion and embeddings', () => {
-    for (const operation of ['chat', 'completion', 'embeddings'] as const) assert.equal(findTranslator('openai', operation, 'OpenAI'), translator);
+    for (const operation of ['chat', 'completion', 'embeddings'] as const) assert.equal(findShippedTranslator('openai', operation, 'OpenAI'), translator);
   });
 
   it('passes the client bytes through untouched when nothing must change', () => {

@@ -6,7 +6,6 @@
  * OpenAI, AzureOpenAI: reverse translation to chat completions (to-openai-*.ts) and back (from-openai-*.ts).
  * Errors from every backend reach the client as Anthropic error JSON with the upstream status (anthropic-error.ts).
  */
-import { registerTranslator } from '../registry.js';
 import type { Translator } from '../types.js';
 import { anthropicClientError } from './anthropic-error.js';
 import { openAIResponseToAnthropic } from './from-openai-response.js';
@@ -27,9 +26,3 @@ const openAIShared: Omit<Translator, 'request'> = {
 
 export const anthropicToOpenAITranslator: Translator = { ...openAIShared, request: openAIChatRequest };
 export const anthropicToAzureOpenAITranslator: Translator = { ...openAIShared, request: azureChatRequest };
-
-registerTranslator('anthropic', ['messages'], ['Anthropic'], anthropicPassthroughTranslator);
-registerTranslator('anthropic', ['messages'], ['GCPAnthropic'], gcpAnthropicPassthroughTranslator);
-registerTranslator('anthropic', ['messages'], ['AWSAnthropic'], awsAnthropicPassthroughTranslator);
-registerTranslator('anthropic', ['messages'], ['OpenAI'], anthropicToOpenAITranslator);
-registerTranslator('anthropic', ['messages'], ['AzureOpenAI'], anthropicToAzureOpenAITranslator);

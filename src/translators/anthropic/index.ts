@@ -14,7 +14,6 @@
 import type { ResolvedBackend } from '../../config/load.js';
 import { GatewayError } from '../../core/errors.js';
 import { encodeJson } from '../../core/json.js';
-import { registerTranslator } from '../registry.js';
 import type { RequestContext, Translator, UpstreamRequest, Warning } from '../types.js';
 import { buildAnthropicMessagesBody } from './convert-request.js';
 import { translateAnthropicResponseBody } from './convert-response.js';
@@ -78,6 +77,3 @@ export const gcpAnthropicTranslator: Translator = {
     return upstreamRequest(path, body, {}, warnings);
   },
 };
-
-registerTranslator('openai', ['chat'], ['Anthropic'], anthropicTranslator);
-registerTranslator('openai', ['chat'], ['GCPAnthropic'], gcpAnthropicTranslator);

@@ -13,7 +13,6 @@
 import { buildAnthropicMessagesBody, translateAnthropicResponseBody } from '../anthropic/index.js';
 import { translateBedrockError } from '../bedrock/convert-error.js';
 import { bedrockUpstreamRequest } from '../bedrock/convert-request.js';
-import { registerTranslator } from '../registry.js';
 import type { Translator, Warning } from '../types.js';
 import { InvokeClaudeStream } from './stream.js';
 
@@ -38,5 +37,3 @@ export const awsAnthropicTranslator: Translator = {
   error: (_ctx, status, body, headers) => translateBedrockError(status, body, headers),
   stream: (ctx) => new InvokeClaudeStream(ctx),
 };
-
-registerTranslator('openai', ['chat'], ['AWSAnthropic'], awsAnthropicTranslator);

@@ -3,12 +3,9 @@
  * translator's. Azure's first stream chunk (`choices: []`, `model: ""`, `id: ""`, prompt filter results) carries
  * no usage and an empty model, which the OpenAI stream mapper already ignores for both.
  */
-import { registerTranslator } from '../registry.js';
 import { createOpenAITranslator } from '../openai/openai-translator.js';
 import { azureOpenAIPath } from './azure-openai-path.js';
 
 export { DEFAULT_AZURE_API_VERSION, azureOpenAIPath } from './azure-openai-path.js';
 
 export const azureOpenAITranslator = createOpenAITranslator({ path: azureOpenAIPath });
-
-registerTranslator('openai', ['chat', 'completion', 'embeddings'], ['AzureOpenAI'], azureOpenAITranslator);

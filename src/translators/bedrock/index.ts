@@ -4,7 +4,6 @@
  * @see https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html
  * @see https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ConverseStream.html
  */
-import { registerTranslator } from '../registry.js';
 import type { Translator, Warning } from '../types.js';
 import { bedrockUpstreamRequest, buildConverseBody, conversePath } from './convert-request.js';
 import { converseResponseToOpenAI } from './convert-response.js';
@@ -27,5 +26,3 @@ export const bedrockConverseTranslator: Translator = {
     return new ConverseStream(ctx);
   },
 };
-
-registerTranslator('openai', ['chat'], ['AWSBedrock'], bedrockConverseTranslator);

@@ -6,7 +6,6 @@
  * @see https://ai.google.dev/api/generate-content
  * @see https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/inference
  */
-import { registerTranslator } from '../registry.js';
 import type { Translator } from '../types.js';
 import { convertError } from './convert-error.js';
 import { convertRequest } from './convert-request.js';
@@ -19,5 +18,3 @@ export const geminiTranslator: Translator = {
   error: (_ctx, status, body) => convertError(status, body),
   stream: (ctx) => new GeminiStreamMapper(ctx),
 };
-
-registerTranslator('openai', ['chat'], ['GCPVertexAI', 'GoogleAI'], geminiTranslator);

@@ -1,0 +1,156 @@
+/**
+ * The composition root: the one function that builds the whole service from a config file on disk. The CLI's
+ * `serve`, the tests and `npm run bench` all call createService, so what is tested is what ships.
+ *
+ *   components (translator table, config validators) -> translator table check -> metrics -> config store
+ *   (first load, hot reload) -> admin HTTP server -> ext_proc gRPC server
+ *
+ * Signals and the drain policy stay with the caller (src/cli/serve.ts).
+ */
+import { resetGcpTokenCaches } from './auth/gcp.js';
+import { startAdminServer, type AdminServer } from './admin/admin-server.js';
+import type { Components } from './components.js';
+import type { RuntimeConfig } from './config/load.js';
+import { ConfigError, ConfigStore } from './config/store.js';
+import type { Logger } from './logging.js';
+import { GatewayMetrics } from './metrics/metrics.js';
+import { grpcBindTarget, type ListenAddress } from './net-address.js';
+import type { ExchangeRegistry } from './server/exchange.js';
+import { startExtProcServer } from './server/grpc-server.js';
+import { checkTranslatorTable, lookupTranslator, type TranslatorTable } from './translators/table.js';
+
+/** Thrown by createService when the service cannot start; `problems` lists every reason. */
+export class StartupError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`cannot start:\n  ${problems.join('\n  ')}`);
+    this.name = 'StartupError';
+  }
+}
+
+/** The part of the gRPC server the service drives (src/server/grpc-server.ts provides it). */
+export interface ExtProcServerHandle {
+  readonly address: string;
+  readonly registry?: ExchangeRegistry;
+  drain(timeoutMs: number): Promise<void>;
+  forceClose(): void;
+}
+
+export type StartExtProcServer = (options: {
+  listen: string;
+  configStore: ConfigStore;
+  metrics: GatewayMetrics;
+  logger: Logger;
+  translators: TranslatorTable;
+}) => Promise<ExtProcServerHandle>;
+
+export interface ServiceOptions {
+  /** The config file; read from disk, followed for hot reload when `watch` is set. */
+  readonly configPath: string;
+  readonly listen: ListenAddress;
+  readonly admin: ListenAddress;
+  /** Where `{env: NAME}` secrets come from. */
+  readonly env: NodeJS.ProcessEnv;
+  readonly logger: Logger;
+  readonly components: Components;
+  /** Follow the config file (default true). */
+  readonly watch?: boolean;
+  /** Replaces the real gRPC server (unit tests of signal handling only). */
+  readonly startServer?: StartExtProcServer;
+}
+
+export interface Service {
+  /** host:port with the real port, or unix:/path. */
+  readonly grpcAddress: string;
+  readonly adminAddress: string;
+  readonly configStore: ConfigStore;
+  readonly metrics: GatewayMetrics;
+  /** Exchanges in flight (undefined only with an injected server). */
+  readonly registry: ExchangeRegistry | undefined;
+  /** /readyz turns 503, gRPC health NOT_SERVING, no new streams; resolves when open ones finished or the timeout passed. */
+  drain(timeoutMs: number): Promise<void>;
+  /** Closes every stream at once. */
+  forceClose(): void;
+  /** Stops following the config and closes the admin server. Call after drain or forceClose. */
+  close(): Promise<void>;
+}
+
+/** Problems that make a loaded config unservable with these translators (a backend no request could reach). */
+export function unservableBackends(config: RuntimeConfig, translators: TranslatorTable): string[] {
+  const problems: string[] = [];
+  for (const backend of config.backends.values()) {
+    if (!lookupTranslator(translators, 'openai', 'chat', backend.schema)) {
+      problems.push(`backend ${backend.name}: no translator serves schema ${backend.schema}`);
+    }
+  }
+  return problems;
+}
+
+/** Builds and starts the whole service. Throws StartupError (or ConfigError) with every problem when it cannot. */
+export async function createService(options: ServiceOptions): Promise<Service> {
+  const { logger, components } = options;
+  const tableProblems = checkTranslatorTable(components.translators);
+  if (tableProblems.length > 0) throw new StartupError(tableProblems);
+
+  const metrics = new GatewayMetrics();
+  const configStore = await ConfigStore.open(options.configPath, {
+    logger,
+    metrics,
+    watch: options.watch ?? true,
+    env: options.env,
+    validators: components.configValidators,
+    accept: (config) => unservableBackends(config, components.translators),
+  });
+  // A reloaded config may name other GCP credentials: fetch tokens afresh.
+  configStore.onChange(() => resetGcpTokenCaches());
+
+  let serving = false;
+  let draining = false;
+  let adminServer: AdminServer | undefined;
+  try {
+    adminServer = await startAdminServer({
+      listen: options.admin,
+      metrics,
+      isReady: () => serving && !draining,
+      onError: (error) => logger.error({ err: error }, 'metrics exposition failed'),
+    });
+    logger.info({ address: adminServer.address }, 'admin server listening');
+    const startServer = options.startServer ?? startExtProcServer;
+    const server = await startServer({ listen: grpcBindTarget(options.listen), configStore, metrics, logger, translators: components.translators });
+    serving = true;
+    const config = configStore.current;
+    logger.info(
+      { address: server.address, config: configStore.path, backends: config.backends.size, models: config.models.size },
+      'ext_proc server serving',
+    );
+    if (config.models.size === 0) {
+      logger.warn({ config: configStore.path }, 'the config has no models: every request will be answered 404 until one is added');
+    }
+    const admin = adminServer;
+    return {
+      grpcAddress: server.address,
+      adminAddress: admin.address,
+      configStore,
+      metrics,
+      registry: server.registry,
+      drain(timeoutMs) {
+        draining = true;
+        return server.drain(timeoutMs);
+      },
+      forceClose() {
+        draining = true;
+        server.forceClose();
+      },
+      async close() {
+        serving = false;
+        configStore.close();
+        await admin.close();
+      },
+    };
+  } catch (error) {
+    configStore.close();
+    await adminServer?.close();
+    throw error;
+  }
+}
+
+export { ConfigError };

@@ -1,14 +1,17 @@
 /**
  * `npm run docs:config`: writes docs/config-reference.md by walking the config schema (src/config/schema.ts).
  * Types, defaults and constraints come from the zod schema itself; each field's description is its
- * `.describe()` text or else the JSDoc comment above it in schema.ts. test/docs/config-reference.test.ts
- * fails when the file is stale or a field has no description.
+ * `.describe()` text or else the JSDoc comment above it in schema.ts. The "What each schema serves" section is
+ * rendered from the translator table (src/translators/table.ts). test/docs/config-reference.test.ts fails when the
+ * file is stale or a field has no description.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import type { ZodTypeAny } from 'zod';
 import { ConfigSchema, EnvoyDuration, SecretSchema } from '../src/config/schema.js';
+import { createTranslatorTable, type TranslatorTable } from '../src/translators/table.js';
+import { servedOperationsSection } from './served-operations.js';
 
 const SCHEMA_FILE = fileURLToPath(new URL('../src/config/schema.ts', import.meta.url));
 export const REFERENCE_PATH = fileURLToPath(new URL('../docs/config-reference.md', import.meta.url));
@@ -162,7 +165,8 @@ export interface ReferenceResult {
   undocumented: string[];
 }
 
-export function renderConfigReference(): ReferenceResult {
+/** The reference for the shipped translator table; tests pass another table to see the section follow it. */
+export function renderConfigReference(translators: TranslatorTable = createTranslatorTable()): ReferenceResult {
   const docs = jsDocByObject();
   const undocumented: string[] = [];
   const out: string[] = [
@@ -203,7 +207,7 @@ export function renderConfigReference(): ReferenceResult {
     });
     out.push(`- \`{${Object.keys(shape).join(', ')}}\` — ${fields.join('; ')}`);
   }
-  out.push('');
+  out.push('', ...servedOperationsSection(translators), '');
   return { markdown: out.join('\n'), undocumented };
 }
 

@@ -1,8 +1,12 @@
 #!/usr/bin/env node
-// llm-extproc CLI shim: registers tsx so the TypeScript sources run as they are, then
-// hands the command line to src/main.ts.
-import { register } from 'tsx/esm/api';
+// llm-extproc CLI: runs the compiled JavaScript in dist/ (built by `npm ci` through the prepare script, or by
+// `npm run build`). No TypeScript compiler runs at run time.
+import { existsSync } from 'node:fs';
 
-register();
-const { runCli } = await import('../src/main.ts');
+const entry = new URL('../dist/main.js', import.meta.url);
+if (!existsSync(entry)) {
+  process.stderr.write('llm-extproc: dist/main.js is missing; run `npm run build` (npm ci runs it) first\n');
+  process.exit(1);
+}
+const { runCli } = await import(entry.href);
 await runCli(process.argv.slice(2));

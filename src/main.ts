@@ -4,7 +4,7 @@
  * bin/llm-extproc.js.
  */
 import { pathToFileURL } from 'node:url';
-import { COMMANDS, usageText, type CommandIo } from './cli/commands.js';
+import { findCommand, usageText, type CommandIo } from './cli/commands.js';
 import { createComponents, type Components } from './components.js';
 
 const processIo: CommandIo = {
@@ -20,7 +20,7 @@ export async function main(argv: string[], io: CommandIo = processIo, components
     (name === undefined ? io.stderr : io.stdout)(usageText());
     return name === undefined ? 2 : 0;
   }
-  const command = COMMANDS.get(name);
+  const command = findCommand(name);
   if (command === undefined) {
     io.stderr(`llm-extproc: unknown command "${name}"\n${usageText()}`);
     return 2;
@@ -29,7 +29,8 @@ export async function main(argv: string[], io: CommandIo = processIo, components
     io.stdout(`usage: ${command.usage}\n`);
     return 0;
   }
-  return command.run(args, io, components);
+  const run = await command.load();
+  return run(args, io, components);
 }
 
 /** Entry point used by this file when run directly and by bin/llm-extproc.js. */

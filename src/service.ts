@@ -10,14 +10,13 @@
 import { resetGcpTokenCaches } from './auth/gcp.js';
 import { startAdminServer, type AdminServer } from './admin/admin-server.js';
 import type { Components } from './components.js';
-import type { RuntimeConfig } from './config/load.js';
 import { ConfigError, ConfigStore } from './config/store.js';
 import type { Logger } from './logging.js';
 import { GatewayMetrics } from './metrics/metrics.js';
 import { grpcBindTarget, type ListenAddress } from './net-address.js';
 import type { ExchangeRegistry } from './server/exchange.js';
 import { startExtProcServer } from './server/grpc-server.js';
-import { checkTranslatorTable, lookupTranslator, type TranslatorTable } from './translators/table.js';
+import { checkTranslatorTable, unservableBackends, type TranslatorTable } from './translators/table.js';
 
 /** Thrown by createService when the service cannot start; `problems` lists every reason. */
 export class StartupError extends Error {
@@ -72,17 +71,6 @@ export interface Service {
   forceClose(): void;
   /** Stops following the config and closes the admin server. Call after drain or forceClose. */
   close(): Promise<void>;
-}
-
-/** Problems that make a loaded config unservable with these translators (a backend no request could reach). */
-export function unservableBackends(config: RuntimeConfig, translators: TranslatorTable): string[] {
-  const problems: string[] = [];
-  for (const backend of config.backends.values()) {
-    if (!lookupTranslator(translators, 'openai', 'chat', backend.schema)) {
-      problems.push(`backend ${backend.name}: no translator serves schema ${backend.schema}`);
-    }
-  }
-  return problems;
 }
 
 /** Builds and starts the whole service. Throws StartupError (or ConfigError) with every problem when it cannot. */

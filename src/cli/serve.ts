@@ -9,39 +9,34 @@ import { ConfigError } from '../config/store.js';
 import { createLogger, type Logger } from '../logging.js';
 import { parseListenAddress, type ListenAddress } from '../net-address.js';
 import { createService, StartupError, type Service, type StartExtProcServer } from '../service.js';
-import type { Command, CommandIo } from './commands.js';
+import { COMMANDS, type CommandRun, type CommandIo } from './commands.js';
 import { DEFAULT_ADMIN, DEFAULT_LISTEN, configPath, parseFlags, stringFlag } from './options.js';
 
 export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
-const USAGE = 'llm-extproc serve [--config FILE] [--listen ADDR] [--admin ADDR]   (ADDR: host:port | unix:/path)';
 
-export const serveCommand: Command = {
-  summary: 'run the ext_proc gRPC service and the admin HTTP server',
-  usage: USAGE,
-  async run(args, io, components) {
-    const flags = parseFlags(args, {
-      config: { type: 'string', short: 'c' },
-      listen: { type: 'string' },
-      admin: { type: 'string' },
-    });
-    if (!flags.ok) return usageError(io, flags.error);
-    const listen = parseListenAddress(stringFlag(flags.values, 'listen') ?? DEFAULT_LISTEN);
-    if (!listen.ok) return usageError(io, `--listen ${listen.error}`);
-    const admin = parseListenAddress(stringFlag(flags.values, 'admin') ?? DEFAULT_ADMIN);
-    if (!admin.ok) return usageError(io, `--admin ${admin.error}`);
-    return serve({
-      configPath: configPath(stringFlag(flags.values, 'config'), io.env),
-      listen: listen.address,
-      admin: admin.address,
-      drainTimeoutMs: drainTimeout(io.env),
-      io,
-      components,
-    });
-  },
+export const runServe: CommandRun = async (args, io, components) => {
+  const flags = parseFlags(args, {
+    config: { type: 'string', short: 'c' },
+    listen: { type: 'string' },
+    admin: { type: 'string' },
+  });
+  if (!flags.ok) return usageError(io, flags.error);
+  const listen = parseListenAddress(stringFlag(flags.values, 'listen') ?? DEFAULT_LISTEN);
+  if (!listen.ok) return usageError(io, `--listen ${listen.error}`);
+  const admin = parseListenAddress(stringFlag(flags.values, 'admin') ?? DEFAULT_ADMIN);
+  if (!admin.ok) return usageError(io, `--admin ${admin.error}`);
+  return serve({
+    configPath: configPath(stringFlag(flags.values, 'config'), io.env),
+    listen: listen.address,
+    admin: admin.address,
+    drainTimeoutMs: drainTimeout(io.env),
+    io,
+    components,
+  });
 };
 
 function usageError(io: CommandIo, message: string): number {
-  io.stderr(`llm-extproc serve: ${message}\nusage: ${USAGE}\n`);
+  io.stderr(`llm-extproc serve: ${message}\nusage: ${COMMANDS.serve.usage}\n`);
   return 2;
 }
 

@@ -6,8 +6,8 @@
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import { loadConfigFile, type LoadResult } from '../config/load.js';
-import { unservableBackends } from '../service.js';
-import type { Command } from './commands.js';
+import { unservableBackends } from '../translators/table.js';
+import { COMMANDS, type CommandRun } from './commands.js';
 import { configPath, parseFlags, stringFlag } from './options.js';
 
 export const NO_MODELS_ERROR = 'models: the config has no models; every request would be answered 404';
@@ -34,25 +34,21 @@ async function hasNoModels(path: string, result: LoadResult): Promise<boolean> {
   }
 }
 
-export const validateCommand: Command = {
-  summary: 'check a config file (secrets included) and print every error',
-  usage: 'llm-extproc validate --config FILE [--allow-no-models]',
-  async run(args, io, components) {
-    const flags = parseFlags(args, { config: { type: 'string', short: 'c' }, 'allow-no-models': { type: 'boolean' } });
-    if (!flags.ok) {
-      io.stderr(`llm-extproc validate: ${flags.error}\nusage: ${this.usage}\n`);
-      return 2;
-    }
-    const path = configPath(stringFlag(flags.values, 'config'), io.env);
-    const result = await loadConfigFile(path, io.env, components.configValidators);
-    const errors = result.ok ? unservableBackends(result.config, components.translators) : [...result.errors];
-    if (flags.values['allow-no-models'] !== true && (await hasNoModels(path, result))) errors.push(NO_MODELS_ERROR);
-    if (errors.length === 0) {
-      io.stdout('ok\n');
-      return 0;
-    }
-    const count = errors.length;
-    io.stderr(`${path}: ${count} error${count === 1 ? '' : 's'}\n${errors.map((error) => `  ${error}`).join('\n')}\n`);
-    return 1;
-  },
+export const runValidate: CommandRun = async (args, io, components) => {
+  const flags = parseFlags(args, { config: { type: 'string', short: 'c' }, 'allow-no-models': { type: 'boolean' } });
+  if (!flags.ok) {
+    io.stderr(`llm-extproc validate: ${flags.error}\nusage: ${COMMANDS.validate.usage}\n`);
+    return 2;
+  }
+  const path = configPath(stringFlag(flags.values, 'config'), io.env);
+  const result = await loadConfigFile(path, io.env, components.configValidators);
+  const errors = result.ok ? unservableBackends(result.config, components.translators) : [...result.errors];
+  if (flags.values['allow-no-models'] !== true && (await hasNoModels(path, result))) errors.push(NO_MODELS_ERROR);
+  if (errors.length === 0) {
+    io.stdout('ok\n');
+    return 0;
+  }
+  const count = errors.length;
+  io.stderr(`${path}: ${count} error${count === 1 ? '' : 's'}\n${errors.map((error) => `  ${error}`).join('\n')}\n`);
+  return 1;
 };

@@ -103,10 +103,11 @@ export function profileFor(model: string): FamilyProfile {
 
 const encoders = new Map<EncodingName, Tiktoken>();
 
-/** Loads both encoders now (~200 ms), so the first request that counts tokens does not pay for it. */
-export function preloadEncoders(): void {
-  encoderFor('cl100k_base');
-  encoderFor('o200k_base');
+/** Loads the encoders these models need now (~200 ms each), so the first request that counts tokens does not pay for it. */
+export function preloadEncoders(models: Iterable<string> = ['gpt-4o', 'gpt-4']): void {
+  const needed = new Set<EncodingName>();
+  for (const model of models) needed.add(profileFor(model).encoding);
+  for (const encoding of needed) encoderFor(encoding);
 }
 
 /** The process-wide encoder (created on first use, never freed). */

@@ -4,6 +4,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
+import type { RuntimeConfig } from '../config/load.js';
 import type { ConfigStore } from '../config/store.js';
 import type { Logger } from '../logging.js';
 import type { GatewayMetrics } from '../metrics/metrics.js';
@@ -35,6 +36,16 @@ export interface ExtProcServer {
 /** Room for headers, metadata and framing around the largest body. */
 const MESSAGE_OVERHEAD_BYTES = 1024 * 1024;
 
+/** Every model name a request may carry or a backend may receive. */
+function configuredModelNames(config: RuntimeConfig): string[] {
+  const names: string[] = [];
+  for (const model of config.models.values()) {
+    names.push(model.name);
+    for (const ref of model.backends) if (ref.modelNameOverride !== undefined) names.push(ref.modelNameOverride);
+  }
+  return names;
+}
+
 export async function startExtProcServer(options: ExtProcServerOptions): Promise<ExtProcServer> {
   const parsed = parseListenAddress(options.listen);
   if (!parsed.ok) throw new Error(`invalid listen address ${options.listen}: ${parsed.error}`);
@@ -48,8 +59,9 @@ export async function startExtProcServer(options: ExtProcServerOptions): Promise
     'grpc.keepalive_permit_without_calls': 1,
     'grpc-node.max_session_memory': 256,
   });
-  // Before the first request: loading the tokenizers on demand would cost that request ~200 ms, Envoy's default message timeout.
-  preloadEncoders();
+  // Before the first request: loading a tokenizer on demand would cost that request ~200 ms, Envoy's default
+  // message timeout. Only the encodings the configured models need are loaded.
+  preloadEncoders(configuredModelNames(options.configStore.current));
   const registry = new ExchangeRegistry();
   const calls = new Set<ProcessCall>();
   const handler = createProcessHandler(

@@ -5,6 +5,7 @@
  *
  * Adding a translator: build it in its folder, then add it to the table below.
  */
+import type { RuntimeConfig } from '../config/load.js';
 import { SCHEMAS, type BackendSchema } from '../config/schema.js';
 import { anthropicTranslator, gcpAnthropicTranslator } from './anthropic/index.js';
 import {
@@ -89,6 +90,17 @@ export function checkTranslatorTable(table: TranslatorTable, schemas: readonly B
   for (const schema of schemas) {
     if (!lookupTranslator(table, 'openai', 'chat', schema)) {
       problems.push(`translator table: schema ${schema} has no openai chat translator, so every request to a ${schema} backend would fail`);
+    }
+  }
+  return problems;
+}
+
+/** Problems that make a loaded config unservable with this table (a backend no request could reach). */
+export function unservableBackends(config: Pick<RuntimeConfig, 'backends'>, table: TranslatorTable): string[] {
+  const problems: string[] = [];
+  for (const backend of config.backends.values()) {
+    if (!lookupTranslator(table, 'openai', 'chat', backend.schema)) {
+      problems.push(`backend ${backend.name}: no translator serves schema ${backend.schema}`);
     }
   }
   return problems;

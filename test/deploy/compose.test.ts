@@ -130,7 +130,7 @@ describe('Dockerfile', () => {
   const dockerfile = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
   const ignore = readFileSync(join(REPO_ROOT, '.dockerignore'), 'utf8').split('\n');
 
-  it('is multi-stage on Node LTS, installs production dependencies only, runs as non-root with a health check', () => {
+  it('is multi-stage on Node LTS, builds dist/ in a build stage, ships production dependencies only, runs as non-root with a health check', () => {
     const bases = [...dockerfile.matchAll(/^FROM (\S+)/gm)].map((match) => match[1]);
     assert.ok(bases.length >= 2);
     for (const base of bases) assert.match(String(base), /^node:(22|24)-bookworm-slim/);
@@ -138,8 +138,11 @@ describe('Dockerfile', () => {
     assert.match(dockerfile, /^USER node$/m);
     assert.match(dockerfile, /^EXPOSE 1063 1064$/m);
     assert.match(dockerfile, /^HEALTHCHECK [\s\S]*127\.0\.0\.1:1064\/healthz/m);
+    assert.match(dockerfile, /^COPY --from=build \/app\/dist \.\/dist$/m, 'the final stage takes the compiled dist/ from the build stage');
+    const finalStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+    assert.doesNotMatch(finalStage, /^COPY src /m, 'the final stage ships no TypeScript sources');
     const packageJson = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
-    assert.ok(packageJson.dependencies['tsx'], 'tsx is a runtime dependency (the image runs TypeScript through it)');
+    assert.equal(packageJson.dependencies['tsx'], undefined, 'tsx is not a runtime dependency: the image runs compiled JavaScript');
   });
 
   it('copies only what exists, and keeps node_modules and .env out of the build context', () => {

@@ -1,7 +1,8 @@
 /**
- * Everything that starts the product starts the same entry, `node --import tsx src/main.ts`: `npm start`, the
+ * Everything that starts the product starts the same entry, the compiled `node dist/main.js`: `npm start`, the
  * `llm-extproc` bin, the container image, docker compose, and the Kubernetes / Envoy Gateway manifests. A drift
- * here means one way of running the product tests something the others do not ship.
+ * here means one way of running the product tests something the others do not ship. test/process/ runs exactly
+ * that entry.
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { parse, parseAllDocuments } from 'yaml';
 import { productCommand } from '../helpers/product-command.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const ENTRY = ['node', '--import', 'tsx', 'src/main.ts'];
+const ENTRY = ['node', 'dist/main.js'];
 const IMAGE = 'llm-extproc';
 const MANIFEST_DIRS = ['envoy/kubernetes/sidecar', 'envoy/gateway'];
 const MANIFESTS_RUNNING_THE_IMAGE = ['envoy/kubernetes/sidecar/deployment.yaml', 'envoy/gateway/extproc.yaml'];
@@ -106,26 +107,26 @@ function productContainers(): Map<string, Container[]> {
   return byFile;
 }
 
-describe('entry points: everything starts node --import tsx src/main.ts', OPTIONS, () => {
-  it('npm start runs src/main.ts serve through tsx', OPTIONS, () => {
-    assert.equal(packageJson.scripts?.['start'], `${ENTRY.join(' ')} serve`, 'package.json scripts.start drifted from "node --import tsx src/main.ts serve"');
+describe('entry points: everything starts node dist/main.js', OPTIONS, () => {
+  it('npm start runs the compiled dist/main.js serve, built by npm ci (prepare) and npm test', OPTIONS, () => {
+    assert.equal(packageJson.scripts?.['start'], `${ENTRY.join(' ')} serve`, 'package.json scripts.start drifted from "node dist/main.js serve"');
     assert.deepEqual(
       productCommand(),
       { command: process.execPath, args: [...ENTRY.slice(1), 'serve'] },
       'productCommand() no longer returns the start script as argv',
     );
-    assert.ok(packageJson.dependencies?.['tsx'], 'tsx must be a runtime dependency: the image installs with --omit=dev and runs --import tsx');
+    assert.equal(packageJson.dependencies?.['tsx'], undefined, 'tsx is for development only: production runs compiled JavaScript');
+    assert.match(packageJson.scripts?.['prepare'] ?? '', /npm run build/, 'npm ci must build dist/ (prepare script)');
+    assert.match(packageJson.scripts?.['build'] ?? '', /tsc -p tsconfig\.build\.json/);
+    assert.match(packageJson.scripts?.['test'] ?? '', /npm run build/, 'npm test must build what the process-level suite runs');
   });
 
-  it('the llm-extproc bin hands the command line to runCli from src/main.ts', OPTIONS, async () => {
+  it('the llm-extproc bin hands the command line to runCli from dist/main.js', OPTIONS, async () => {
     const bin = packageJson.bin?.['llm-extproc'];
     assert.equal(bin, 'bin/llm-extproc.js', 'package.json bin.llm-extproc drifted from bin/llm-extproc.js');
     const text = read(bin);
-    assert.match(
-      text,
-      /(import\s*\{\s*runCli\s*\}\s*from\s*['"]\.\.\/src\/main\.ts['"])|(\{\s*runCli\s*\}\s*=\s*await\s+import\(\s*['"]\.\.\/src\/main\.ts['"]\s*\))/,
-      `${bin} no longer imports runCli from ../src/main.ts`,
-    );
+    assert.match(text, /new URL\(\s*['"]\.\.\/dist\/main\.js['"]/, `${bin} no longer loads ../dist/main.js`);
+    assert.match(text, /\{\s*runCli\s*\}\s*=\s*await\s+import\(/, `${bin} no longer imports runCli`);
     assert.match(text, /\brunCli\(\s*process\.argv\.slice\(2\)\s*\)/, `${bin} no longer calls runCli(process.argv.slice(2))`);
     const main = (await import('../../src/main.js')) as { runCli?: unknown };
     assert.equal(typeof main.runCli, 'function', 'src/main.ts no longer exports runCli, which bin/llm-extproc.js calls');

@@ -2,9 +2,8 @@
  * Every error answer the service itself produces (its local replies, translation failures, internal errors) is
  * reported here: one `warn` line with what an operator needs to find the request, and one increment of
  * `llm_extproc_errors_total{reason}`. `reason` always comes from code (an error code), never from request content.
+ * The message is not logged: it can carry what an upstream echoed back (client and backend credentials).
  */
-import { asString, isRecord, safeParseJson } from '../core/json.js';
-import { redactText } from '../logging.js';
 import type { Exchange } from './exchange.js';
 import type { ProcessingResponse } from './ext-proc-types.js';
 import type { ProcessorDeps } from './processor.js';
@@ -13,11 +12,9 @@ export interface ServiceError {
   readonly status: number;
   /** A code from a fixed set (`unsupported_path`, `internal_error`, `upstream_invalid_response`, ...). */
   readonly reason: string;
-  readonly message?: string;
 }
 
 const DETAILS_PREFIX = 'llm_extproc_';
-const MAX_MESSAGE_CHARS = 300;
 
 /** Logs and counts one error answer, at most once per exchange. */
 export function reportServiceError(deps: Pick<ProcessorDeps, 'metrics' | 'logger'>, exchange: Exchange | undefined, error: ServiceError): void {
@@ -36,7 +33,6 @@ export function reportServiceError(deps: Pick<ProcessorDeps, 'metrics' | 'logger
       model: exchange?.request?.requestModel,
       backend: attempt?.backend.name,
       requestId: exchange?.id,
-      message: error.message === undefined ? undefined : redactText(error.message.slice(0, MAX_MESSAGE_CHARS)),
     },
     'error answered by llm-extproc',
   );
@@ -50,13 +46,5 @@ export function serviceErrorOf(response: ProcessingResponse | undefined): Servic
   if (!(status >= 400)) return undefined;
   const details = immediate.details ?? '';
   const reason = details.startsWith(DETAILS_PREFIX) ? details.slice(DETAILS_PREFIX.length) : `status_${status}`;
-  return { status, reason, message: messageOf(immediate.body) };
-}
-
-/** `error.message` of an OpenAI or Anthropic error body. */
-function messageOf(body: Uint8Array | string | undefined): string | undefined {
-  if (body === undefined) return undefined;
-  const parsed = safeParseJson(body);
-  if (!parsed.ok || !isRecord(parsed.value) || !isRecord(parsed.value['error'])) return undefined;
-  return asString(parsed.value['error']['message']);
+  return { status, reason };
 }

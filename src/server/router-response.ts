@@ -141,7 +141,7 @@ export class ResponseSide {
   /** A 2xx that is really a failure, or an undecodable body: answer an error in the client's format. */
   private replaceWithError(error: ErrorShape, reason: 'upstream_undecodable_body' | 'upstream_failure_in_success'): ProcessingResponse {
     this.errored = error;
-    this.hooks.serviceError({ status: error.status, reason, message: error.message });
+    this.hooks.serviceError({ status: error.status, reason });
     const api = this.exchange.endpoint?.clientApi ?? 'openai';
     const body = scrubSecrets(Buffer.from(errorBodyFor(api, error), 'utf8'), this.exchange.attempt?.secrets ?? []);
     const changes = new HeaderChanges()
@@ -188,7 +188,7 @@ export class ResponseSide {
       }
     } catch (error) {
       this.errored = { status: 502, message: `upstream stream cannot be decoded: ${(error as Error).message}` };
-      this.hooks.serviceError({ status: 502, reason: 'upstream_undecodable_stream', message: this.errored.message });
+      this.hooks.serviceError({ status: 502, reason: 'upstream_undecodable_stream' });
       const api = this.exchange.endpoint?.clientApi ?? 'openai';
       // Anthropic SDKs only raise stream errors sent as `event: error`.
       const eventLine = api === 'anthropic' ? 'event: error\n' : '';

@@ -136,7 +136,7 @@ async function handleRequest(context: RequestContext): Promise<void> {
     const result = await forward(context, route);
     if (result.kind === 'stopped' || context.finished) return;
     context.onAbort(result.abort);
-    await runRouterResponsePhase(context, routerStream, result.response, extraHeaders);
+    await runRouterResponsePhase(context, routerStream, result.response, result.ended, extraHeaders);
   } finally {
     clearTimeout(routeTimer);
   }

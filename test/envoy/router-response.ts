@@ -17,6 +17,8 @@ export async function runRouterResponsePhase(
   context: RequestContext,
   stream: ExtProcStream,
   upstream: http.IncomingMessage,
+  /** How the upstream response ended, watched since it arrived (see watchEnd in upstream-attempt.ts). */
+  upstreamEnded: Promise<boolean>,
   extraHeaders: readonly HeaderPair[],
 ): Promise<void> {
   const headers = new HeaderMap();
@@ -53,17 +55,18 @@ export async function runRouterResponsePhase(
   }
   const mode = stream.complete ? 'NONE' : bodyModeOf(stream.mode, 'response');
   if (mode === 'BUFFERED' || mode === 'BUFFERED_PARTIAL') {
-    await bufferedBody(context, stream, upstream, headers, answers);
+    await bufferedBody(context, stream, upstream, upstreamEnded, headers, answers);
     return;
   }
   context.writeHead(headers);
-  await streamedBody(context, stream, upstream, declaredLength, answers, mode !== 'NONE');
+  await streamedBody(context, stream, upstream, upstreamEnded, declaredLength, answers, mode !== 'NONE');
 }
 
 async function bufferedBody(
   context: RequestContext,
   stream: ExtProcStream,
   upstream: http.IncomingMessage,
+  upstreamEnded: Promise<boolean>,
   headers: HeaderMap,
   answers: AnswerContext,
 ): Promise<void> {
@@ -81,9 +84,8 @@ async function bufferedBody(
       }
       chunks.push(chunk);
     });
-    upstream.on('end', () => resolve(true));
-    upstream.on('close', () => resolve(upstream.complete));
-    upstream.on('error', () => resolve(false));
+    // Not upstream.on('end' | 'close'): the response may already have closed while the headers were with ext_proc.
+    void upstreamEnded.then(resolve);
   });
   if (context.finished) return;
   if (!complete) {
@@ -108,6 +110,7 @@ async function streamedBody(
   context: RequestContext,
   stream: ExtProcStream,
   upstream: http.IncomingMessage,
+  upstreamEnded: Promise<boolean>,
   declaredLength: number | undefined,
   answers: AnswerContext,
   processed: boolean,
@@ -128,17 +131,14 @@ async function streamedBody(
       if (endOfStream && outcome.type === 'answer') stream.closeMaybeGraceful();
     });
   };
-  const complete = await new Promise<boolean>((resolve) => {
-    upstream.on('data', (chunk: Buffer) => {
-      received += chunk.length;
-      const endOfStream = declaredLength !== undefined && received >= declaredLength;
-      if (endOfStream) sentEndOfStream = true;
-      forwardChunk(chunk, endOfStream);
-    });
-    upstream.on('end', () => resolve(true));
-    upstream.on('close', () => resolve(upstream.complete));
-    upstream.on('error', () => resolve(false));
+  upstream.on('data', (chunk: Buffer) => {
+    received += chunk.length;
+    const endOfStream = declaredLength !== undefined && received >= declaredLength;
+    if (endOfStream) sentEndOfStream = true;
+    forwardChunk(chunk, endOfStream);
   });
+  // Not upstream.on('end' | 'close'): the response may already have closed while the headers were with ext_proc.
+  const complete = await upstreamEnded;
   if (!complete) {
     await chain;
     context.reset('upstream_reset_after_response_started{remote_reset}');

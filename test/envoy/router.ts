@@ -10,7 +10,7 @@ import type { AttemptRecord } from './types.js';
 import { runAttempt } from './upstream-attempt.js';
 
 export type ForwardResult =
-  | { kind: 'response'; response: http.IncomingMessage; attempt: AttemptRecord; abort(): void }
+  | { kind: 'response'; response: http.IncomingMessage; ended: Promise<boolean>; attempt: AttemptRecord; abort(): void }
   | { kind: 'stopped' };
 
 const RESET_BODY = 'upstream connect error or disconnect/reset before headers. reset reason: ';
@@ -63,6 +63,6 @@ export async function forward(context: RequestContext, route: Route): Promise<Fo
       continue;
     }
     context.record.timings.upstreamHeaders = context.elapsed();
-    return { kind: 'response', response: result.response, attempt: record, abort: result.abort };
+    return { kind: 'response', response: result.response, ended: result.ended, attempt: record, abort: result.abort };
   }
 }

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { answerFor, passThrough, type Script } from './scripted-ext-proc.js';
 import { postJson, startHarness } from './test-setup.js';
+import { waitUntil } from '../helpers/wait-until.js';
 
 const stayOpen: Script = async (stream) => {
   stream.autoEndOnHalfClose = false;
@@ -39,7 +40,7 @@ describe('Envoy stand-in: closing ext_proc streams', () => {
         assert.ok(!stream.events.includes('cancelled'));
       }
       const records = harness.envoy.requests[0]?.streams ?? [];
-      await waitFor(() => records.every((record) => record.grpcStatus !== undefined));
+      await waitUntil(() => records.every((record) => record.grpcStatus !== undefined), 'every stream has its gRPC status');
       assert.deepEqual(records.map((record) => [record.close, record.grpcStatus?.code]), [['graceful', 0], ['graceful', 0]]);
     } finally {
       await harness.close();
@@ -89,17 +90,9 @@ describe('Envoy stand-in: closing ext_proc streams', () => {
       assert.ok(harness.extProc.streams[0]?.events.includes('cancelled'));
       assert.equal(record?.streams[0]?.close, 'reset');
       assert.equal(harness.upstreams.a?.requests.length, 1);
-      await waitFor(() => harness.upstreams.a?.requests[0]?.aborted === true);
+      await waitUntil(() => harness.upstreams.a?.requests[0]?.aborted === true, 'the upstream request is marked aborted');
     } finally {
       await harness.close();
     }
   });
 });
-
-async function waitFor(condition: () => boolean, timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

@@ -20,7 +20,7 @@ export const BACKEND_ATTRIBUTES = [
 ];
 
 export type AttemptResult =
-  | { kind: 'response'; response: http.IncomingMessage; abort(): void }
+  | { kind: 'response'; response: http.IncomingMessage; ended: Promise<boolean>; abort(): void }
   | { kind: 'failure'; reason: 'connect_failure' | 'reset' }
   /** A local reply (ext_proc error or immediate response) was sent downstream; never retried. */
   | { kind: 'stopped' };
@@ -112,6 +112,7 @@ function send(context: RequestContext, upstreamUrl: string, body: Buffer, record
       settle({
         kind: 'response',
         response,
+        ended: watchEnd(response),
         abort: () => {
           unregister();
           request.destroy();
@@ -121,5 +122,20 @@ function send(context: RequestContext, upstreamUrl: string, body: Buffer, record
     request.on('error', () => settle({ kind: 'failure', reason: connected ? 'reset' : 'connect_failure' }));
     request.on('close', () => settle({ kind: 'failure', reason: 'reset' }));
     request.end(body);
+  });
+}
+
+/**
+ * How an upstream response ends, watched from the moment it arrives: true when its body was read to the end,
+ * false when it was cut (reset, destroyed, error). The router awaits ext_proc answers before it reads the
+ * body, and an upstream can close meanwhile: node then destroys the unread response and emits 'close' (and
+ * 'error' only if someone listens) right away, so listeners attached after that await would wait forever.
+ * Listening here, before any await, means the outcome is never missed. It never starts the body flowing.
+ */
+function watchEnd(response: http.IncomingMessage): Promise<boolean> {
+  return new Promise((resolve) => {
+    response.once('end', () => resolve(true));
+    response.once('close', () => resolve(response.complete));
+    response.once('error', () => resolve(false));
   });
 }

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startGateway, type Gateway } from '../helpers/gateway-harness.js';
+import { waitUntil } from '../helpers/wait-until.js';
 import { startHttpMock, sseEvent, type HttpMock, type MockReply } from '../mocks/http-mock.js';
 import { assertNumericCosts, assertStillServing, hostileConfig, MAIN_KEY, sampleSum, waitForEmptyRegistry } from './hostile-helpers.js';
 
@@ -42,9 +43,7 @@ async function streamActiveGauge(gw: Gateway): Promise<number> {
 }
 
 async function waitForGaugeZero(gw: Gateway): Promise<void> {
-  const deadline = Date.now() + 3000;
-  while ((await streamActiveGauge(gw)) !== 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
-  assert.equal(await streamActiveGauge(gw), 0, 'every ext_proc stream was closed');
+  await waitUntil(async () => (await streamActiveGauge(gw)) === 0, 'every ext_proc stream is closed');
 }
 
 for (const upstreamFilter of [true, false]) {

@@ -12,6 +12,7 @@ import type { ProcessingResponse } from '../../src/server/ext-proc-types.js';
 import { connectExtProc, ExtProcTestStream, gatewayMetadata, headerMap } from '../helpers/ext-proc-client.js';
 import { hostileConfig, MAIN_KEY, sampleSum } from './hostile-helpers.js';
 import { startTestService, type TestService } from '../helpers/service.js';
+import { waitUntil } from '../helpers/wait-until.js';
 
 const STATUS: Record<string, number> = {
   OK: 200,
@@ -58,10 +59,10 @@ for (const upstreamFilter of [true, false]) {
     });
 
     async function settle(): Promise<void> {
-      const deadline = Date.now() + 3000;
-      while ((server.registry.size > 0 || sampleSum(await metrics.metrics(), 'llm_extproc_streams_active') !== 0) && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
+      await waitUntil(
+        async () => server.registry.size === 0 && sampleSum(await metrics.metrics(), 'llm_extproc_streams_active') === 0,
+        'no exchange and no stream left',
+      );
       assert.equal(server.registry.size, 0, 'no exchange left');
       assert.equal(sampleSum(await metrics.metrics(), 'llm_extproc_streams_active'), 0, 'no stream left open');
     }

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import type { Gateway } from '../helpers/gateway-harness.js';
+import { waitUntil } from '../helpers/wait-until.js';
 import type { RequestRecord } from '../envoy/types.js';
 
 export const NS = 'io.envoy.ai_gateway';
@@ -148,11 +149,9 @@ export async function assertStillServing(gw: Gateway): Promise<void> {
   assert.ok(Array.isArray(parsed.choices) && parsed.choices.length > 0);
 }
 
-/** Polls until the registry is empty (streams close asynchronously after the response ends). */
-export async function waitForEmptyRegistry(gw: Gateway, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (gw.server.registry.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
-  assert.equal(gw.server.registry.size, 0, 'every exchange was freed');
+/** Waits until the registry is empty (streams close asynchronously after the response ends; no event tells). */
+export async function waitForEmptyRegistry(gw: Gateway): Promise<void> {
+  await waitUntil(() => gw.server.registry.size === 0, 'every exchange is freed');
 }
 
 /** Sum of a Prometheus counter/histogram-count sample lines matching all the given label fragments. */

@@ -3,6 +3,7 @@ import * as http from 'node:http';
 import { describe, it } from 'node:test';
 import * as zlib from 'node:zlib';
 import { sseEvent, startHttpMock, type HttpMock, type MockScript } from './http-mock.js';
+import { waitUntil } from '../helpers/wait-until.js';
 
 interface RawResponse {
   status: number;
@@ -127,8 +128,7 @@ describe('http mock upstream', () => {
       outgoing.end();
       await mock.waitForRequests(1);
       outgoing.destroy();
-      const deadline = Date.now() + 2000;
-      while (!mock.requests[0]?.aborted && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      await waitUntil(() => mock.requests[0]?.aborted === true, 'the mock marks the request aborted');
       assert.equal(mock.requests[0]?.aborted, true);
     });
   });

@@ -104,8 +104,12 @@ async function answer(reply: MockReply, response: http.ServerResponse, request: 
       const headers: Record<string, string> = { 'content-type': 'text/event-stream', ...reply.headers };
       if (reply.declaredLength !== undefined) headers['content-length'] = String(reply.declaredLength);
       response.writeHead(reply.status ?? 200, headers);
-      response.write(body);
-      await delay(20);
+      // The connection is cut as soon as the bytes are handed to the socket (TCP delivers them before the FIN):
+      // an event, not a pause, so the timing between response, body and reset is the same on a busy machine.
+      await new Promise<void>((resolve) => {
+        response.write(body, () => resolve());
+        response.once('close', () => resolve());
+      });
       response.socket?.destroy();
       return;
     }

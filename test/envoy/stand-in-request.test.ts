@@ -172,12 +172,13 @@ describe('Envoy stand-in: router-level request phase', () => {
         stream.send(answerFor(first));
         return;
       }
-      stream.send({ override_message_timeout: { nanos: 600_000_000 } });
-      await new Promise((resolve) => setTimeout(resolve, 350));
+      // Waits twice the base timeout, well inside the override: the margins make this independent of machine load.
+      stream.send({ override_message_timeout: { seconds: 30 } });
+      await new Promise((resolve) => setTimeout(resolve, 4_000));
       stream.send(answerFor(first));
       await passThrough(stream);
     };
-    const honoured = await startHarness({ script: extended, envoy: { messageTimeoutMs: 200, maxMessageTimeoutMs: 1000 } });
+    const honoured = await startHarness({ script: extended, envoy: { messageTimeoutMs: 2_000, maxMessageTimeoutMs: 60_000 } });
     try {
       assert.equal((await postJson(honoured.envoy, { model: 'm' })).status, 200);
       assert.equal(honoured.envoy.requests[0]?.counters.override_message_timeout_received, 1);

@@ -2,9 +2,9 @@
  * Large bodies against a short ext_proc message timeout, end to end in both upstreamFilter modes, with
  * reserve-then-settle costs so token estimates run in the request phase: 2 MB bodies on the passthrough,
  * translated, streaming, count_tokens and Anthropic-ingress paths are answered before the stand-in's message
- * timer fires, and arrive upstream whole. The shipped config uses 30 s; Envoy's own default is 200 ms, which these
- * answers meet on an idle machine (the request-phase time is printed). The timer here is 1 s so that a loaded
- * CI machine does not turn this into a timing test.
+ * timer fires, and arrive upstream whole. The timer here is the smallest envoy.messageTimeout the config accepts
+ * (10 s; the shipped default is 30 s), so a loaded machine does not turn this into a timing test. How fast the
+ * request phase really is (against Envoy's own 200 ms default) is `npm run bench`'s business; it is printed here.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -12,7 +12,8 @@ import { startGateway, type Gateway } from '../helpers/gateway-harness.js';
 import { startHttpMock, sseEvent, type HttpMock, type MockReply, type RecordedRequest } from '../mocks/http-mock.js';
 import { assertNumericCosts, hostileConfig, lastRecord, MAIN_KEY, rawRequest } from './hostile-helpers.js';
 
-const MESSAGE_TIMEOUT_MS = 1000;
+/** The smallest envoy.messageTimeout the config accepts (src/config/schema.ts). */
+const MESSAGE_TIMEOUT_MS = 10_000;
 const TWO_MB = 2 * 1024 * 1024;
 const PROSE = 'The committee reviewed the quarterly budget and approved the revised plan. ';
 const text = (length: number) => PROSE.repeat(Math.ceil(length / PROSE.length)).slice(0, length);
@@ -45,7 +46,7 @@ const CASES: Array<{ name: string; path: string; body: () => string; upstream: b
 ];
 
 for (const upstreamFilter of [true, false]) {
-  describe(`2 MB bodies within a 1 s message timeout (upstreamFilter: ${upstreamFilter})`, () => {
+  describe(`2 MB bodies within the shortest message timeout the config allows (upstreamFilter: ${upstreamFilter})`, () => {
     let gw: Gateway;
     let mock: HttpMock;
 

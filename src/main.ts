@@ -4,7 +4,8 @@
  * bin/llm-extproc.js.
  */
 import { pathToFileURL } from 'node:url';
-import { findCommand, usageText, type CommandIo } from './cli/commands.js';
+import { readFile } from 'node:fs/promises';
+import { commandUsageText, findCommand, usageText, type CommandIo } from './cli/commands.js';
 import { createComponents, type Components } from './components.js';
 
 const processIo: CommandIo = {
@@ -20,17 +21,28 @@ export async function main(argv: string[], io: CommandIo = processIo, components
     (name === undefined ? io.stderr : io.stdout)(usageText());
     return name === undefined ? 2 : 0;
   }
+  if (name === '--version' || name === '-V' || name === 'version') {
+    io.stdout(`llm-extproc ${await packageVersion()}\n`);
+    return 0;
+  }
   const command = findCommand(name);
   if (command === undefined) {
     io.stderr(`llm-extproc: unknown command "${name}"\n${usageText()}`);
     return 2;
   }
   if (args.includes('--help') || args.includes('-h')) {
-    io.stdout(`usage: ${command.usage}\n`);
+    io.stdout(commandUsageText(command));
     return 0;
   }
   const run = await command.load();
   return run(args, io, components);
+}
+
+/** The version in the package's package.json. */
+export async function packageVersion(): Promise<string> {
+  const manifest: unknown = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'));
+  const version = typeof manifest === 'object' && manifest !== null ? (manifest as Record<string, unknown>)['version'] : undefined;
+  return typeof version === 'string' ? version : 'unknown';
 }
 
 /** Entry point used by this file when run directly and by bin/llm-extproc.js. */

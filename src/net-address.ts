@@ -1,4 +1,5 @@
-import { lstat, unlink } from 'node:fs/promises';
+import { lstat, stat, unlink } from 'node:fs/promises';
+import { createServer } from 'node:net';
 
 /**
  * Listen addresses as the CLI takes them: "host:port", "[v6]:port", or "unix:/path".
@@ -52,5 +53,68 @@ export async function removeStaleSocket(path: string): Promise<void> {
     if ((await lstat(path)).isSocket()) await unlink(path);
   } catch {
     // absent: nothing to remove
+  }
+}
+
+/** A listen address and what sets it, for messages ("--listen", "envoy.listenPort in config.yaml"). */
+export interface NamedListenAddress {
+  readonly address: ListenAddress;
+  readonly setBy: string;
+}
+
+/**
+ * Checks, before anything real binds, that each TCP address can be bound: briefly listens on it and closes again.
+ * Port 0 (any free port) and Unix sockets (a socket file left behind is replaced) are not probed; a Unix socket's
+ * directory must exist. Returns one line per problem, naming the port and what sets it.
+ */
+export async function checkListenAddresses(entries: readonly NamedListenAddress[]): Promise<string[]> {
+  const problems: string[] = [];
+  const seen = new Map<string, string>();
+  for (const { address, setBy } of entries) {
+    if (address.kind === 'unix') {
+      const directory = address.path.slice(0, address.path.lastIndexOf('/')) || '/';
+      try {
+        if (!(await stat(directory)).isDirectory()) problems.push(`${setBy}: ${directory} is not a directory, so unix:${address.path} cannot be created`);
+      } catch {
+        problems.push(`${setBy}: directory ${directory} does not exist, so unix:${address.path} cannot be created`);
+      }
+      continue;
+    }
+    if (address.port === 0) continue;
+    const other = seen.get(String(address.port));
+    if (other !== undefined) {
+      problems.push(`port ${address.port} is given twice (${other} and ${setBy}); change one of them`);
+      continue;
+    }
+    seen.set(String(address.port), setBy);
+    const problem = await probe(address.host, address.port);
+    if (problem === undefined) continue;
+    problems.push(`port ${address.port} on ${address.host}: ${problem}; change it with ${setBy}`);
+  }
+  return problems;
+}
+
+function probe(host: string, port: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', (error: NodeJS.ErrnoException) => resolve(bindProblem(error)));
+    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(undefined)));
+  });
+}
+
+/** What a bind error means, in words. */
+export function bindProblem(error: NodeJS.ErrnoException): string {
+  switch (error.code) {
+    case 'EADDRINUSE':
+      return 'already in use by another process';
+    case 'EACCES':
+      return 'binding it needs privileges (ports below 1024)';
+    case 'EADDRNOTAVAIL':
+      return 'that address is not one of this machine';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'the host name does not resolve';
+    default:
+      return error.code ?? error.message;
   }
 }

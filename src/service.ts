@@ -13,7 +13,7 @@ import type { Components } from './components.js';
 import { ConfigError, ConfigStore } from './config/store.js';
 import type { Logger } from './logging.js';
 import { GatewayMetrics } from './metrics/metrics.js';
-import { grpcBindTarget, type ListenAddress } from './net-address.js';
+import { bindProblem, checkListenAddresses, grpcBindTarget, type ListenAddress } from './net-address.js';
 import type { ExchangeRegistry } from './server/exchange.js';
 import { startExtProcServer } from './server/grpc-server.js';
 import { checkTranslatorTable, unservableBackends, type TranslatorTable } from './translators/table.js';
@@ -21,7 +21,7 @@ import { checkTranslatorTable, unservableBackends, type TranslatorTable } from '
 /** Thrown by createService when the service cannot start; `problems` lists every reason. */
 export class StartupError extends Error {
   constructor(readonly problems: readonly string[]) {
-    super(`cannot start:\n  ${problems.join('\n  ')}`);
+    super(problems.length === 1 ? `cannot start: ${problems[0]}` : `cannot start:\n  ${problems.join('\n  ')}`);
     this.name = 'StartupError';
   }
 }
@@ -55,6 +55,8 @@ export interface ServiceOptions {
   readonly watch?: boolean;
   /** Replaces the real gRPC server (unit tests of signal handling only). */
   readonly startServer?: StartExtProcServer;
+  /** What sets `listen` and `admin`, for the message when one cannot be bound (default "--listen ADDR", "--admin ADDR"). */
+  readonly setBy?: { readonly listen: string; readonly admin: string };
 }
 
 export interface Service {
@@ -73,6 +75,18 @@ export interface Service {
   close(): Promise<void>;
 }
 
+/**
+ * A bind that failed although the address was free a moment before (another process took it): one line, as the
+ * check before binding gives. Other errors are returned unchanged.
+ */
+function bindError(error: unknown, address: ListenAddress, setBy: string): unknown {
+  const message = error instanceof Error ? error.message : String(error);
+  // grpc-js reports a failed bind in its message only ("... errors: [listen EADDRINUSE: ...]").
+  const code = (error as NodeJS.ErrnoException).code ?? /\b(EADDRINUSE|EACCES|EADDRNOTAVAIL)\b/.exec(message)?.[1];
+  if (typeof code !== 'string' || !/^E[A-Z]+$/.test(code)) return error;
+  return new StartupError([`cannot listen on ${grpcBindTarget(address)}: ${bindProblem(Object.assign(new Error(message), { code }))}; change it with ${setBy}`]);
+}
+
 /** Builds and starts the whole service. Throws StartupError (or ConfigError) with every problem when it cannot. */
 export async function createService(options: ServiceOptions): Promise<Service> {
   const { logger, components } = options;
@@ -88,6 +102,16 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     validators: components.configValidators,
     accept: (config) => unservableBackends(config, components.translators),
   });
+  // Nothing binds until the config and both addresses are known to be good.
+  const setBy = options.setBy ?? { listen: '--listen ADDR', admin: '--admin ADDR' };
+  const addressProblems = await checkListenAddresses([
+    { address: options.listen, setBy: setBy.listen },
+    { address: options.admin, setBy: setBy.admin },
+  ]);
+  if (addressProblems.length > 0) {
+    configStore.close();
+    throw new StartupError(addressProblems);
+  }
   // A reloaded config may name other GCP credentials: fetch tokens afresh.
   configStore.onChange(() => resetGcpTokenCaches());
 
@@ -100,10 +124,16 @@ export async function createService(options: ServiceOptions): Promise<Service> {
       metrics,
       isReady: () => serving && !draining,
       onError: (error) => logger.error({ err: error }, 'metrics exposition failed'),
+    }).catch((error: unknown) => {
+      throw bindError(error, options.admin, setBy.admin);
     });
     logger.info({ address: adminServer.address }, 'admin server listening');
     const startServer = options.startServer ?? startExtProcServer;
-    const server = await startServer({ listen: grpcBindTarget(options.listen), configStore, metrics, logger, translators: components.translators });
+    const server = await startServer({ listen: grpcBindTarget(options.listen), configStore, metrics, logger, translators: components.translators }).catch(
+      (error: unknown) => {
+        throw bindError(error, options.listen, setBy.listen);
+      },
+    );
     serving = true;
     const config = configStore.current;
     logger.info(

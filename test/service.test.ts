@@ -1,13 +1,17 @@
-/** createService (src/service.ts): refuses an incomplete translator table before binding; serves a config without models, with a warning. */
+/**
+ * createService (src/service.ts): refuses an incomplete translator table or a port in use before binding; serves a
+ * config without models, with a warning.
+ */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createComponents, type Components } from '../src/components.js';
 import { createLogger, type Logger } from '../src/logging.js';
 import type { ListenAddress } from '../src/net-address.js';
-import { createService, StartupError, type Service, type StartExtProcServer } from '../src/service.js';
+import { ConfigError, createService, StartupError, type Service, type StartExtProcServer } from '../src/service.js';
 import { withoutChatTranslator } from './helpers/translator-table.js';
 
 const OPTIONS = { timeout: 30_000 };
@@ -42,6 +46,27 @@ interface LogLine {
 }
 
 const WARN = 40;
+
+/** A port that was free a moment ago. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Whether something accepts TCP connections on 127.0.0.1:port. */
+function connects(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
 
 describe('createService', OPTIONS, () => {
   it('throws StartupError naming the schema without a chat translator, and binds nothing', OPTIONS, async () => {
@@ -92,6 +117,66 @@ describe('createService', OPTIONS, () => {
       } finally {
         await service?.drain(1_000);
         await service?.close();
+      }
+    });
+  });
+
+  it('refuses a port in use with one line naming the port and its flag, before binding anything', OPTIONS, async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    const free = await freePort();
+    try {
+      await withConfig('backends: [{ name: b, schema: OpenAI, endpoint: "http://127.0.0.1:1" }]\n', async (configPath) => {
+        let serverStarts = 0;
+        const startServer: StartExtProcServer = async () => {
+          serverStarts++;
+          throw new Error('the gRPC server must not be started');
+        };
+        for (const [which, listen, admin, flag] of [
+          ['gRPC', { ...LOOPBACK, port }, { ...LOOPBACK, port: free }, '--listen ADDR'],
+          ['admin', { ...LOOPBACK, port: free }, { ...LOOPBACK, port }, '--admin ADDR'],
+        ] as const) {
+          const attempt = createService({ configPath, listen, admin, env: {}, logger: createLogger({ level: 'silent' }), components: createComponents(), watch: false, startServer });
+          const error: unknown = await attempt.then(
+            () => assert.fail(`createService resolved with the ${which} port taken`),
+            (caught: unknown) => caught,
+          );
+          assert.ok(error instanceof StartupError, `a StartupError, got ${String(error)}`);
+          assert.deepEqual(error.problems, [`port ${port} on 127.0.0.1: already in use by another process; change it with ${flag}`]);
+          assert.equal(error.message, `cannot start: ${error.problems[0]}`, 'one line');
+          assert.equal(await connects(free), false, `the other port (${free}) is not listening`);
+        }
+        assert.equal(serverStarts, 0, 'the gRPC server was not started');
+      });
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+  });
+
+  it('refuses the same port for both servers, and a config error comes before any port check', OPTIONS, async () => {
+    const port = await freePort();
+    await withConfig('backends: [{ name: b, schema: OpenAI, endpoint: "http://127.0.0.1:1" }]\n', async (configPath) => {
+      const both = { ...LOOPBACK, port };
+      const error: unknown = await createService({ configPath, listen: both, admin: both, env: {}, logger: createLogger({ level: 'silent' }), components: createComponents(), watch: false }).then(
+        () => assert.fail('createService resolved with one port for both servers'),
+        (caught: unknown) => caught,
+      );
+      assert.ok(error instanceof StartupError, String(error));
+      assert.deepEqual(error.problems, [`port ${port} is given twice (--listen ADDR and --admin ADDR); change one of them`]);
+    });
+    await withConfig('models: [{ name: m, backends: [{ backend: ghost }] }]\n', async (configPath) => {
+      const taken = createServer();
+      await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+      try {
+        const listen = { ...LOOPBACK, port: (taken.address() as AddressInfo).port };
+        const error: unknown = await createService({ configPath, listen, admin: LOOPBACK, env: {}, logger: createLogger({ level: 'silent' }), components: createComponents(), watch: false }).then(
+          () => assert.fail('createService resolved with a bad config'),
+          (caught: unknown) => caught,
+        );
+        assert.ok(error instanceof ConfigError, `the config error first, got ${String(error)}`);
+      } finally {
+        await new Promise((resolve) => taken.close(resolve));
       }
     });
   });

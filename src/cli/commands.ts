@@ -4,6 +4,7 @@
  * CommandRun plus one entry below.
  */
 import type { Components } from '../components.js';
+import { USAGE_NOTES } from './options.js';
 
 /** What a command may touch, injectable for tests. */
 export interface CommandIo {
@@ -26,17 +27,17 @@ export interface Command {
 export const COMMANDS = {
   serve: {
     summary: 'run the ext_proc gRPC service and the admin HTTP server',
-    usage: 'llm-extproc serve [--config FILE] [--listen ADDR] [--admin ADDR]   (ADDR: host:port | unix:/path)',
+    usage: 'llm-extproc serve [--config FILE] [--listen ADDR] [--admin ADDR]',
     load: async () => (await import('./serve.js')).runServe,
   },
   validate: {
-    summary: 'check a config file (secrets included) and print every error',
-    usage: 'llm-extproc validate --config FILE [--allow-no-models]',
+    summary: 'check a config file (secrets and the files it names included) and print every error',
+    usage: 'llm-extproc validate [--config FILE] [--skip-secrets] [--allow-no-models]',
     load: async () => (await import('./validate.js')).runValidate,
   },
   envoy: {
     summary: 'print the Envoy bootstrap (YAML) for a config',
-    usage: 'llm-extproc envoy --config FILE [--extproc ADDR] [--ratelimit ADDR]',
+    usage: 'llm-extproc envoy [--config FILE] [--extproc ADDR] [--ratelimit ADDR]',
     load: async () => (await import('../envoy/cli.js')).runEnvoy,
   },
 } as const satisfies Record<string, Command>;
@@ -47,10 +48,16 @@ export function findCommand(name: string): Command | undefined {
   return Object.hasOwn(COMMANDS, name) ? COMMANDS[name as CommandName] : undefined;
 }
 
+/** The usage of one command, with the notes on FILE and ADDR. */
+export function commandUsageText(command: Command): string {
+  return `usage: ${command.usage}\n\n${USAGE_NOTES.join('\n')}\n`;
+}
+
 export function usageText(): string {
   const lines = ['Usage:'];
   for (const command of Object.values(COMMANDS)) lines.push(`  ${command.usage}`);
   lines.push('', 'Commands:');
   for (const [name, command] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(10)} ${command.summary}`);
+  lines.push('', ...USAGE_NOTES, '', 'llm-extproc --version prints the version.');
   return `${lines.join('\n')}\n`;
 }

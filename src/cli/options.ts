@@ -7,6 +7,12 @@ export const DEFAULT_CONFIG_PATH = fileURLToPath(new URL('../../config/default.y
 export const DEFAULT_LISTEN = '0.0.0.0:1063';
 export const DEFAULT_ADMIN = '0.0.0.0:1064';
 
+/** What the usage text says about FILE and ADDR. */
+export const USAGE_NOTES = [
+  'FILE: the config; without --config, $LLM_EXTPROC_CONFIG, else the shipped config/default.yaml',
+  'ADDR: host:port, [ipv6]:port or unix:/path; serve listens on --listen 0.0.0.0:1063 and --admin 0.0.0.0:1064 by default',
+];
+
 /** --config, else LLM_EXTPROC_CONFIG, else config/default.yaml. */
 export function configPath(flag: string | undefined, env: NodeJS.ProcessEnv): string {
   return flag ?? (env['LLM_EXTPROC_CONFIG'] || undefined) ?? DEFAULT_CONFIG_PATH;

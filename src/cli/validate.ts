@@ -1,7 +1,9 @@
 /**
- * `llm-extproc validate --config FILE [--allow-no-models]`: every config error with its path, exit 1; "ok", exit 0.
+ * `llm-extproc validate [--config FILE] [--skip-secrets] [--allow-no-models]`: every config error with its path,
+ * all in one pass, exit 1; "<file>: ok", exit 0.
  * Beyond what `serve` refuses, a config without models is an error here (unless --allow-no-models): it would start,
- * and answer every request 404.
+ * and answer every request 404. --skip-secrets checks everything but the secrets and the files they name, for CI
+ * pipelines that do not hold them.
  */
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
@@ -35,17 +37,22 @@ async function hasNoModels(path: string, result: LoadResult): Promise<boolean> {
 }
 
 export const runValidate: CommandRun = async (args, io, components) => {
-  const flags = parseFlags(args, { config: { type: 'string', short: 'c' }, 'allow-no-models': { type: 'boolean' } });
+  const flags = parseFlags(args, {
+    config: { type: 'string', short: 'c' },
+    'allow-no-models': { type: 'boolean' },
+    'skip-secrets': { type: 'boolean' },
+  });
   if (!flags.ok) {
     io.stderr(`llm-extproc validate: ${flags.error}\nusage: ${COMMANDS.validate.usage}\n`);
     return 2;
   }
   const path = configPath(stringFlag(flags.values, 'config'), io.env);
-  const result = await loadConfigFile(path, io.env, components.configValidators);
+  const skipSecrets = flags.values['skip-secrets'] === true;
+  const result = await loadConfigFile(path, io.env, components.configValidators, { secrets: skipSecrets ? 'skip' : 'resolve' });
   const errors = result.ok ? unservableBackends(result.config, components.translators) : [...result.errors];
   if (flags.values['allow-no-models'] !== true && (await hasNoModels(path, result))) errors.push(NO_MODELS_ERROR);
   if (errors.length === 0) {
-    io.stdout('ok\n');
+    io.stdout(`${path}: ok${skipSecrets ? ' (secrets not checked)' : ''}\n`);
     return 0;
   }
   const count = errors.length;

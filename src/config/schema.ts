@@ -161,7 +161,8 @@ export const CostSchema = z
 export type CostConfig = z.infer<typeof CostSchema>;
 
 /** An Envoy duration: seconds with an "s" suffix ("30s", "0.5s"), as Envoy's YAML takes it. */
-export const EnvoyDuration = z.string().regex(/^\d{1,6}(\.\d{1,9})?s$/, 'must be a duration in seconds such as "30s" or "0.5s"');
+const DURATION_HINT = 'expected a duration in seconds such as "30s" or "0.5s"';
+export const EnvoyDuration = z.string({ invalid_type_error: DURATION_HINT }).regex(/^\d{1,6}(\.\d{1,9})?s$/, DURATION_HINT);
 
 /** Seconds in an EnvoyDuration string. */
 export function envoyDurationSeconds(text: string): number {

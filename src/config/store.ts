@@ -12,7 +12,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Logger } from '../logging.js';
 import type { GatewayMetrics } from '../metrics/metrics.js';
-import { parseConfig, type ConfigValidator, type LoadResult, type RuntimeConfig } from './load.js';
+import { configReadError, parseConfig, type ConfigValidator, type LoadResult, type RuntimeConfig } from './load.js';
 
 export const RELOAD_DEBOUNCE_MS = 100;
 
@@ -67,7 +67,7 @@ export class ConfigStore {
     const absolute = resolve(path);
     const env = options.env ?? process.env;
     const text = await readText(absolute);
-    if (!text.ok) throw new ConfigError(absolute, [`${absolute}: ${text.error}`]);
+    if (!text.ok) throw new ConfigError(absolute, [text.error]);
     const result = await parseConfig(text.text, absolute, env, options.validators);
     if (!result.ok) throw new ConfigError(absolute, result.errors);
     const problems = options.accept?.(result.config) ?? [];
@@ -190,6 +190,6 @@ async function readText(path: string): Promise<{ ok: true; text: string } | { ok
   try {
     return { ok: true, text: await readFile(path, 'utf8') };
   } catch (error) {
-    return { ok: false, error: `cannot read config: ${(error as NodeJS.ErrnoException).code ?? String(error)}` };
+    return { ok: false, error: configReadError(path, error) };
   }
 }

@@ -2,7 +2,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,8 +36,8 @@ describe('llm-extproc validate', () => {
       cli(['validate', '--config', join(ROOT, 'config', 'default.yaml')]),
       cli(['validate'], {}, tmpdir()),
     ]);
-    assert.deepEqual(explicit, { code: 0, stdout: 'ok\n', stderr: '' });
-    assert.deepEqual(implicit, { code: 0, stdout: 'ok\n', stderr: '' });
+    assert.deepEqual(explicit, { code: 0, stdout: `${join(ROOT, 'config', 'default.yaml')}: ok\n`, stderr: '' });
+    assert.deepEqual(implicit, { code: 0, stdout: `${join(ROOT, 'config', 'default.yaml')}: ok\n`, stderr: '' }, 'ok names the default file');
   });
 
   it('prints every error with its path and exits 1', async () => {
@@ -117,7 +119,8 @@ describe('llm-extproc usage errors', () => {
     assert.equal(command.code, 2);
     assert.match(command.stderr, /unknown command "frobnicate"/);
     assert.match(command.stderr, /llm-extproc serve \[--config FILE\] \[--listen ADDR\] \[--admin ADDR\]/);
-    assert.match(command.stderr, /llm-extproc validate --config FILE/);
+    assert.match(command.stderr, /llm-extproc validate \[--config FILE\] \[--skip-secrets\] \[--allow-no-models\]/);
+    assert.match(command.stderr, /FILE: the config; without --config, \$LLM_EXTPROC_CONFIG, else the shipped config\/default\.yaml/);
     assert.equal(flag.code, 2);
     assert.match(flag.stderr, /Unknown option '--verbose'/);
     assert.equal(address.code, 2);
@@ -141,6 +144,44 @@ describe('llm-extproc usage errors', () => {
       assert.match(cel.stderr, /costs\[0\]\.cel: invalid CEL expression/);
     } finally {
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('llm-extproc where people expect it', { timeout: 60_000 }, () => {
+  const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+
+  it('--version prints the package version', async () => {
+    assert.deepEqual(await cli(['--version']), { code: 0, stdout: `llm-extproc ${version}\n`, stderr: '' });
+  });
+
+  it('npx llm-extproc runs the bin from the repository root, and npm run validate is the validate command', async () => {
+    const base = { ...process.env };
+    delete base['LLM_EXTPROC_CONFIG'];
+    const run = (command: string, args: string[]) =>
+      new Promise<Run>((resolve) => {
+        execFile(command, args, { cwd: ROOT, env: { ...base, LOG_LEVEL: 'silent' }, timeout: 60_000 }, (error, stdout, stderr) => {
+          resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : null, stdout, stderr });
+        });
+      });
+    const [npx, npm] = await Promise.all([
+      run('npx', ['--no-install', 'llm-extproc', '--version']),
+      run('npm', ['run', '--silent', 'validate', '--', '--config', 'config/examples/azure-openai.yaml', '--skip-secrets']),
+    ]);
+    assert.deepEqual(npx, { code: 0, stdout: `llm-extproc ${version}\n`, stderr: '' });
+    assert.deepEqual(npm, { code: 0, stdout: 'config/examples/azure-openai.yaml: ok (secrets not checked)\n', stderr: '' });
+  });
+
+  it('serve refuses a port in use with one line naming the port and its flag, and binds nothing', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const run = await cli(['serve', '--listen', `127.0.0.1:${port}`, '--admin', '127.0.0.1:0']);
+      assert.equal(run.code, 1);
+      assert.equal(run.stderr, `cannot start: port ${port} on 127.0.0.1: already in use by another process; change it with --listen ADDR\n`);
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
     }
   });
 });

@@ -59,7 +59,7 @@ describe('llm-extproc validate: models', OPTIONS, () => {
     for (const path of paths) {
       const run = await validate(['--config', path]);
       assert.deepEqual(run, { code: 1, stdout: '', stderr: `${path}: 1 error\n  ${NO_MODELS_ERROR}\n` }, path);
-      assert.deepEqual(await validate(['--config', path, '--allow-no-models']), { code: 0, stdout: 'ok\n', stderr: '' }, `${path} with --allow-no-models`);
+      assert.deepEqual(await validate(['--config', path, '--allow-no-models']), { code: 0, stdout: `${path}: ok\n`, stderr: '' }, `${path} with --allow-no-models`);
     }
     const bare = await configFile('null-models.yaml', [BACKEND, 'models:']);
     assert.deepEqual(errorLines(await validate(['--config', bare])), ['models: Expected array, received null'], 'a bare models: is the schema error alone');
@@ -95,7 +95,7 @@ describe('llm-extproc validate: models', OPTIONS, () => {
     const missing = await validate(['--config', join(dir, 'absent.yaml')]);
     assert.equal(missing.code, 1);
     assert.deepEqual(errorLines(missing).length, 1, missing.stderr);
-    assert.match(missing.stderr, /cannot read config: ENOENT/);
+    assert.match(missing.stderr, /absent\.yaml: cannot read config \(ENOENT: no such file\); give an existing file with --config FILE or LLM_EXTPROC_CONFIG/);
   });
 
   it('rejects a backend whose schema has no chat translator in the table, together with the rest', OPTIONS, async () => {
@@ -110,7 +110,7 @@ describe('llm-extproc validate: models', OPTIONS, () => {
     const run = await validate(['--config', withModel], {}, components);
     assert.equal(run.code, 1);
     assert.deepEqual(errorLines(run), ['backend g: no translator serves schema GoogleAI']);
-    assert.deepEqual(await validate(['--config', withModel]), { code: 0, stdout: 'ok\n', stderr: '' }, 'the shipped table serves it');
+    assert.deepEqual(await validate(['--config', withModel]), { code: 0, stdout: `${withModel}: ok\n`, stderr: '' }, 'the shipped table serves it');
 
     const noModels = await configFile('google-no-models.yaml', ['backends: [{ name: g, schema: GoogleAI, endpoint: "http://127.0.0.1:3" }]']);
     assert.deepEqual(errorLines(await validate(['--config', noModels], {}, components)), ['backend g: no translator serves schema GoogleAI', NO_MODELS_ERROR]);
@@ -118,13 +118,13 @@ describe('llm-extproc validate: models', OPTIONS, () => {
 
   it('accepts a config with a model', OPTIONS, async () => {
     const path = await configFile('ok.yaml', [BACKEND, MODEL]);
-    assert.deepEqual(await validate(['--config', path]), { code: 0, stdout: 'ok\n', stderr: '' });
+    assert.deepEqual(await validate(['--config', path]), { code: 0, stdout: `${path}: ok\n`, stderr: '' });
   });
 
   it('shows --allow-no-models in its usage', OPTIONS, async () => {
     const help = await validate(['--help']);
     assert.equal(help.code, 0);
-    assert.match(help.stdout, /llm-extproc validate --config FILE \[--allow-no-models\]/);
+    assert.match(help.stdout, /llm-extproc validate \[--config FILE\] \[--skip-secrets\] \[--allow-no-models\]/);
   });
 });
 
@@ -137,16 +137,24 @@ describe('llm-extproc validate: shipped configs', OPTIONS, () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  /** The config's path, or a copy whose `{file: PATH}` secrets point at a temporary file; env secrets get dummies. */
+  /**
+   * The config's path, or a copy whose `{file: PATH}` secrets and `credentialsFile`s point at temporary files; env
+   * secrets get dummies.
+   */
   async function prepared(relative: string): Promise<{ path: string; env: NodeJS.ProcessEnv }> {
     const text = await readFile(join(ROOT, relative), 'utf8');
     const env = Object.fromEntries([...text.matchAll(/\{\s*env:\s*([A-Za-z0-9_]+)/g)].map((match) => [match[1], 'dummy']));
     const files = [...new Set([...text.matchAll(/\{\s*file:\s*([^\s,}]+)/g)].map((match) => match[1] ?? ''))];
-    if (files.length === 0) return { path: join(ROOT, relative), env };
+    const credentials = [...new Set([...text.matchAll(/^\s*credentialsFile:\s*(\S+)/gm)].map((match) => match[1] ?? ''))];
+    if (files.length === 0 && credentials.length === 0) return { path: join(ROOT, relative), env };
     const secret = join(dir, 'secret');
     await writeFile(secret, 'dummy-token\n');
+    const credentialsFile = join(dir, 'credentials.json');
+    await writeFile(credentialsFile, '{"type":"service_account"}\n');
     const path = join(dir, relative.replace(/\//g, '_'));
-    await writeFile(path, files.reduce((current, file) => current.split(file).join(secret), text));
+    let copy = files.reduce((current, file) => current.split(file).join(secret), text);
+    copy = credentials.reduce((current, file) => current.split(file).join(credentialsFile), copy);
+    await writeFile(path, copy);
     return { path, env };
   }
 
@@ -158,7 +166,115 @@ describe('llm-extproc validate: shipped configs', OPTIONS, () => {
     assert.ok(configs.length > 5, configs.join(', '));
     for (const config of configs) {
       const { path, env } = await prepared(config);
-      assert.deepEqual(await validate(['--config', path], env), { code: 0, stdout: 'ok\n', stderr: '' }, config);
+      assert.deepEqual(await validate(['--config', path], env), { code: 0, stdout: `${path}: ok\n`, stderr: '' }, config);
     }
+  });
+});
+
+describe('llm-extproc validate: every error at once, in words', OPTIONS, () => {
+  let dir = '';
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'llm-extproc-validate-all-'));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function configFile(name: string, lines: string[]): Promise<string> {
+    const path = join(dir, name);
+    await writeFile(path, lines.join('\n'));
+    return path;
+  }
+
+  it('a schema error does not hide duplicate names, unknown references, secrets or CEL errors', OPTIONS, async () => {
+    const path = await configFile('mixed.yaml', [
+      'backends:',
+      '  - { name: b, schema: OpenAi, endpoint: "http://127.0.0.1:2", auth: { apiKey: { env: LLM_EXTPROC_UNSET } } }',
+      '  - { name: b, schema: OpenAI, endpoint: "http://127.0.0.1:3" }',
+      'models:',
+      '  - { name: m, backends: [{ backend: b }] }',
+      '  - { name: m, backends: [{ backend: ghost, priority: high }] }',
+      'costs:',
+      '  - { metadataKey: k, type: CEL, cel: "input_tokens +" }',
+      'envoy: { messageTimeout: 30 }',
+    ]);
+    const run = await validate(['--config', path]);
+    assert.equal(run.code, 1);
+    const lines = errorLines(run);
+    assert.deepEqual(lines.slice(0, -1), [
+      "backends[0].schema: Invalid enum value. Expected 'OpenAI' | 'AzureOpenAI' | 'Anthropic' | 'AWSBedrock' | 'AWSAnthropic' | 'GCPVertexAI' | 'GCPAnthropic' | 'GoogleAI', received 'OpenAi'",
+      'models[1].backends[0].priority: Expected number, received string',
+      'envoy.messageTimeout: expected a duration in seconds such as "30s" or "0.5s", got 30',
+      'backends[0].auth.apiKey: environment variable LLM_EXTPROC_UNSET is not set',
+      'backends[1].name: duplicate backend name "b"',
+      'models[1].name: duplicate model name "m"',
+      'models[1].backends[0].backend: unknown backend "ghost"',
+    ]);
+    assert.match(lines.at(-1) ?? '', /^costs\[0\]\.cel: invalid CEL expression for "k": /, 'the CEL validator ran on the costs section');
+    assert.match(run.stderr, /: 8 errors\n/);
+  });
+
+  it('says what a valid value looks like, and never shows a value from auth or headers', OPTIONS, async () => {
+    const path = await configFile('values.yaml', [
+      'backends:',
+      '  - name: b',
+      '    schema: OpenAI',
+      '    endpoint: "https://api.openai.com/v1"',
+      '    auth: { apiKey: { value: 12345678 } }',
+      '    headers: { set: { "bad header": sk-live-secret } }',
+      'models: [{ name: m, backends: [{ backend: b, weight: -1 }] }]',
+      'envoy: { messageTimeout: "5s", perTryTimeout: 10m }',
+    ]);
+    const lines = errorLines(await validate(['--config', path]));
+    assert.ok(lines.includes('backends[0].endpoint: must be scheme://host[:port] with no path, got "https://api.openai.com/v1"'), lines.join('\n'));
+    assert.ok(lines.includes('models[0].backends[0].weight: Number must be greater than or equal to 0, got -1'), lines.join('\n'));
+    assert.ok(lines.includes('envoy.messageTimeout: must be at least 10s, got "5s"'), lines.join('\n'));
+    assert.ok(lines.includes('envoy.perTryTimeout: expected a duration in seconds such as "30s" or "0.5s", got "10m"'), lines.join('\n'));
+    const fromAuth = lines.filter((line) => line.startsWith('backends[0].auth') || line.startsWith('backends[0].headers'));
+    assert.equal(fromAuth.length, 2, lines.join('\n'));
+    for (const line of fromAuth) assert.doesNotMatch(line, /12345678|sk-live-secret/);
+  });
+
+  it('checks that a GCP credentials file exists and holds JSON, with the rest', OPTIONS, async () => {
+    const gcp = (file: string) => [
+      `backends: [{ name: v, schema: GCPVertexAI, endpoint: "https://us-central1-aiplatform.googleapis.com", auth: { gcp: { projectId: p, region: us-central1, credentialsFile: "${file}" } } }]`,
+      MODEL.replace('backend: b', 'backend: v'),
+    ];
+    const missing = join(dir, 'absent.json');
+    const run = await validate(['--config', await configFile('gcp-missing.yaml', [...gcp(missing), 'envoy: { listenPort: 0 }'])]);
+    assert.deepEqual(errorLines(run), [
+      'envoy.listenPort: Number must be greater than or equal to 1, got 0',
+      `backends[0].auth.gcp.credentialsFile: cannot read credentials file ${missing} (ENOENT: no such file)`,
+    ]);
+    const notJson = join(dir, 'not-json.json');
+    await writeFile(notJson, 'not json');
+    assert.deepEqual(errorLines(await validate(['--config', await configFile('gcp-not-json.yaml', gcp(notJson))])), [
+      `backends[0].auth.gcp.credentialsFile: ${notJson} is not a JSON credentials file (a service-account key or an external-account config)`,
+    ]);
+    const good = join(dir, 'key.json');
+    await writeFile(good, '{"type":"service_account"}');
+    const goodPath = await configFile('gcp-good.yaml', gcp(good));
+    assert.deepEqual(await validate(['--config', goodPath]), { code: 0, stdout: `${goodPath}: ok\n`, stderr: '' });
+  });
+
+  it('--skip-secrets checks everything but the secrets and the files they name', OPTIONS, async () => {
+    const azure = join(ROOT, 'config/examples/azure-openai.yaml');
+    const without = await validate(['--config', azure]);
+    assert.equal(without.code, 1, 'without its secrets the example does not validate');
+    assert.match(without.stderr, /AZURE_OPENAI_API_KEY/);
+    assert.match(without.stderr, /openai-token/);
+    assert.deepEqual(await validate(['--config', azure, '--skip-secrets']), { code: 0, stdout: `${azure}: ok (secrets not checked)\n`, stderr: '' });
+    const gcp = join(ROOT, 'config/examples/gcp-vertex-gemini.yaml');
+    assert.equal((await validate(['--config', gcp])).code, 1, 'the credentials file is missing here');
+    assert.equal((await validate(['--config', gcp, '--skip-secrets'])).code, 0);
+
+    const broken = await configFile('skip-broken.yaml', [
+      'backends: [{ name: b, schema: OpenAI, endpoint: "http://127.0.0.1:2", auth: { apiKey: { env: LLM_EXTPROC_UNSET }, anthropicApiKey: { file: /nonexistent } } }]',
+      'models: [{ name: m, backends: [{ backend: ghost }] }]',
+    ]);
+    assert.deepEqual(errorLines(await validate(['--config', broken, '--skip-secrets'])), [
+      'backends[0].auth: at most one auth method, got apiKey, anthropicApiKey',
+      'models[0].backends[0].backend: unknown backend "ghost"',
+    ]);
   });
 });

@@ -88,6 +88,8 @@ interface SecretNames {
   /** Env secrets without `optional: true`. */
   required: Set<string>;
   files: Set<string>;
+  /** auth.gcp.credentialsFile paths (these must hold JSON). */
+  credentialFiles: Set<string>;
 }
 
 function secretRefs(value: unknown, found: SecretNames): void {
@@ -97,18 +99,27 @@ function secretRefs(value: unknown, found: SecretNames): void {
     if (typeof record.env === 'string') found.env.add(record.env);
     if (typeof record.env === 'string' && record.optional !== true) found.required.add(record.env);
     if (typeof record.file === 'string') found.files.add(record.file);
+    if (typeof record.credentialsFile === 'string') found.credentialFiles.add(record.credentialsFile);
     for (const child of Object.values(record)) secretRefs(child, found);
   }
 }
 
-/** Validates config text with every env secret set to a dummy value and every file secret pointing to a temp file. */
+/**
+ * Validates config text with every env secret set to a dummy value, and every file secret and credentials file
+ * pointing to a temp file.
+ */
 async function validateWithDummySecrets(text: string, source: string): Promise<{ result: LoadResult; text: string; secrets: SecretNames }> {
-  const found: SecretNames = { env: new Set(), required: new Set(), files: new Set() };
+  const found: SecretNames = { env: new Set(), required: new Set(), files: new Set(), credentialFiles: new Set() };
   secretRefs(parse(text), found);
   let prepared = text;
   for (const [index, file] of [...found.files].entries()) {
     const temp = join(tempDir, `secret-${index}`);
     writeFileSync(temp, 'dummy-token\n');
+    prepared = prepared.split(file).join(temp);
+  }
+  for (const [index, file] of [...found.credentialFiles].entries()) {
+    const temp = join(tempDir, `credentials-${index}.json`);
+    writeFileSync(temp, '{"type":"service_account"}\n');
     prepared = prepared.split(file).join(temp);
   }
   const env = Object.fromEntries([...found.env].map((name) => [name, `dummy-${name.toLowerCase()}`]));

@@ -35,7 +35,7 @@ const rejected: Array<{ name: string; text: string; errors: string[] }> = [
   {
     name: 'endpoint with a path',
     text: 'backends: [{name: a, schema: OpenAI, endpoint: "https://api.openai.com/v1"}]',
-    errors: ['backends[0].endpoint: must be scheme://host[:port] with no path'],
+    errors: ['backends[0].endpoint: must be scheme://host[:port] with no path, got "https://api.openai.com/v1"'],
   },
   {
     name: 'duplicate backend names',
@@ -154,6 +154,8 @@ describe('loadConfigFile', () => {
   it('reports an unreadable file with its path', async () => {
     const result = await loadConfigFile('/nonexistent/llm-extproc.yaml', {}, VALIDATORS);
     assert.ok(!result.ok);
-    assert.deepEqual(result.errors, ['/nonexistent/llm-extproc.yaml: cannot read config: ENOENT']);
+    assert.deepEqual(result.errors, [
+      '/nonexistent/llm-extproc.yaml: cannot read config (ENOENT: no such file); give an existing file with --config FILE or LLM_EXTPROC_CONFIG (config/default.yaml is a starting point)',
+    ]);
   });
 });

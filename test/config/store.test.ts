@@ -103,7 +103,12 @@ describe('ConfigStore', () => {
       assert.deepEqual([...store.current.models.keys()], ['second']);
       assert.equal(notified, false);
       const errors = env.logLines.filter((line) => line['msg'] === 'invalid config').map((line) => line['error']);
-      assert.deepEqual(errors, ['models[1].name: Required', 'models[1].backends: Required', 'models[1].bogus: unknown key']);
+      assert.deepEqual(errors, [
+        'models[1].name: Required',
+        'models[1].backends: Required',
+        'models[1].bogus: unknown key',
+        'models[0].backends[0].backend: unknown backend "ghost"',
+      ]);
       assert.ok(env.logLines.some((line) => line['level'] === 50 && /keeping the previous config/.test(String(line['msg']))));
       assert.equal(await reloadCount(env.metrics, 'success'), 1);
 

@@ -121,6 +121,12 @@ describe('entry points: everything starts node dist/main.js', OPTIONS, () => {
     assert.match(packageJson.scripts?.['test'] ?? '', /npm run build/, 'npm test must build what the process-level suite runs');
   });
 
+  it('npm run validate and npm run envoy are the same entry with their command', OPTIONS, () => {
+    for (const command of ['validate', 'envoy']) {
+      assert.equal(packageJson.scripts?.[command], `${ENTRY.join(' ')} ${command}`, `package.json scripts.${command} drifted`);
+    }
+  });
+
   it('the llm-extproc bin hands the command line to runCli from dist/main.js', OPTIONS, async () => {
     const bin = packageJson.bin?.['llm-extproc'];
     assert.equal(bin, 'bin/llm-extproc.js', 'package.json bin.llm-extproc drifted from bin/llm-extproc.js');

@@ -16,8 +16,8 @@ describe('README', () => {
     const backends = (parse(match[1]) as { backends: Array<{ name: string; schema: string }> }).backends;
     const models = [{ name: 'm', backends: backends.map((backend, index) => ({ backend: backend.name, priority: index })) }];
     const text = `${match[1]}models: ${JSON.stringify(models)}\n`;
-    const env = Object.fromEntries([...text.matchAll(/env: ([A-Z_]+)/g)].map((found) => [found[1], 'dummy']));
-    const loaded = await parseConfig(text, 'README.md', env, VALIDATORS);
+    // The files the examples name (key files, tokens) are not on this machine: the shape is what is checked.
+    const loaded = await parseConfig(text, 'README.md', {}, VALIDATORS, { secrets: 'skip' });
     assert.ok(loaded.ok, loaded.ok ? '' : loaded.errors.join('\n'));
     const schemas = new Set(backends.map((backend) => backend.schema));
     for (const schema of ['OpenAI', 'AzureOpenAI', 'Anthropic', 'AWSBedrock', 'AWSAnthropic', 'GCPVertexAI', 'GCPAnthropic', 'GoogleAI']) {

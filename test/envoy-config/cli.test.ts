@@ -68,6 +68,6 @@ describe('llm-extproc envoy', () => {
 
   it('is listed in the usage text', async () => {
     const result = await run(['--help']);
-    assert.match(result.stdout, /llm-extproc envoy --config FILE \[--extproc ADDR\] \[--ratelimit ADDR\]/);
+    assert.match(result.stdout, /llm-extproc envoy \[--config FILE\] \[--extproc ADDR\] \[--ratelimit ADDR\]/);
   });
 });

@@ -157,7 +157,7 @@ describe('validate and envoy as processes', { timeout: TIMEOUT_MS }, () => {
   it('validate prints ok for the shipped config and every error of a bad one', async () => {
     const good = await runCli(['validate', '--config', join(ROOT, 'config', 'default.yaml')]);
     assert.equal(good.code, 0, good.stderr);
-    assert.equal(good.stdout, 'ok\n');
+    assert.equal(good.stdout, `${join(ROOT, 'config', 'default.yaml')}: ok\n`);
 
     const directory = await mkdtemp(join(tmpdir(), 'llm-extproc-validate-'));
     try {

@@ -40,6 +40,11 @@ export const COMMANDS = {
     usage: 'llm-extproc envoy [--config FILE] [--extproc ADDR] [--ratelimit ADDR]',
     load: async () => (await import('../envoy/cli.js')).runEnvoy,
   },
+  run: {
+    summary: 'run a local gateway: the ext_proc service in-process, plus Envoy with a generated bootstrap',
+    usage: 'llm-extproc run [--config FILE] [--envoy PATH] [--admin ADDR] [--envoy-log-level LEVEL]',
+    load: async () => (await import('./run.js')).runRun,
+  },
 } as const satisfies Record<string, Command>;
 
 export type CommandName = keyof typeof COMMANDS;

@@ -40,7 +40,8 @@ function usageError(io: CommandIo, message: string): number {
   return 2;
 }
 
-function drainTimeout(env: NodeJS.ProcessEnv): number {
+/** LLM_EXTPROC_DRAIN_TIMEOUT_MS, else 30 s. */
+export function drainTimeout(env: NodeJS.ProcessEnv): number {
   const value = Number(env['LLM_EXTPROC_DRAIN_TIMEOUT_MS']);
   return Number.isFinite(value) && value >= 0 && env['LLM_EXTPROC_DRAIN_TIMEOUT_MS'] !== '' ? value : DEFAULT_DRAIN_TIMEOUT_MS;
 }
@@ -119,7 +120,7 @@ export async function serve(options: ServeOptions): Promise<number> {
 }
 
 /** Resolves on the first SIGTERM/SIGINT; later ones call onSecondSignal. */
-function listenForSignals(
+export function listenForSignals(
   source: SignalSource,
   logger: Logger,
   onSecondSignal: () => void,
@@ -144,7 +145,8 @@ function listenForSignals(
   };
 }
 
-async function drainWithin(server: { drain(timeoutMs: number): Promise<void> }, timeoutMs: number): Promise<boolean> {
+/** Drains the service; false when the drain outlasted its bound (plus a second). */
+export async function drainWithin(server: { drain(timeoutMs: number): Promise<void> }, timeoutMs: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<false>((resolve) => {
     timer = setTimeout(() => resolve(false), timeoutMs + 1_000);

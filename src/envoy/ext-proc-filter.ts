@@ -1,5 +1,5 @@
 /**
- * The two ext_proc attachments (issue 2 §4): the router-level filter in the HCM, and the upstream-level
+ * The two ext_proc attachments (README, "How it plugs into Envoy"): the router-level filter in the HCM, and the upstream-level
  * chain in each model cluster (ext_proc -> header_mutation -> upstream_codec).
  */
 import type { EnvoySettings } from './settings.js';

@@ -8,7 +8,7 @@ import { localReplyConfig } from './local-reply.js';
 import { rateLimitFilter, RESERVE_SUFFIX } from './ratelimit.js';
 import { routes } from './routes.js';
 import type { EnvoySettings } from './settings.js';
-import { FILTER, metadataFormat, MODEL_HEADER, typeUrl, type JsonObject } from './types.js';
+import { EXCHANGE_ID_METADATA_KEY, FILTER, metadataFormat, MODEL_HEADER, typeUrl, type JsonObject } from './types.js';
 
 /** Metadata keys the service writes besides the cost keys. */
 export const USAGE_METADATA_KEYS = ['backend_name', 'model_name_override', 'response_model'] as const;
@@ -31,6 +31,8 @@ export function accessLogFormat(config: RuntimeConfig, settings: EnvoySettings):
     attempts: '%UPSTREAM_REQUEST_ATTEMPT_COUNT%',
     request_id: '%REQ(X-REQUEST-ID)%',
     model: `%REQ(${MODEL_HEADER.toUpperCase()})%`,
+    // The requestId of llm-extproc's own log lines for this request.
+    exchange_id: metadataFormat(EXCHANGE_ID_METADATA_KEY),
   };
   if (settings.rateLimit) format['tenant'] = `%REQ(${settings.rateLimit.tenantHeader.toUpperCase()})%`;
   for (const key of USAGE_METADATA_KEYS) format[key] = metadataFormat(key);

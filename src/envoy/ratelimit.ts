@@ -1,5 +1,5 @@
 /**
- * Token budgets (issue 4, Envoy side): the rate-limit filter after the router-level ext_proc, and per route a
+ * Token budgets, Envoy side (docs/token-budgets.md): the rate-limit filter after the router-level ext_proc, and per route a
  * RateLimitPerRoute whose descriptors check (or reserve) in the request phase and charge when the stream is done.
  *
  * Descriptor per cost key: (cost=<metadataKey>, tenant=<tenant header>, model=<client model name>). A request

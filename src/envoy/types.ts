@@ -17,6 +17,8 @@ export const ENDPOINT_METADATA_NAMESPACE = 'llm_extproc';
 export const ENDPOINT_BACKEND_KEY = 'backend';
 /** Routing header the service sets from the body's `model`. */
 export const MODEL_HEADER = 'x-ai-eg-model';
+/** Metadata key under METADATA_NAMESPACE holding the service's id for the request (its log lines' requestId). */
+export const EXCHANGE_ID_METADATA_KEY = 'llm_extproc_exchange_id';
 /** Routing header the service sets in router-only mode (upstreamFilter: false). */
 export const BACKEND_HEADER = 'x-ai-eg-backend';
 

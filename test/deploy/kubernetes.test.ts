@@ -167,7 +167,7 @@ describe('Envoy Gateway manifests', () => {
 
   it('use known kinds and API versions, and every reference resolves', () => checkCommon('gateway', manifests));
 
-  it('run llm-extproc router-only behind an EnvoyExtensionPolicy with the issue 2 modes', async () => {
+  it('run llm-extproc router-only behind an EnvoyExtensionPolicy with the router-level processing modes', async () => {
     const config = await configOf(named(manifests, 'ConfigMap', 'llm-extproc-config'));
     assert.equal(config.file.envoy.upstreamFilter, false);
     const policy = named(manifests, 'EnvoyExtensionPolicy', 'llm-extproc');

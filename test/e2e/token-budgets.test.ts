@@ -1,5 +1,5 @@
 /**
- * Token budgets end to end (issue 4 proofs): the official openai client -> Envoy stand-in with the rate-limit
+ * Token budgets end to end (the numbers in the README's "Token budgets"): the official openai client -> Envoy stand-in with the rate-limit
  * filter (policies from src/envoy rateLimitPolicies) -> llm-extproc -> a mock OpenAI upstream, with an
  * in-process rate-limit service counting like envoyproxy/ratelimit. Both upstreamFilter modes.
  *

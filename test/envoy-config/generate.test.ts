@@ -1,6 +1,6 @@
 /**
  * The generated bootstrap: valid against Envoy's protos for every variant (TCP and Unix ext_proc,
- * upstreamFilter true/false, with and without rate limiting), and wired exactly as issue 2 §4 fixes.
+ * upstreamFilter true/false, with and without rate limiting), and wired exactly as the README's "How it plugs into Envoy" describes.
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { envoyDurationSeconds } from '../../src/config/schema.js';
+import { EXCHANGE_ID_KEY } from '../../src/server/router-request.js';
 import { generateBootstrap, GRACEFUL_CLOSE_FLAG, renderEnvoyConfig, type EnvoyGenerateOptions } from '../../src/envoy/index.js';
 import { REPO_ROOT } from '../../scripts/envoy-generate.js';
 import { checkReferences } from './references.js';
@@ -43,7 +44,7 @@ describe('generated Envoy bootstrap', () => {
     });
   }
 
-  it('runs buffer -> ext_proc -> rate limit -> router, with the router-level ext_proc modes of issue 2 §4', async () => {
+  it('runs buffer -> ext_proc -> rate limit -> router, with the router-level ext_proc modes', async () => {
     const bootstrap = await bootstrapFor(WITH_RATE_LIMIT);
     const filters = httpFilters(bootstrap);
     assert.deepEqual(
@@ -235,6 +236,7 @@ describe('generated Envoy bootstrap', () => {
       assert.equal(log[key], `%DYNAMIC_METADATA(io.envoy.ai_gateway:${key})%`, key);
     }
     assert.doesNotMatch(JSON.stringify(log), /AUTHORIZATION|API-KEY|%REQ\(:PATH\)%/i);
+    assert.equal(log['exchange_id'], `%DYNAMIC_METADATA(io.envoy.ai_gateway:${EXCHANGE_ID_KEY})%`, 'the id llm-extproc logs as requestId');
   });
 
   it('reports bad addresses as errors', async () => {

@@ -1,5 +1,5 @@
 /**
- * Token-budget wiring on the Envoy side (issue 4): the per-route RateLimitPerRoute policies, and the
+ * Token-budget wiring on the Envoy side (docs/token-budgets.md): the per-route RateLimitPerRoute policies, and the
  * envoyproxy/ratelimit config shipped for the compose stack matching the descriptors Envoy sends.
  */
 import assert from 'node:assert/strict';

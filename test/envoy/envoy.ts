@@ -1,7 +1,9 @@
 /**
- * The Envoy stand-in: an HTTP/1.1 listener on 127.0.0.1 running, per request, the filter chain of issue 2 §4:
- * router-level ext_proc -> rate limit (hooks.ts) -> router (retries across priorities, upstream filter chain
- * per attempt). Follows ../shared/docs/envoy-extproc-contract.md; where Envoy answers 500, so does this.
+ * The Envoy stand-in: an HTTP/1.1 listener on 127.0.0.1 running, per request, the filter chain the generated
+ * bootstrap configures (src/envoy/, described in the README's "How it plugs into Envoy"): router-level ext_proc ->
+ * rate limit (hooks.ts) -> router (retries across priorities, upstream filter chain per attempt). It follows
+ * Envoy's ext_proc filter behaviour (envoy/source/extensions/filters/http/ext_proc in the Envoy repository);
+ * where Envoy answers 500, so does this.
  *
  *   const envoy = await startEnvoy({ config, extProc: `127.0.0.1:${port}`, upstreams: { openai: mock.url } });
  *   ... fetch(`${envoy.url}/v1/chat/completions`, ...) ...

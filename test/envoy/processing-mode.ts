@@ -68,7 +68,7 @@ export function shouldRemoveContentLength(mode: EffectiveMode, direction: Direct
   return body === 'BUFFERED' && !sendsHeaders(mode, direction);
 }
 
-/** The router-level filter of issue 2 §4. */
+/** The router-level filter, as the generated bootstrap configures it (src/envoy/ext-proc-filter.ts). */
 export const ROUTER_PROCESSING_MODE: ProcessingMode = {
   request_header_mode: 'SEND',
   response_header_mode: 'SEND',
@@ -78,7 +78,7 @@ export const ROUTER_PROCESSING_MODE: ProcessingMode = {
   response_trailer_mode: 'SKIP',
 };
 
-/** The upstream-level filter of issue 2 §4. */
+/** The upstream-level filter, as the generated bootstrap configures it (src/envoy/ext-proc-filter.ts). */
 export const UPSTREAM_PROCESSING_MODE: ProcessingMode = {
   request_header_mode: 'SEND',
   response_header_mode: 'SKIP',

@@ -2,19 +2,19 @@
 # The image runs the compiled JavaScript in dist/; no TypeScript compiler runs at run time.
 
 # Build: every dependency, then `npm ci` runs the prepare script (tsc -> dist/).
-FROM node:22-bookworm-slim AS build
+FROM node:22.22.0-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm ci --no-audit --no-fund
 
 # Production dependencies only.
-FROM node:22-bookworm-slim AS deps
+FROM node:22.22.0-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 
-FROM node:22-bookworm-slim
+FROM node:22.22.0-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules

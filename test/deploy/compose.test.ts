@@ -133,7 +133,7 @@ describe('Dockerfile', () => {
   it('is multi-stage on Node LTS, builds dist/ in a build stage, ships production dependencies only, runs as non-root with a health check', () => {
     const bases = [...dockerfile.matchAll(/^FROM (\S+)/gm)].map((match) => match[1]);
     assert.ok(bases.length >= 2);
-    for (const base of bases) assert.match(String(base), /^node:(22|24)-bookworm-slim/);
+    for (const base of bases) assert.match(String(base), /^node:(22|24)\.\d+\.\d+-bookworm-slim$/, 'a released Node LTS, pinned');
     assert.match(dockerfile, /npm ci --omit=dev/);
     assert.match(dockerfile, /^USER node$/m);
     assert.match(dockerfile, /^EXPOSE 1063 1064$/m);

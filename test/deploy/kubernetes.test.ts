@@ -62,11 +62,37 @@ function named(manifests: Manifest[], kind: string, name: string): Manifest {
   return found;
 }
 
-type Container = { name: string; args?: string[]; command?: string[]; ports?: { name: string; containerPort: number }[]; volumeMounts?: { name: string; mountPath: string }[]; env?: JsonMap[]; resources?: JsonMap; readinessProbe?: JsonMap; livenessProbe?: JsonMap };
+type Container = {
+  name: string;
+  image?: string;
+  args?: string[];
+  command?: string[];
+  restartPolicy?: string;
+  ports?: { name: string; containerPort: number }[];
+  volumeMounts?: { name: string; mountPath: string }[];
+  env?: JsonMap[];
+  resources?: JsonMap;
+  readinessProbe?: JsonMap;
+  livenessProbe?: JsonMap;
+  startupProbe?: JsonMap;
+  lifecycle?: JsonMap;
+};
 type Volume = { name: string; configMap?: { name: string; items?: { key: string; path: string }[] }; emptyDir?: JsonMap };
+type PodSpec = { containers: Container[]; initContainers?: Container[]; volumes: Volume[]; terminationGracePeriodSeconds?: number };
 
-function podSpec(deployment: Manifest): { containers: Container[]; volumes: Volume[] } {
-  return dig(deployment, 'spec', 'template', 'spec') as { containers: Container[]; volumes: Volume[] };
+function podSpec(deployment: Manifest): PodSpec {
+  return dig(deployment, 'spec', 'template', 'spec') as PodSpec;
+}
+
+/** The pod's long-running containers: its containers and its native sidecars (init containers with restartPolicy: Always). */
+function runningContainers(spec: PodSpec): Container[] {
+  return [...(spec.initContainers ?? []).filter((container) => container.restartPolicy === 'Always'), ...spec.containers];
+}
+
+/** A plain `env` value of a container. */
+function envValue(container: Container, name: string): string | undefined {
+  const entry = (container.env ?? []).find((env) => env['name'] === name);
+  return typeof entry?.['value'] === 'string' ? entry['value'] : undefined;
 }
 
 function flag(args: string[] | undefined, name: string): string | undefined {
@@ -91,7 +117,7 @@ function checkCommon(dir: string, manifests: Manifest[]): void {
     const labels = dig(deployment, 'spec', 'template', 'metadata', 'labels') as Record<string, string>;
     for (const [key, value] of Object.entries(selector)) assert.equal(labels[key], value, 'selector matches the pod labels');
     const volumes = new Map(spec.volumes.map((volume) => [volume.name, volume]));
-    for (const container of spec.containers) {
+    for (const container of runningContainers(spec)) {
       assert.ok(container.readinessProbe && container.livenessProbe, `${container.name} has probes`);
       assert.ok(dig(container, 'resources', 'requests', 'cpu') && dig(container, 'resources', 'requests', 'memory'), `${container.name} requests resources`);
       const portNames = new Set((container.ports ?? []).map((port) => port.name));
@@ -100,7 +126,7 @@ function checkCommon(dir: string, manifests: Manifest[]): void {
         if (typeof port === 'string') assert.ok(portNames.has(port), `${container.name} probe port ${port} exists`);
       }
       for (const mount of container.volumeMounts ?? []) assert.ok(volumes.has(mount.name), `${container.name} mounts declared volume ${mount.name}`);
-      for (const env of container.env ?? []) {
+      for (const env of (container.env ?? []).filter((item) => item['valueFrom'] !== undefined)) {
         const ref = dig(env, 'valueFrom', 'secretKeyRef') as JsonMap;
         assert.equal(ref['name'], 'llm-extproc-keys');
         assert.equal(ref['key'], env['name']);
@@ -115,7 +141,7 @@ function checkCommon(dir: string, manifests: Manifest[]): void {
       const serviceSelector = dig(item, 'spec', 'selector') as Record<string, string>;
       return Object.entries(serviceSelector).every(([key, value]) => labels[key] === value);
     })) {
-      const containerPorts = new Set(spec.containers.flatMap((container) => (container.ports ?? []).map((port) => port.name)));
+      const containerPorts = new Set(runningContainers(spec).flatMap((container) => (container.ports ?? []).map((port) => port.name)));
       for (const port of dig(service, 'spec', 'ports') as JsonMap[]) assert.ok(containerPorts.has(String(port['targetPort'])), `Service ${service.metadata.name} targetPort ${port['targetPort']}`);
     }
   }
@@ -135,9 +161,10 @@ describe('Kubernetes sidecar manifests', () => {
 
   it('wire Envoy and llm-extproc over a Unix socket in a shared emptyDir', async () => {
     const deployment = named(manifests, 'Deployment', 'llm-gateway');
-    const { containers, volumes } = podSpec(deployment);
-    const envoy = containers.find((container) => container.name === 'envoy');
-    const extproc = containers.find((container) => container.name === 'llm-extproc');
+    const spec = podSpec(deployment);
+    const { volumes } = spec;
+    const envoy = spec.containers.find((container) => container.name === 'envoy');
+    const extproc = runningContainers(spec).find((container) => container.name === 'llm-extproc');
     assert.ok(envoy && extproc);
     const bootstrap = parse(named(manifests, 'ConfigMap', 'envoy-config').data?.['envoy.yaml'] ?? '') as JsonMap;
     const socket = (flag(extproc.args, '--listen') ?? '').replace(/^unix:/, '');
@@ -159,6 +186,34 @@ describe('Kubernetes sidecar manifests', () => {
     const config = await configOf(named(manifests, 'ConfigMap', 'llm-extproc-config'));
     const provided = new Set((extproc.env ?? []).map((env) => env['name']));
     for (const name of JSON.stringify(config.file.backends).matchAll(/"env":"([A-Z0-9_]+)"/g)) assert.ok(provided.has(name[1]), `${name[1]} comes from the Secret`);
+  });
+
+  it('run llm-extproc as a native sidecar: ready before Envoy starts, stopped after Envoy exits', () => {
+    const spec = podSpec(named(manifests, 'Deployment', 'llm-gateway'));
+    const extproc = (spec.initContainers ?? []).find((container) => container.name === 'llm-extproc');
+    assert.ok(extproc, 'llm-extproc is an init container');
+    assert.equal(extproc.restartPolicy, 'Always', 'a native sidecar');
+    assert.equal(dig(extproc, 'startupProbe', 'httpGet', 'path'), '/readyz', 'Envoy starts once llm-extproc is ready');
+    assert.deepEqual(spec.containers.map((container) => container.name), ['envoy']);
+  });
+
+  it("drain Envoy on shutdown, then llm-extproc, within the grace period", () => {
+    const spec = podSpec(named(manifests, 'Deployment', 'llm-gateway'));
+    const envoy = spec.containers.find((container) => container.name === 'envoy');
+    const extproc = runningContainers(spec).find((container) => container.name === 'llm-extproc');
+    assert.ok(envoy && extproc);
+    const preStop = dig(envoy, 'lifecycle', 'preStop', 'exec', 'command') as string[];
+    assert.match(preStop.join(' '), /drain_listeners\?graceful/);
+    assert.equal(flag(envoy.args, '--drain-strategy'), 'immediate');
+    const minDrain = Number(envValue(envoy, 'MIN_DRAIN_SECONDS'));
+    const drain = Number(envValue(envoy, 'DRAIN_SECONDS'));
+    assert.ok(minDrain > 0 && drain > 0, 'the preStop wait is bounded');
+    assert.ok(Number(flag(envoy.args, '--drain-time-s')) >= drain, "Envoy's listeners stay open while the preStop waits");
+    const extprocDrain = Number(envValue(extproc, 'LLM_EXTPROC_DRAIN_TIMEOUT_MS')) / 1000;
+    assert.ok(extprocDrain > 0, 'LLM_EXTPROC_DRAIN_TIMEOUT_MS is set');
+    const grace = spec.terminationGracePeriodSeconds ?? 30;
+    assert.ok(minDrain + drain + extprocDrain + 5 <= grace, `${minDrain} + ${drain} + ${extprocDrain} + 5 s of margin fit in ${grace} s`);
+    assert.ok(envoyDurationSeconds(String(dig(parse(named(manifests, 'ConfigMap', 'envoy-config').data?.['envoy.yaml'] ?? '') as JsonMap, 'static_resources', 'listeners', 0, 'filter_chains', 0, 'filters', 0, 'typed_config', 'http_filters', 1, 'typed_config', 'message_timeout'))) <= extprocDrain, 'a message in flight at SIGTERM gets its answer');
   });
 });
 
@@ -242,5 +297,34 @@ describe('Envoy Gateway manifests', () => {
     assert.match(String(dig(proxy, 'spec', 'bootstrap', 'jsonPatches', 0, 'path')), new RegExp(`/static_layer/${GRACEFUL_CLOSE_FLAG.replace(/\./g, '\\.')}$`));
     const buffers = byKind(manifests, 'ClientTrafficPolicy')[0];
     assert.equal(dig(buffers, 'spec', 'connection', 'bufferLimit'), '32Mi');
+  });
+
+  it('charge requests without x-tenant-id to a default bucket, with the same costs', () => {
+    const rules = dig(named(manifests, 'BackendTrafficPolicy', 'token-budgets'), 'spec', 'rateLimit', 'global', 'rules') as JsonMap[];
+    const selects = (rule: JsonMap, match: (header: JsonMap) => boolean) =>
+      ((rule['clientSelectors'] as JsonMap[] | undefined) ?? []).some((selector) => ((selector['headers'] as JsonMap[] | undefined) ?? []).some(match));
+    const perTenant = rules.find((rule) => selects(rule, (header) => header['name'] === 'x-tenant-id' && header['type'] === 'Distinct'));
+    const absent = rules.find((rule) =>
+      selects(rule, (header) => header['name'] === 'x-tenant-id' && header['type'] === 'RegularExpression' && header['value'] === '.*' && header['invert'] === true),
+    );
+    assert.ok(perTenant, 'a per-tenant rule');
+    assert.ok(absent, 'a rule for requests without the header (an inverted match of any value)');
+    assert.deepEqual(absent['cost'], perTenant['cost']);
+    assert.equal(rules.length, 2, 'no rule matches every request, which would charge tenants twice');
+  });
+
+  it("keep llm-extproc serving while it leaves the endpoints, then drain within the grace period", () => {
+    const spec = podSpec(named(manifests, 'Deployment', 'llm-extproc'));
+    const container = spec.containers.find((item) => item.name === 'llm-extproc');
+    assert.ok(container);
+    const preStop = dig(container, 'lifecycle', 'preStop', 'exec', 'command') as string[];
+    assert.equal(preStop[0], 'sleep');
+    const delay = Number(preStop[1]);
+    assert.ok(delay >= 5, 'long enough for Envoy Gateway to see the endpoint go');
+    const drain = Number(envValue(container, 'LLM_EXTPROC_DRAIN_TIMEOUT_MS')) / 1000;
+    const messageTimeout = envoyDurationSeconds(String(dig(named(manifests, 'EnvoyExtensionPolicy', 'llm-extproc'), 'spec', 'extProc', 0, 'messageTimeout')));
+    assert.ok(drain >= messageTimeout, 'a message in flight at SIGTERM gets its answer');
+    const grace = spec.terminationGracePeriodSeconds ?? 30;
+    assert.ok(delay + drain + 5 <= grace, `${delay} + ${drain} + 5 s of margin fit in ${grace} s`);
   });
 });

@@ -124,4 +124,16 @@ describe('envoy/ratelimit/config.yaml (compose stack)', () => {
     assert.deepEqual(limitFor(file.descriptors, [['cost', 'llm_total_token'], ['tenant', 'x'], ['model', 'mock-gpt']]), { unit: 'minute', requests_per_unit: 2000 });
     assert.equal(limitFor(file.descriptors, [['cost', 'llm_input_token'], ['tenant', 'x'], ['model', 'mock-gpt']]), undefined);
   });
+
+  it('has a default bucket: every cost budgeted per tenant is budgeted for requests without a tenant too', async () => {
+    const config = await configFrom(readFileSync(join(REPO_ROOT, 'config/compose.yaml'), 'utf8'));
+    const budgeted = file.descriptors.filter((item) => item.key === 'cost').map((item) => String(item.value));
+    assert.ok(budgeted.length >= 2, budgeted.join(', '));
+    for (const cost of budgeted) {
+      for (const model of config.models.keys()) {
+        if (!limitFor(file.descriptors, [['cost', cost], ['tenant', 'some-team'], ['model', model]])) continue;
+        assert.ok(limitFor(file.descriptors, [['cost', cost], ['model', model]]), `${cost} on ${model} without x-tenant-id is budgeted`);
+      }
+    }
+  });
 });

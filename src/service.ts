@@ -11,7 +11,8 @@ import { resetGcpTokenCaches } from './auth/gcp.js';
 import { startAdminServer, type AdminServer } from './admin/admin-server.js';
 import type { Components } from './components.js';
 import { ConfigError, ConfigStore } from './config/store.js';
-import type { Logger } from './logging.js';
+import { logSecretsOf, type Logger } from './logging.js';
+import { configSecretValues } from './server/scrub-secrets.js';
 import { GatewayMetrics } from './metrics/metrics.js';
 import { grpcBindTarget, type ListenAddress } from './net-address.js';
 import type { ExchangeRegistry } from './server/exchange.js';
@@ -90,6 +91,10 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   });
   // A reloaded config may name other GCP credentials: fetch tokens afresh.
   configStore.onChange(() => resetGcpTokenCaches());
+  // The log scrubs every backend credential of the config it serves, whatever line it turns up in.
+  const logSecrets = logSecretsOf(logger);
+  logSecrets?.setConfigured(configSecretValues(configStore.current));
+  configStore.onChange((config) => logSecrets?.setConfigured(configSecretValues(config)));
 
   let serving = false;
   let draining = false;

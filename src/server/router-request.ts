@@ -118,7 +118,7 @@ async function handleBody(exchange: Exchange, rawBody: Uint8Array): Promise<Proc
   const backend = exchange.config.backends.get(ref.backend);
   if (!backend) throw new GatewayError('ERR_INTERNAL', `model ${requestModel} names unknown backend ${ref.backend}`);
   const built = await buildAttempt(exchange, backend, ref);
-  exchange.attempt = built.attempt;
+  exchange.startAttempt(built.attempt);
   built.headers.set(MODEL_HEADER, requestModel);
   built.headers.set(BACKEND_HEADER, backend.name);
   // A buffered body replaced with header mode SEND: content-length must match in the same answer.

@@ -13,6 +13,7 @@ import { answer, gatewayErrorReply, immediateError, immediateJson, METADATA_NAME
 import { requestPhaseCosts, zeroCosts } from './accounting.js';
 import { buildAttempt, pickBackendRef } from './upstream-request.js';
 import { anthropicModelsList, countTokensReply } from './anthropic-local.js';
+import { validateAnthropicRequest } from '../translators/anthropic-ingress/validate-request.js';
 
 export const MODEL_HEADER = 'x-ai-eg-model';
 export const BACKEND_HEADER = 'x-ai-eg-backend';
@@ -87,6 +88,11 @@ async function handleBody(exchange: Exchange, rawBody: Uint8Array): Promise<Proc
   const requestModel = body['model'];
   if (typeof requestModel !== 'string' || requestModel === '') {
     throw new GatewayError('ERR_MALFORMED_REQUEST', 'malformed request: `model` is required and must be a string', { param: 'model' });
+  }
+  // What the Messages API would refuse is refused here, in its error shape, before routing or translating.
+  if (exchange.endpoint?.clientApi === 'anthropic') {
+    const problem = validateAnthropicRequest(body, exchange.endpoint.local === 'count_tokens');
+    if (problem) throw new GatewayError('ERR_MALFORMED_REQUEST', problem.message, { param: problem.param });
   }
   const model = exchange.config.models.get(requestModel);
   if (!model) {

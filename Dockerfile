@@ -15,7 +15,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 
 FROM node:22-bookworm-slim
-ENV NODE_ENV=production
+# The container runs as the non-root `node` user (uid 1000) on a read-only root filesystem: logs go to stdout, the
+# Unix socket to the /sockets volume, and tsx compiles in memory instead of caching under /tmp.
+ENV NODE_ENV=production TSX_DISABLE_CACHE=1
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

@@ -1,4 +1,4 @@
-import { lstat, unlink } from 'node:fs/promises';
+import { chmod, lstat, unlink } from 'node:fs/promises';
 
 /**
  * Listen addresses as the CLI takes them: "host:port", "[v6]:port", or "unix:/path".
@@ -53,4 +53,12 @@ export async function removeStaleSocket(path: string): Promise<void> {
   } catch {
     // absent: nothing to remove
   }
+}
+
+/** Mode of the service's Unix sockets: owner and group may connect (Envoy runs as the same user or group), no one else. */
+export const SOCKET_MODE = 0o660;
+
+/** Restricts a bound Unix socket to SOCKET_MODE. */
+export async function restrictSocket(path: string): Promise<void> {
+  await chmod(path, SOCKET_MODE);
 }

@@ -17,6 +17,8 @@ import { GatewayMetrics } from './metrics/metrics.js';
 import { grpcBindTarget, type ListenAddress } from './net-address.js';
 import type { ExchangeRegistry } from './server/exchange.js';
 import { startExtProcServer } from './server/grpc-server.js';
+import { createTlsListener, TlsError, type TlsFiles, type TlsListener } from './server/tls.js';
+import type { ServerCredentials } from '@grpc/grpc-js';
 import { checkTranslatorTable, unservableBackends, type TranslatorTable } from './translators/table.js';
 
 /** Thrown by createService when the service cannot start; `problems` lists every reason. */
@@ -41,6 +43,7 @@ export type StartExtProcServer = (options: {
   metrics: GatewayMetrics;
   logger: Logger;
   translators: TranslatorTable;
+  credentials?: ServerCredentials;
 }) => Promise<ExtProcServerHandle>;
 
 export interface ServiceOptions {
@@ -54,6 +57,8 @@ export interface ServiceOptions {
   readonly components: Components;
   /** Follow the config file (default true). */
   readonly watch?: boolean;
+  /** TLS for the gRPC listener (certificate and key files, optional client CA for mutual TLS), reloaded on change. */
+  readonly tls?: TlsFiles;
   /** Replaces the real gRPC server (unit tests of signal handling only). */
   readonly startServer?: StartExtProcServer;
 }
@@ -72,6 +77,8 @@ export interface Service {
   forceClose(): void;
   /** Stops following the config and closes the admin server. Call after drain or forceClose. */
   close(): Promise<void>;
+  /** The gRPC listener's TLS, when configured. */
+  readonly tls?: TlsListener;
 }
 
 /** Builds and starts the whole service. Throws StartupError (or ConfigError) with every problem when it cannot. */
@@ -99,7 +106,13 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   let serving = false;
   let draining = false;
   let adminServer: AdminServer | undefined;
+  let tls: TlsListener | undefined;
   try {
+    if (options.tls) {
+      tls = await createTlsListener(options.tls, logger).catch((error: unknown) => {
+        throw error instanceof TlsError ? new StartupError([error.message]) : error;
+      });
+    }
     adminServer = await startAdminServer({
       listen: options.admin,
       metrics,
@@ -108,7 +121,14 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     });
     logger.info({ address: adminServer.address }, 'admin server listening');
     const startServer = options.startServer ?? startExtProcServer;
-    const server = await startServer({ listen: grpcBindTarget(options.listen), configStore, metrics, logger, translators: components.translators });
+    const server = await startServer({
+      listen: grpcBindTarget(options.listen),
+      configStore,
+      metrics,
+      logger,
+      translators: components.translators,
+      ...(tls ? { credentials: tls.credentials } : {}),
+    });
     serving = true;
     const config = configStore.current;
     logger.info(
@@ -136,11 +156,14 @@ export async function createService(options: ServiceOptions): Promise<Service> {
       async close() {
         serving = false;
         configStore.close();
+        tls?.close();
         await admin.close();
       },
+      ...(tls ? { tls } : {}),
     };
   } catch (error) {
     configStore.close();
+    tls?.close();
     await adminServer?.close();
     throw error;
   }

@@ -26,7 +26,7 @@ export interface Command {
 export const COMMANDS = {
   serve: {
     summary: 'run the ext_proc gRPC service and the admin HTTP server',
-    usage: 'llm-extproc serve [--config FILE] [--listen ADDR] [--admin ADDR]   (ADDR: host:port | unix:/path)',
+    usage: 'llm-extproc serve [--config FILE] [--listen ADDR] [--admin ADDR] [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]   (ADDR: host:port | unix:/path)',
     load: async () => (await import('./serve.js')).runServe,
   },
   validate: {

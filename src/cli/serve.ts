@@ -10,6 +10,7 @@ import { ConfigError } from '../config/store.js';
 import { createLogger, type Logger } from '../logging.js';
 import { parseListenAddress, type ListenAddress } from '../net-address.js';
 import { createService, StartupError, type Service, type StartExtProcServer } from '../service.js';
+import type { TlsFiles } from '../server/tls.js';
 import { COMMANDS, type CommandRun, type CommandIo } from './commands.js';
 import { DEFAULT_ADMIN, DEFAULT_LISTEN, configPath, parseFlags, stringFlag } from './options.js';
 
@@ -20,8 +21,16 @@ export const runServe: CommandRun = async (args, io, components) => {
     config: { type: 'string', short: 'c' },
     listen: { type: 'string' },
     admin: { type: 'string' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
+    'tls-client-ca': { type: 'string' },
   });
   if (!flags.ok) return usageError(io, flags.error);
+  const certFile = stringFlag(flags.values, 'tls-cert');
+  const keyFile = stringFlag(flags.values, 'tls-key');
+  const clientCaFile = stringFlag(flags.values, 'tls-client-ca');
+  if ((certFile === undefined) !== (keyFile === undefined)) return usageError(io, '--tls-cert and --tls-key go together');
+  if (clientCaFile !== undefined && certFile === undefined) return usageError(io, '--tls-client-ca needs --tls-cert and --tls-key');
   const listen = parseListenAddress(stringFlag(flags.values, 'listen') ?? DEFAULT_LISTEN);
   if (!listen.ok) return usageError(io, `--listen ${listen.error}`);
   const admin = parseListenAddress(stringFlag(flags.values, 'admin') ?? DEFAULT_ADMIN);
@@ -33,6 +42,7 @@ export const runServe: CommandRun = async (args, io, components) => {
     drainTimeoutMs: drainTimeout(io.env),
     io,
     components,
+    ...(certFile && keyFile ? { tls: { certFile, keyFile, ...(clientCaFile ? { clientCaFile } : {}) } } : {}),
   });
 };
 
@@ -67,6 +77,8 @@ export interface ServeOptions {
   onServing?: (service: Service) => void;
   /** Follow the config file (default true; tests of SIGHUP turn it off). */
   watch?: boolean;
+  /** TLS for the gRPC listener. */
+  tls?: TlsFiles;
 }
 
 /** Runs until SIGTERM/SIGINT, then drains; resolves with the exit code. */
@@ -102,6 +114,7 @@ async function serveUntilSignal(options: ServeOptions, logger: Logger, signals: 
       components: options.components,
       startServer: options.startServer,
       watch: options.watch,
+      tls: options.tls,
     });
   } catch (error) {
     if (error instanceof ConfigError || error instanceof StartupError) {

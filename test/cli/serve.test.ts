@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { serve } from '../../src/cli/serve.js';
+import { runServe, serve } from '../../src/cli/serve.js';
 import { createComponents } from '../../src/components.js';
 import type { ExtProcServerHandle, Service, StartExtProcServer } from '../../src/service.js';
 import { createLogger } from '../../src/logging.js';
@@ -132,6 +132,15 @@ describe('serve', () => {
       assert.equal(run.signals.listenerCount('SIGHUP'), 0);
     } finally {
       await rm(directory, { recursive: true, force: true });
+    }
+  });
+
+  it('takes --tls-cert and --tls-key together, and --tls-client-ca only with them', async () => {
+    for (const args of [['--tls-cert', 'c.pem'], ['--tls-key', 'k.pem'], ['--tls-client-ca', 'ca.pem']]) {
+      let stderr = '';
+      const code = await runServe(args, { stdout: () => undefined, stderr: (text: string) => (stderr += text), env: {} }, createComponents());
+      assert.equal(code, 2, args.join(' '));
+      assert.match(stderr, /--tls-/);
     }
   });
 

@@ -15,6 +15,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 
 FROM node:22.22.0-bookworm-slim
+# The container runs as the non-root `node` user (uid 1000) on a read-only root filesystem: logs go to stdout and
+# the Unix socket to the /sockets volume.
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules

@@ -1,4 +1,4 @@
-import { lstat, stat, unlink } from 'node:fs/promises';
+import { chmod, lstat, stat, unlink } from 'node:fs/promises';
 import { createServer } from 'node:net';
 
 /**
@@ -117,4 +117,12 @@ export function bindProblem(error: NodeJS.ErrnoException): string {
     default:
       return error.code ?? error.message;
   }
+}
+
+/** Mode of the service's Unix sockets: owner and group may connect (Envoy runs as the same user or group), no one else. */
+export const SOCKET_MODE = 0o660;
+
+/** Restricts a bound Unix socket to SOCKET_MODE. */
+export async function restrictSocket(path: string): Promise<void> {
+  await chmod(path, SOCKET_MODE);
 }

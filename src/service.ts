@@ -11,11 +11,14 @@ import { resetGcpTokenCaches } from './auth/gcp.js';
 import { startAdminServer, type AdminServer } from './admin/admin-server.js';
 import type { Components } from './components.js';
 import { ConfigError, ConfigStore } from './config/store.js';
-import type { Logger } from './logging.js';
+import { logSecretsOf, type Logger } from './logging.js';
+import { configSecretValues } from './server/scrub-secrets.js';
 import { GatewayMetrics } from './metrics/metrics.js';
 import { bindProblem, checkListenAddresses, grpcBindTarget, type ListenAddress } from './net-address.js';
 import type { ExchangeRegistry } from './server/exchange.js';
 import { startExtProcServer } from './server/grpc-server.js';
+import { createTlsListener, TlsError, type TlsFiles, type TlsListener } from './server/tls.js';
+import type { ServerCredentials } from '@grpc/grpc-js';
 import { checkTranslatorTable, unservableBackends, type TranslatorTable } from './translators/table.js';
 
 /** Thrown by createService when the service cannot start; `problems` lists every reason. */
@@ -40,6 +43,7 @@ export type StartExtProcServer = (options: {
   metrics: GatewayMetrics;
   logger: Logger;
   translators: TranslatorTable;
+  credentials?: ServerCredentials;
 }) => Promise<ExtProcServerHandle>;
 
 export interface ServiceOptions {
@@ -53,6 +57,8 @@ export interface ServiceOptions {
   readonly components: Components;
   /** Follow the config file (default true). */
   readonly watch?: boolean;
+  /** TLS for the gRPC listener (certificate and key files, optional client CA for mutual TLS), reloaded on change. */
+  readonly tls?: TlsFiles;
   /** Replaces the real gRPC server (unit tests of signal handling only). */
   readonly startServer?: StartExtProcServer;
   /** What sets `listen` and `admin`, for the message when one cannot be bound (default "--listen ADDR", "--admin ADDR"). */
@@ -73,6 +79,8 @@ export interface Service {
   forceClose(): void;
   /** Stops following the config and closes the admin server. Call after drain or forceClose. */
   close(): Promise<void>;
+  /** The gRPC listener's TLS, when configured. */
+  readonly tls?: TlsListener;
 }
 
 /**
@@ -114,11 +122,21 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   }
   // A reloaded config may name other GCP credentials: fetch tokens afresh.
   configStore.onChange(() => resetGcpTokenCaches());
+  // The log scrubs every backend credential of the config it serves, whatever line it turns up in.
+  const logSecrets = logSecretsOf(logger);
+  logSecrets?.setConfigured(configSecretValues(configStore.current));
+  configStore.onChange((config) => logSecrets?.setConfigured(configSecretValues(config)));
 
   let serving = false;
   let draining = false;
   let adminServer: AdminServer | undefined;
+  let tls: TlsListener | undefined;
   try {
+    if (options.tls) {
+      tls = await createTlsListener(options.tls, logger).catch((error: unknown) => {
+        throw error instanceof TlsError ? new StartupError([error.message]) : error;
+      });
+    }
     adminServer = await startAdminServer({
       listen: options.admin,
       metrics,
@@ -129,11 +147,16 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     });
     logger.info({ address: adminServer.address }, 'admin server listening');
     const startServer = options.startServer ?? startExtProcServer;
-    const server = await startServer({ listen: grpcBindTarget(options.listen), configStore, metrics, logger, translators: components.translators }).catch(
-      (error: unknown) => {
-        throw bindError(error, options.listen, setBy.listen);
-      },
-    );
+    const server = await startServer({
+      listen: grpcBindTarget(options.listen),
+      configStore,
+      metrics,
+      logger,
+      translators: components.translators,
+      ...(tls ? { credentials: tls.credentials } : {}),
+    }).catch((error: unknown) => {
+      throw bindError(error, options.listen, setBy.listen);
+    });
     serving = true;
     const config = configStore.current;
     logger.info(
@@ -161,11 +184,14 @@ export async function createService(options: ServiceOptions): Promise<Service> {
       async close() {
         serving = false;
         configStore.close();
+        tls?.close();
         await admin.close();
       },
+      ...(tls ? { tls } : {}),
     };
   } catch (error) {
     configStore.close();
+    tls?.close();
     await adminServer?.close();
     throw error;
   }

@@ -4,7 +4,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { formatListenAddress, parseListenAddress, removeStaleSocket, type ListenAddress } from '../net-address.js';
+import { formatListenAddress, parseListenAddress, removeStaleSocket, restrictSocket, type ListenAddress } from '../net-address.js';
 
 export interface MetricsSource {
   metrics(): Promise<string>;
@@ -41,6 +41,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     if (listen.kind === 'unix') server.listen(listen.path, done);
     else server.listen(listen.port, listen.host, done);
   });
+  if (listen.kind === 'unix') await restrictSocket(listen.path);
   const bound = server.address();
   const address =
     listen.kind === 'unix' || bound === null || typeof bound === 'string'

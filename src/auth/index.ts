@@ -8,8 +8,14 @@ import { awsSigV4Headers } from './aws-sigv4.js';
 import { gcpAuthHeaders } from './gcp.js';
 import type { AuthHeaders, SignableRequest } from './types.js';
 
-/** Headers a client may use to carry its own credential; stripped when the backend has `auth`. */
+/** Headers a client may use to carry its own credential. */
 export const CLIENT_CREDENTIAL_HEADERS = ['authorization', 'x-api-key', 'api-key', 'x-goog-api-key', 'proxy-authorization'] as const;
+
+/**
+ * What is stripped from the client's request when the backend has `auth`: its credential headers and its
+ * cookies (a session for the gateway's own site is no business of the provider's).
+ */
+export const CLIENT_CONFIDENTIAL_HEADERS = [...CLIENT_CREDENTIAL_HEADERS, 'cookie'] as const;
 
 function required(value: string | undefined, what: string, backend: string): string {
   if (!value) throw new GatewayError('ERR_MISSING_CREDENTIAL', `backend ${backend} has no ${what} configured`, { status: 401 });

@@ -27,7 +27,7 @@ export interface Command {
 export const COMMANDS = {
   serve: {
     summary: 'run the ext_proc gRPC service and the admin HTTP server',
-    usage: 'llm-extproc serve [--config FILE] [--listen ADDR] [--admin ADDR]',
+    usage: 'llm-extproc serve [--config FILE] [--listen ADDR] [--admin ADDR] [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]',
     load: async () => (await import('./serve.js')).runServe,
   },
   validate: {

@@ -2,13 +2,15 @@
  * `llm-extproc serve`: builds the service with createService (src/service.ts) and runs it until SIGTERM/SIGINT.
  * On the first signal /readyz turns 503, the gRPC server stops taking new streams and lets open ones finish
  * (bounded by LLM_EXTPROC_DRAIN_TIMEOUT_MS, default 30 s), then the process exits 0. A second signal closes
- * everything at once.
+ * everything at once. SIGHUP reloads the config (and its secret files) and never stops the process: its
+ * handler is in place before anything starts, since Node's default for SIGHUP is to exit.
  */
 import type { Components } from '../components.js';
 import { ConfigError } from '../config/store.js';
 import { createLogger, type Logger } from '../logging.js';
 import { parseListenAddress, type ListenAddress } from '../net-address.js';
 import { createService, StartupError, type Service, type StartExtProcServer } from '../service.js';
+import type { TlsFiles } from '../server/tls.js';
 import { COMMANDS, type CommandRun, type CommandIo } from './commands.js';
 import { DEFAULT_ADMIN, DEFAULT_LISTEN, configPath, parseFlags, stringFlag } from './options.js';
 
@@ -19,8 +21,16 @@ export const runServe: CommandRun = async (args, io, components) => {
     config: { type: 'string', short: 'c' },
     listen: { type: 'string' },
     admin: { type: 'string' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
+    'tls-client-ca': { type: 'string' },
   });
   if (!flags.ok) return usageError(io, flags.error);
+  const certFile = stringFlag(flags.values, 'tls-cert');
+  const keyFile = stringFlag(flags.values, 'tls-key');
+  const clientCaFile = stringFlag(flags.values, 'tls-client-ca');
+  if ((certFile === undefined) !== (keyFile === undefined)) return usageError(io, '--tls-cert and --tls-key go together');
+  if (clientCaFile !== undefined && certFile === undefined) return usageError(io, '--tls-client-ca needs --tls-cert and --tls-key');
   const listen = parseListenAddress(stringFlag(flags.values, 'listen') ?? DEFAULT_LISTEN);
   if (!listen.ok) return usageError(io, `--listen ${listen.error}`);
   const admin = parseListenAddress(stringFlag(flags.values, 'admin') ?? DEFAULT_ADMIN);
@@ -32,6 +42,7 @@ export const runServe: CommandRun = async (args, io, components) => {
     drainTimeoutMs: drainTimeout(io.env),
     io,
     components,
+    ...(certFile && keyFile ? { tls: { certFile, keyFile, ...(clientCaFile ? { clientCaFile } : {}) } } : {}),
   });
 };
 
@@ -46,10 +57,10 @@ export function drainTimeout(env: NodeJS.ProcessEnv): number {
   return Number.isFinite(value) && value >= 0 && env['LLM_EXTPROC_DRAIN_TIMEOUT_MS'] !== '' ? value : DEFAULT_DRAIN_TIMEOUT_MS;
 }
 
-/** Where shutdown signals come from (the process, or a test's emitter). */
+/** Where signals come from (the process, or a test's emitter). */
 export interface SignalSource {
-  on(event: 'SIGTERM' | 'SIGINT', listener: (signal: NodeJS.Signals) => void): unknown;
-  off(event: 'SIGTERM' | 'SIGINT', listener: (signal: NodeJS.Signals) => void): unknown;
+  on(event: 'SIGTERM' | 'SIGINT' | 'SIGHUP', listener: (signal: NodeJS.Signals) => void): unknown;
+  off(event: 'SIGTERM' | 'SIGINT' | 'SIGHUP', listener: (signal: NodeJS.Signals) => void): unknown;
 }
 
 export interface ServeOptions {
@@ -65,11 +76,34 @@ export interface ServeOptions {
   logger?: Logger;
   /** Called once both servers listen. */
   onServing?: (service: Service) => void;
+  /** Follow the config file (default true; tests of SIGHUP turn it off). */
+  watch?: boolean;
+  /** TLS for the gRPC listener. */
+  tls?: TlsFiles;
 }
 
 /** Runs until SIGTERM/SIGINT, then drains; resolves with the exit code. */
 export async function serve(options: ServeOptions): Promise<number> {
   const logger = options.logger ?? createLogger();
+  const signals = options.signals ?? process;
+  let reloadTarget: Service | undefined;
+  const onHangup = (): void => {
+    if (!reloadTarget) {
+      logger.info({ signal: 'SIGHUP' }, 'SIGHUP before the service started: ignored');
+      return;
+    }
+    logger.info({ signal: 'SIGHUP' }, 'SIGHUP: reloading the config');
+    reloadTarget.configStore.reload().catch((error: unknown) => logger.error({ err: error }, 'config reload on SIGHUP failed'));
+  };
+  signals.on('SIGHUP', onHangup);
+  try {
+    return await serveUntilSignal(options, logger, signals, (service) => (reloadTarget = service));
+  } finally {
+    signals.off('SIGHUP', onHangup);
+  }
+}
+
+async function serveUntilSignal(options: ServeOptions, logger: Logger, signals: SignalSource, started: (service: Service) => void): Promise<number> {
   let service: Service;
   try {
     service = await createService({
@@ -80,6 +114,8 @@ export async function serve(options: ServeOptions): Promise<number> {
       logger,
       components: options.components,
       startServer: options.startServer,
+      watch: options.watch,
+      tls: options.tls,
     });
   } catch (error) {
     if (error instanceof ConfigError || error instanceof StartupError) {
@@ -95,8 +131,9 @@ export async function serve(options: ServeOptions): Promise<number> {
     return 1;
   }
 
+  started(service);
   let onSecondSignal = (): void => undefined;
-  const shutdownSignal = listenForSignals(options.signals ?? process, logger, () => onSecondSignal());
+  const shutdownSignal = listenForSignals(signals, logger, () => onSecondSignal());
   try {
     options.onServing?.(service);
     const signal = await shutdownSignal.promise;

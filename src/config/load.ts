@@ -277,6 +277,44 @@ async function resolveAuth(
   return resolved;
 }
 
+/** The `{file: PATH}` secrets of a loaded config. */
+export function fileSecretsOf(config: RuntimeConfig): Secret[] {
+  const secrets: Secret[] = [];
+  for (const backend of config.backends.values()) {
+    const auth = backend.credentials;
+    if (!auth) continue;
+    const all = [auth.apiKey, auth.anthropicApiKey, auth.azureApiKey, auth.azureAccessToken, auth.googleApiKey, auth.aws?.accessKeyId, auth.aws?.secretAccessKey, auth.aws?.sessionToken, auth.gcp?.accessToken];
+    for (const secret of all) if (secret?.file) secrets.push(secret);
+  }
+  return secrets;
+}
+
+/**
+ * The files config text names as `{file: PATH}` secrets, valid config or not (so a reload can follow a secret
+ * file that does not exist yet). Text that is not YAML names none.
+ */
+export function secretFilesIn(text: string): string[] {
+  const document = parseDocument(text, { uniqueKeys: false });
+  if (document.errors.length > 0) return [];
+  const files = new Set<string>();
+  const visit = (value: unknown, depth: number): void => {
+    if (depth > 16 || typeof value !== 'object' || value === null) return;
+    if (Array.isArray(value)) {
+      for (const item of value) visit(item, depth + 1);
+      return;
+    }
+    const record = value as Record<string, unknown>;
+    if (typeof record['file'] === 'string' && record['file'] !== '') files.add(record['file']);
+    for (const item of Object.values(record)) visit(item, depth + 1);
+  };
+  try {
+    visit(document.toJS() as unknown, 0);
+  } catch {
+    // too many aliases, for one: such a config is rejected anyway
+  }
+  return [...files];
+}
+
 /** A GCP credentials file must exist, be readable and hold a JSON object (a service-account or external-account key). */
 async function checkCredentialsFile(path: string, at: string, errors: string[]): Promise<void> {
   let text: string;

@@ -10,12 +10,14 @@ const REFRESH_MS = 30_000;
 export class Secret {
   private current: string;
   private mtimeMs = 0;
-  private refreshing: Promise<void> | undefined;
+  private inode = 0;
+  private refreshing: Promise<boolean> | undefined;
   private lastCheck = Date.now();
 
   private constructor(
     value: string,
-    private readonly file?: string,
+    /** The file a `{file: PATH}` secret is read from (the config store watches it). */
+    readonly file?: string,
   ) {
     this.current = value;
   }
@@ -26,19 +28,27 @@ export class Secret {
     return this.current;
   }
 
-  /** Re-reads a file secret if its mtime changed. */
-  refresh(): Promise<void> {
-    if (!this.file) return Promise.resolve();
+  /**
+   * Re-reads a file secret if the file changed (its mtime, or the file itself: a Kubernetes volume update
+   * swaps in a new one). Resolves true when the value changed. An empty or unreadable file keeps the last value.
+   */
+  refresh(): Promise<boolean> {
+    if (!this.file) return Promise.resolve(false);
     this.lastCheck = Date.now();
     this.refreshing ??= (async () => {
       try {
         const info = await stat(this.file as string);
-        if (info.mtimeMs !== this.mtimeMs) {
-          this.current = (await readFile(this.file as string, 'utf8')).trim();
-          this.mtimeMs = info.mtimeMs;
-        }
+        if (info.mtimeMs === this.mtimeMs && info.ino === this.inode) return false;
+        const text = (await readFile(this.file as string, 'utf8')).trim();
+        if (text === '') return false;
+        this.mtimeMs = info.mtimeMs;
+        this.inode = info.ino;
+        const changed = text !== this.current;
+        this.current = text;
+        return changed;
       } catch {
         // keep the last good value; the next check tries again
+        return false;
       } finally {
         this.refreshing = undefined;
       }
@@ -66,6 +76,7 @@ export class Secret {
       const [text, info] = await Promise.all([readFile(ref.file, 'utf8'), stat(ref.file)]);
       const secret = new Secret(text.trim(), ref.file);
       secret.mtimeMs = info.mtimeMs;
+      secret.inode = info.ino;
       if (secret.current === '') errors.push(`${path}: file ${ref.file} is empty`);
       return secret;
     } catch (error) {

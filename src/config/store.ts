@@ -3,16 +3,18 @@
  * version replaces `current` (for new requests) and notifies listeners; an invalid one
  * is logged error by error, counted, and the old config keeps serving.
  *
- * The directory is watched rather than the file, so editors that save by rename and
- * Kubernetes ConfigMap updates (a `..data` symlink swap) are seen. Events are debounced
+ * Only the config file and the `{file: PATH}` secret files it names are followed (src/config/watch.ts): their
+ * directories are watched, for saves by rename and Kubernetes ConfigMap `..data` swaps, but writes to other
+ * files there are ignored, and a directory that is deleted and recreated is found again. A failure is logged
+ * and counted once, until the file changes to a different failure or to a valid config. Events are debounced
  * and all I/O is asynchronous.
  */
-import { watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Logger } from '../logging.js';
 import type { GatewayMetrics } from '../metrics/metrics.js';
-import { configReadError, parseConfig, type ConfigValidator, type LoadResult, type RuntimeConfig } from './load.js';
+import { configReadError, fileSecretsOf, parseConfig, secretFilesIn, type ConfigValidator, type LoadResult, type RuntimeConfig } from './load.js';
+import { FileSetWatcher } from './watch.js';
 
 export const RELOAD_DEBOUNCE_MS = 100;
 
@@ -42,11 +44,27 @@ export interface ConfigStoreOptions {
 
 export type ConfigListener = (config: RuntimeConfig) => void;
 
+/**
+ * What one reload did: `applied` a new config; found the file `unchanged`; `rejected` it (logged and counted);
+ * or rejected it `again` for the same reason as last time (neither logged nor counted).
+ */
+export interface ReloadAttempt {
+  readonly outcome: 'applied' | 'unchanged' | 'rejected' | 'again';
+  /** Secret files whose value changed during this attempt. */
+  readonly secretsChanged: readonly string[];
+}
+export type ReloadAttemptListener = (attempt: ReloadAttempt) => void;
+
 export class ConfigStore {
   private config: RuntimeConfig;
   private lastText: string;
   private readonly listeners = new Set<ConfigListener>();
-  private watcher: FSWatcher | undefined;
+  private readonly attemptListeners = new Set<ReloadAttemptListener>();
+  private watcher: FileSetWatcher | undefined;
+  /** What the last failure was (its errors), so the same failure is logged and counted once. */
+  private lastFailure: string | undefined;
+  /** The last problem the watcher reported per directory, so each is logged once. */
+  private readonly watchProblems = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private pending = false;
@@ -74,7 +92,7 @@ export class ConfigStore {
     if (problems.length > 0) throw new ConfigError(absolute, problems);
     options.metrics.setKnownModelsFromConfig(result.config);
     const store = new ConfigStore(absolute, result.config, text.text, options);
-    if (options.watch) store.startWatching();
+    if (options.watch) await store.startWatching();
     return store;
   }
 
@@ -87,6 +105,17 @@ export class ConfigStore {
   onChange(listener: ConfigListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Called after every reload, whatever it did (tests wait on it instead of polling). Returns a function that unsubscribes. */
+  onReloadAttempt(listener: ReloadAttemptListener): () => void {
+    this.attemptListeners.add(listener);
+    return () => this.attemptListeners.delete(listener);
+  }
+
+  /** The directories followed for changes (tests). */
+  get watchedDirectories(): string[] {
+    return this.watcher?.directories ?? [];
   }
 
   /**
@@ -114,20 +143,24 @@ export class ConfigStore {
     this.watcher?.close();
     this.watcher = undefined;
     this.listeners.clear();
+    this.attemptListeners.clear();
   }
 
-  private startWatching(): void {
-    const directory = dirname(this.path);
-    try {
-      // Any entry of the directory: the file itself, a rename onto it, or a ConfigMap
-      // "..data" swap. An unchanged file is skipped after reading, so noise is cheap.
-      this.watcher = watch(directory, () => this.schedule());
-      this.watcher.on('error', (error) => {
-        this.options.logger.error({ err: error, path: this.path }, 'config watch failed; hot reload stopped');
-      });
-    } catch (error) {
-      this.options.logger.error({ err: error, path: this.path }, 'cannot watch config directory; hot reload disabled');
-    }
+  private async startWatching(): Promise<void> {
+    this.watcher = new FileSetWatcher({
+      onChange: () => this.schedule(),
+      onProblem: (message, directory) => {
+        if (this.watchProblems.get(directory) === message) return;
+        this.watchProblems.set(directory, message);
+        this.options.logger.warn({ path: this.path, directory }, `config watch: ${message}`);
+      },
+    });
+    await this.watcher.setFiles(this.followedFiles(this.lastText));
+  }
+
+  /** The config file and the secret files its text names. */
+  private followedFiles(text: string): string[] {
+    return [this.path, ...secretFilesIn(text).map((file) => resolve(file))];
   }
 
   private schedule(): void {
@@ -140,35 +173,58 @@ export class ConfigStore {
   }
 
   private async reloadOnce(): Promise<void> {
-    const { logger, metrics } = this.options;
+    const secretsChanged = await this.refreshSecretFiles();
     const text = await readText(this.path);
     if (this.closed) return;
-    if (!text.ok) {
-      metrics.recordConfigReload('failure');
-      logger.error({ path: this.path, error: text.error }, 'config reload failed; keeping the previous config');
-      return;
+    const outcome = await this.apply(text);
+    if (this.closed) return;
+    // Follow what the file names now (a new secret file, or one the rejected text needs).
+    this.watchProblems.clear();
+    await this.watcher?.setFiles(this.followedFiles(text.ok ? text.text : this.lastText));
+    for (const listener of this.attemptListeners) {
+      try {
+        listener({ outcome, secretsChanged });
+      } catch (error) {
+        this.options.logger.error({ err: error }, 'config reload listener failed');
+      }
     }
-    if (text.text === this.lastText) return;
+  }
+
+  /** Re-reads the current config's secret files; returns those whose value changed. */
+  private async refreshSecretFiles(): Promise<string[]> {
+    const changed: string[] = [];
+    for (const secret of fileSecretsOf(this.config)) {
+      if (await secret.refresh()) changed.push(secret.file as string);
+    }
+    if (changed.length > 0) this.options.logger.info({ path: this.path, files: changed }, 'secret files reloaded');
+    return changed;
+  }
+
+  private async apply(text: Awaited<ReturnType<typeof readText>>): Promise<ReloadAttempt['outcome']> {
+    const { logger, metrics } = this.options;
+    if (!text.ok) {
+      return this.fail(`read:${text.error}`, () => logger.error({ path: this.path, error: text.error }, 'config reload failed; keeping the previous config'));
+    }
+    if (text.text === this.lastText) {
+      this.lastFailure = undefined;
+      return 'unchanged';
+    }
     if (text.text.trim() === '') {
       // Most likely a write caught half way; an empty file would drop every model.
-      metrics.recordConfigReload('failure');
-      logger.error({ path: this.path }, 'config file is empty; keeping the previous config');
-      return;
+      return this.fail('empty', () => logger.error({ path: this.path }, 'config file is empty; keeping the previous config'));
     }
     const parsed = await parseConfig(text.text, this.path, this.options.env ?? process.env, this.options.validators);
-    if (this.closed) return;
+    if (this.closed) return 'unchanged';
     const problems = parsed.ok ? (this.options.accept?.(parsed.config) ?? []) : [];
     const result: LoadResult = parsed.ok && problems.length > 0 ? { ok: false, errors: problems } : parsed;
     if (!result.ok) {
-      metrics.recordConfigReload('failure');
-      for (const error of result.errors) logger.error({ path: this.path, error }, 'invalid config');
-      logger.error(
-        { path: this.path, errorCount: result.errors.length },
-        'config reload rejected; keeping the previous config',
-      );
-      return;
+      return this.fail(`invalid:${result.errors.join('\n')}`, () => {
+        for (const error of result.errors) logger.error({ path: this.path, error }, 'invalid config');
+        logger.error({ path: this.path, errorCount: result.errors.length }, 'config reload rejected; keeping the previous config');
+      });
     }
     this.lastText = text.text;
+    this.lastFailure = undefined;
     this.config = result.config;
     metrics.setKnownModelsFromConfig(result.config);
     metrics.recordConfigReload('success');
@@ -183,6 +239,16 @@ export class ConfigStore {
         logger.error({ err: error }, 'config change listener failed');
       }
     }
+    return 'applied';
+  }
+
+  /** A failed reload: logged and counted the first time, silent while the same failure repeats. */
+  private fail(failure: string, log: () => void): ReloadAttempt['outcome'] {
+    if (failure === this.lastFailure) return 'again';
+    this.lastFailure = failure;
+    this.options.metrics.recordConfigReload('failure');
+    log();
+    return 'rejected';
   }
 }
 

@@ -25,6 +25,8 @@ export const TIME_PER_OUTPUT_TOKEN_BUCKETS = [0.01, 0.025, 0.05, 0.075, 0.1, 0.1
 export const OTHER = 'other';
 /** How many distinct unknown finish reasons get their own label value. */
 export const MAX_FINISH_REASONS = 50;
+/** What an unknown finish reason must look like to become a label value. */
+const FINISH_REASON_LABEL = /^[A-Za-z][A-Za-z0-9_.-]{0,31}$/;
 
 export type TokenType = 'input' | 'output' | 'cached_input' | 'cache_creation_input' | 'reasoning';
 
@@ -160,9 +162,14 @@ export class GatewayMetrics {
     this.configReloads.inc({ result });
   }
 
+  /**
+   * `reason` is the provider's free-form value: only a short word-like value becomes a label of its own (a
+   * finish reason is a word such as `end_turn`); anything else, and past MAX_FINISH_REASONS, is "other". The
+   * caller drops values that contain a credential first.
+   */
   recordUnknownFinishReason(provider: string, reason: string): void {
-    let label = reason;
-    if (!this.finishReasons.has(reason)) {
+    let label = FINISH_REASON_LABEL.test(reason) ? reason : OTHER;
+    if (!this.finishReasons.has(label) && label !== OTHER) {
       if (this.finishReasons.size >= MAX_FINISH_REASONS) label = OTHER;
       else this.finishReasons.add(reason);
     }

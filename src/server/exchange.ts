@@ -6,7 +6,11 @@ import { randomUUID } from 'node:crypto';
 import type { ResolvedBackend, RuntimeConfig } from '../config/load.js';
 import type { ModelBackendRef, ModelConfig } from '../config/schema.js';
 import type { TokenCounter } from '../costs/index.js';
+import { SecretScrubber } from '../core/secret-scrubber.js';
 import type { TokenUsage } from '../core/usage.js';
+import type { LogSecrets } from '../logging.js';
+import { CLIENT_CONFIDENTIAL_HEADERS } from '../auth/index.js';
+import { secretValuesOf } from './scrub-secrets.js';
 import type { TranslatorTable } from '../translators/table.js';
 import type { RequestContext, Translator } from '../translators/types.js';
 import type { Endpoint } from './endpoints.js';
@@ -18,8 +22,8 @@ export interface Attempt {
   readonly translator: Translator;
   readonly ctx: RequestContext;
   readonly startedAt: number;
-  /** Credential values this attempt injected (scrubbed from upstream error bodies). */
-  readonly secrets?: readonly string[];
+  /** Credential values of this attempt's backend and the auth headers it sent. */
+  readonly secrets: readonly string[];
 }
 
 export interface ParsedRequest {
@@ -59,12 +63,65 @@ export class Exchange {
   finished = false;
   /** An error answer of the service's own was logged and counted (once per exchange). */
   errorReported = false;
+  /** The router-level stream ended: the exchange is no longer in the registry. */
+  private closed = false;
+  /** Credentials of every attempt so far (a response may come from any of them). */
+  private readonly secretValues = new Set<string>();
+  private scrubberCache: SecretScrubber | undefined;
+  private readonly releases: Array<() => void> = [];
 
   constructor(
     readonly config: RuntimeConfig,
     /** The service's translators (from the composition root), for every attempt of this exchange. */
     readonly translators: TranslatorTable,
+    /** The log's censor: it scrubs this exchange's credentials while the exchange runs. */
+    private readonly logSecrets?: LogSecrets,
   ) {}
+
+  /** Makes `attempt` the current one; its credentials are scrubbed from the response and from the log. */
+  startAttempt(attempt: Attempt): void {
+    this.attempt = attempt;
+    let added = false;
+    for (const value of attempt.secrets) {
+      if (this.secretValues.has(value)) continue;
+      this.secretValues.add(value);
+      added = true;
+    }
+    if (!added) return;
+    this.scrubberCache = undefined;
+    const release = this.logSecrets?.hold(attempt.secrets);
+    if (!release) return;
+    if (this.closed) release();
+    else this.releases.push(release);
+  }
+
+  /** Scrubs every credential any attempt of this exchange carried. */
+  get scrubber(): SecretScrubber {
+    this.scrubberCache ??= new SecretScrubber(this.secretValues);
+    return this.scrubberCache;
+  }
+
+  /**
+   * For free text from the upstream that goes to a log line or a metric label: the backend credentials and the
+   * client's own (its credential headers and cookies), which the client may see but an operator must not.
+   */
+  get textScrubber(): SecretScrubber {
+    const clientValues: string[] = [];
+    for (const name of CLIENT_CONFIDENTIAL_HEADERS) {
+      const value = this.originalHeaders.get(name);
+      if (value === undefined) continue;
+      clientValues.push(value);
+      // Each cookie's value on its own, too.
+      if (name === 'cookie') for (const pair of value.split(';')) clientValues.push(pair.slice(pair.indexOf('=') + 1).trim());
+    }
+    return new SecretScrubber([...this.secretValues, ...secretValuesOf(clientValues)]);
+  }
+
+  /** The router-level stream ended: stop holding this exchange's secrets for the log. */
+  close(): void {
+    this.closed = true;
+    for (const release of this.releases.splice(0)) release();
+  }
 }
 
 /** Exchanges in flight, by internal id. Holds nothing beyond the requests in flight. */

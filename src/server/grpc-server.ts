@@ -9,7 +9,7 @@ import type { ConfigStore } from '../config/store.js';
 import type { Logger } from '../logging.js';
 import type { GatewayMetrics } from '../metrics/metrics.js';
 import type { TranslatorTable } from '../translators/table.js';
-import { grpcBindTarget, parseListenAddress, removeStaleSocket } from '../net-address.js';
+import { grpcBindTarget, parseListenAddress, removeStaleSocket, restrictSocket } from '../net-address.js';
 import { preloadEncoders } from '../costs/index.js';
 import { createProcessHandler, type ProcessCall } from './ext-proc-service.js';
 import { ExchangeRegistry } from './exchange.js';
@@ -22,6 +22,8 @@ export interface ExtProcServerOptions {
   logger: Logger;
   /** From the composition root (src/components.ts). */
   translators: TranslatorTable;
+  /** TLS (src/server/tls.ts); plaintext when absent. */
+  credentials?: grpc.ServerCredentials;
 }
 
 export interface ExtProcServer {
@@ -75,10 +77,11 @@ export async function startExtProcServer(options: ExtProcServerOptions): Promise
   if (parsed.address.kind === 'unix') await removeStaleSocket(parsed.address.path);
   const target = grpcBindTarget(parsed.address);
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (error, boundPort) => (error ? reject(error) : resolve(boundPort)));
+    server.bindAsync(target, options.credentials ?? grpc.ServerCredentials.createInsecure(), (error, boundPort) => (error ? reject(error) : resolve(boundPort)));
   });
+  if (parsed.address.kind === 'unix') await restrictSocket(parsed.address.path);
   const address = parsed.address.kind === 'unix' ? `unix:${parsed.address.path}` : `${parsed.address.host}:${port}`;
-  options.logger.info({ address }, 'ext_proc gRPC server listening');
+  options.logger.info({ address, tls: options.credentials !== undefined }, 'ext_proc gRPC server listening');
 
   let draining: Promise<void> | undefined;
   return {

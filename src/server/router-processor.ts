@@ -13,7 +13,8 @@ import { onRequestBody, onRequestHeaders } from './router-request.js';
 import { ResponseSide } from './router-response.js';
 import type { ProcessorDeps, StreamEnd, StreamProcessor } from './processor.js';
 import type { Warning } from '../translators/types.js';
-import { providerNameForSchema } from '../metrics/metrics.js';
+import { OTHER, providerNameForSchema } from '../metrics/metrics.js';
+import { logSecretsOf } from '../logging.js';
 
 /** Running usage is written at most this often during a stream (and always at its end). */
 const RUNNING_METADATA_INTERVAL_MS = 50;
@@ -27,7 +28,7 @@ export class RouterProcessor implements StreamProcessor {
   private readonly onClamp = (metadataKey: string): void => this.deps.metrics.recordCostClamped(metadataKey);
 
   constructor(private readonly deps: ProcessorDeps) {
-    this.exchange = new Exchange(deps.configStore.current, deps.translators);
+    this.exchange = new Exchange(deps.configStore.current, deps.translators, logSecretsOf(deps.logger));
     deps.registry.add(this.exchange);
     this.response = new ResponseSide(this.exchange, {
       finish: (errorType) => this.finish(errorType),
@@ -120,10 +121,16 @@ export class RouterProcessor implements StreamProcessor {
     if (!warnings || warnings.length === 0) return;
     const attempt = this.exchange.attempt;
     const provider = attempt ? providerNameForSchema(attempt.backend.schema) : 'unknown';
+    // Details quote the upstream's own values, which an echoing upstream may fill with credentials.
+    const scrubber = this.exchange.textScrubber;
     for (const warning of warnings) {
-      if (warning.kind === 'unknown_finish_reason') this.deps.metrics.recordUnknownFinishReason(provider, rawReason(warning.detail));
-      else this.deps.metrics.recordTranslationWarning(provider, warning.kind);
-      this.deps.logger.debug({ exchange: this.exchange.id, kind: warning.kind, detail: warning.detail }, 'translation warning');
+      if (warning.kind === 'unknown_finish_reason') {
+        const reason = rawReason(warning.detail);
+        this.deps.metrics.recordUnknownFinishReason(provider, scrubber.containedIn(reason) ? OTHER : reason);
+      } else {
+        this.deps.metrics.recordTranslationWarning(provider, warning.kind);
+      }
+      this.deps.logger.debug({ exchange: this.exchange.id, kind: warning.kind, detail: scrubber.scrubText(warning.detail) }, 'translation warning');
     }
   }
 
@@ -137,11 +144,12 @@ export class RouterProcessor implements StreamProcessor {
       recordMetrics(this.exchange, this.deps.metrics, effectiveUsage(this.exchange), errorType);
     }
     this.deps.registry.delete(this.exchange.id);
+    this.exchange.close();
   }
 }
 
 /** The provider's own reason from a warning detail: the first quoted value (`stop_reason "x" reported as …`), else the detail. */
 function rawReason(detail: string): string {
   const quoted = /"((?:[^"\\]|\\.)*)"/.exec(detail);
-  return (quoted?.[1] ?? detail).slice(0, 64);
+  return quoted?.[1] ?? detail;
 }

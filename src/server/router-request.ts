@@ -13,6 +13,7 @@ import { answer, gatewayErrorReply, immediateError, immediateJson, METADATA_NAME
 import { requestPhaseCosts, zeroCosts } from './accounting.js';
 import { buildAttempt, pickBackendRef } from './upstream-request.js';
 import { anthropicModelsList, countTokensReply } from './anthropic-local.js';
+import { validateAnthropicRequest } from '../translators/anthropic-ingress/validate-request.js';
 
 export const MODEL_HEADER = 'x-ai-eg-model';
 export const BACKEND_HEADER = 'x-ai-eg-backend';
@@ -88,6 +89,11 @@ async function handleBody(exchange: Exchange, rawBody: Uint8Array): Promise<Proc
   if (typeof requestModel !== 'string' || requestModel === '') {
     throw new GatewayError('ERR_MALFORMED_REQUEST', 'malformed request: `model` is required and must be a string', { param: 'model' });
   }
+  // What the Messages API would refuse is refused here, in its error shape, before routing or translating.
+  if (exchange.endpoint?.clientApi === 'anthropic') {
+    const problem = validateAnthropicRequest(body, exchange.endpoint.local === 'count_tokens');
+    if (problem) throw new GatewayError('ERR_MALFORMED_REQUEST', problem.message, { param: problem.param });
+  }
   const model = exchange.config.models.get(requestModel);
   if (!model) {
     throw new GatewayError('ERR_UNKNOWN_MODEL', `The model \`${requestModel.slice(0, 200)}\` does not exist or is not configured`, { param: 'model' });
@@ -118,7 +124,7 @@ async function handleBody(exchange: Exchange, rawBody: Uint8Array): Promise<Proc
   const backend = exchange.config.backends.get(ref.backend);
   if (!backend) throw new GatewayError('ERR_INTERNAL', `model ${requestModel} names unknown backend ${ref.backend}`);
   const built = await buildAttempt(exchange, backend, ref);
-  exchange.attempt = built.attempt;
+  exchange.startAttempt(built.attempt);
   built.headers.set(MODEL_HEADER, requestModel);
   built.headers.set(BACKEND_HEADER, backend.name);
   // A buffered body replaced with header mode SEND: content-length must match in the same answer.

@@ -12,7 +12,7 @@ import { HeaderChanges } from './headers.js';
 import { answer, immediateError, STREAMED_RESPONSE_MODE, type MetadataValues } from './responses.js';
 import type { ServiceError } from './error-report.js';
 import { countDelivered } from './accounting.js';
-import { scrubSecrets } from './scrub-secrets.js';
+import type { StreamScrubber } from '../core/secret-scrubber.js';
 import { deliveredTextOf } from './delivered-text.js';
 
 /** What the response side reports back to the processor. */
@@ -34,6 +34,11 @@ function isDocumentContentType(contentType: string | undefined): boolean {
   return mediaType === 'application/json' || mediaType.endsWith('+json') || mediaType === 'text/html';
 }
 
+/** AWS event streams are binary frames: bytes cannot be replaced inside them. */
+function isBinaryStream(contentType: string | undefined, schema: string): boolean {
+  return schema === 'AWSBedrock' || schema === 'AWSAnthropic' || (contentType ?? '').toLowerCase().includes('eventstream');
+}
+
 export class ResponseSide {
   private status = 0;
   private encoding: string | undefined;
@@ -43,6 +48,10 @@ export class ResponseSide {
   private errored: ErrorShape | undefined;
   /** A streamed body failed to decode; later chunks are dropped. */
   private streamBroken = false;
+  /** Backend credentials out of the streamed body (one per response; holds back a possible secret's start). */
+  private streamScrubber: StreamScrubber | undefined;
+  /** The same, on the upstream's text stream before translation. */
+  private inputScrubber: StreamScrubber | undefined;
 
   constructor(
     private readonly exchange: Exchange,
@@ -64,25 +73,51 @@ export class ResponseSide {
     this.status = Number(headers.get(':status') ?? '0');
     const encoding = headers.get('content-encoding');
     this.encoding = encoding && isSupportedEncoding(encoding) ? encoding : undefined;
+    // An upstream may echo our credentials in a response header too.
+    const changes = this.scrubbedHeaders(headers);
+    const headerAnswer = (parts: Parameters<typeof answer>[1] = {}) => answer('response_headers', { headers: changes, ...parts });
     if (endOfStream) {
       if (!this.passThrough && this.status >= 200 && this.status < 300) return this.emptySuccess();
-      return answer('response_headers', { metadata: this.hooks.finish(this.errorType()) });
+      return headerAnswer({ metadata: this.hooks.finish(this.errorType()) });
     }
     const attempt = this.exchange.attempt;
-    if (this.passThrough || !attempt) return answer('response_headers');
-    if (!(this.exchange.request?.stream && this.status === 200)) return answer('response_headers');
+    if (this.passThrough || !attempt) return headerAnswer();
+    if (!(this.exchange.request?.stream && this.status === 200)) return headerAnswer();
     // A streaming request answered with a JSON or HTML document (an error, a proxy page): read it whole instead.
-    if (isDocumentContentType(headers.get('content-type'))) return answer('response_headers');
+    if (isDocumentContentType(headers.get('content-type'))) return headerAnswer();
 
     // A streaming 200: switch the response body to STREAMED; content-length no longer holds.
-    const changes = new HeaderChanges().remove('content-length');
+    changes.remove('content-length');
     if (this.encoding) {
       changes.remove('content-encoding');
       this.decoder = createStreamDecoder(this.encoding);
     }
     if (!OPENAI_FAMILY.has(attempt.backend.schema)) changes.set('content-type', attempt.translator.streamContentType ?? 'text/event-stream');
     this.streamTranslator = attempt.translator.stream(attempt.ctx, headers);
-    return answer('response_headers', { headers: changes, modeOverride: STREAMED_RESPONSE_MODE });
+    // Text streams (SSE) are scrubbed before translating as well, so no excerpt can keep part of a secret;
+    // binary AWS event streams are not (their frames are length-prefixed and checksummed).
+    if (!isBinaryStream(headers.get('content-type'), attempt.backend.schema)) this.inputScrubber = this.exchange.scrubber.stream();
+    return headerAnswer({ modeOverride: STREAMED_RESPONSE_MODE });
+  }
+
+  /** Response headers whose values hold a credential, set again with it replaced. */
+  private scrubbedHeaders(headers: Map<string, string>): HeaderChanges {
+    const changes = new HeaderChanges();
+    const scrubber = this.exchange.scrubber;
+    if (scrubber.isEmpty) return changes;
+    for (const [name, value] of headers) {
+      if (!name.startsWith(':') && scrubber.containedIn(value)) changes.set(name, scrubber.scrubText(value));
+    }
+    return changes;
+  }
+
+  /** The bytes for the client, scrubbed of this exchange's backend credentials (a stream's held-back tail included). */
+  private scrubStreamed(bytes: Uint8Array, last: boolean): Uint8Array {
+    this.streamScrubber ??= this.exchange.scrubber.stream();
+    const out = this.streamScrubber.push(bytes);
+    if (!last) return out;
+    const tail = this.streamScrubber.end();
+    return tail.length === 0 ? out : Buffer.concat([out, tail]);
   }
 
   /** A 2xx with no body at all is no answer: a 502 in the client's format, sent before any byte went out. */
@@ -101,7 +136,7 @@ export class ResponseSide {
   /** BUFFERED: the whole body in one message. */
   async onBufferedBody(body: Uint8Array): Promise<ProcessingResponse> {
     const attempt = this.exchange.attempt;
-    if (this.passThrough || !attempt) return answer('response_body', { metadata: this.hooks.finish(this.errorType()) });
+    if (this.passThrough || !attempt) return this.passThroughBody(body);
     let decoded: Uint8Array;
     try {
       decoded = this.encoding ? await decodeBody(this.encoding, body) : body;
@@ -111,6 +146,10 @@ export class ResponseSide {
         'upstream_undecodable_body',
       );
     }
+    // An upstream may echo the request headers, credentials included, in any answer: the client never sees ours.
+    // Scrubbed before translating too, so no excerpt a translator cuts can keep part of a secret.
+    const scrubber = this.exchange.scrubber;
+    decoded = scrubber.scrub(decoded);
     const changes = new HeaderChanges();
     let out: Uint8Array | undefined;
     if (this.status >= 200 && this.status < 300) {
@@ -124,12 +163,12 @@ export class ResponseSide {
       if (!result.usage || result.usage.outputTokens === 0) countDelivered(this.exchange, deliveredTextOf(out ?? decoded));
     } else {
       const translated = attempt.translator.error(attempt.ctx, this.status, decoded, this.headers);
-      // An upstream may echo the request headers, credentials included: the client never sees ours.
-      out = scrubSecrets(translated.body, attempt.secrets ?? []);
+      out = translated.body;
       changes.set('content-type', 'application/json');
       if (translated.status !== undefined && translated.status !== this.status) changes.set(':status', String(translated.status));
     }
-    if (out === undefined && this.encoding) out = decoded;
+    const scrubbed = scrubber.scrub(out ?? decoded);
+    if (out !== undefined || scrubbed !== body) out = scrubbed;
     if (out !== undefined) {
       changes.remove('content-encoding');
       changes.set('content-length', String(out.length));
@@ -138,12 +177,20 @@ export class ResponseSide {
     return answer('response_body', { headers: changes, body: out, metadata: this.hooks.finish(this.errorType()) });
   }
 
+  /** The service's own reply, or a response with no attempt: unchanged unless it carries a credential of this exchange. */
+  private passThroughBody(body: Uint8Array): ProcessingResponse {
+    const metadata = this.hooks.finish(this.errorType());
+    const scrubbed = this.encoding ? body : this.exchange.scrubber.scrub(body);
+    if (scrubbed === body) return answer('response_body', { metadata });
+    return answer('response_body', { headers: new HeaderChanges().set('content-length', String(scrubbed.length)), body: scrubbed, metadata });
+  }
+
   /** A 2xx that is really a failure, or an undecodable body: answer an error in the client's format. */
   private replaceWithError(error: ErrorShape, reason: 'upstream_undecodable_body' | 'upstream_failure_in_success'): ProcessingResponse {
     this.errored = error;
     this.hooks.serviceError({ status: error.status, reason });
     const api = this.exchange.endpoint?.clientApi ?? 'openai';
-    const body = scrubSecrets(Buffer.from(errorBodyFor(api, error), 'utf8'), this.exchange.attempt?.secrets ?? []);
+    const body = this.exchange.scrubber.scrub(Buffer.from(errorBodyFor(api, error), 'utf8'));
     const changes = new HeaderChanges()
       .set(':status', String(error.status))
       .set('content-type', 'application/json')
@@ -160,20 +207,24 @@ export class ResponseSide {
       return answer('response_body', { clearBody: true, metadata: endOfStream ? this.hooks.finish(this.errorType()) : undefined });
     }
     if (!translator) {
-      // Not a translated stream (error status, local reply): buffered handling covers those; chunks pass through.
-      return endOfStream ? answer('response_body', { metadata: this.hooks.finish(this.errorType()) }) : answer('response_body');
+      // Not a translated stream (error status, local reply): buffered handling covers those; chunks pass through, scrubbed.
+      const metadata = endOfStream ? this.hooks.finish(this.errorType()) : undefined;
+      const out = this.encoding ? chunk : this.scrubStreamed(chunk, endOfStream);
+      return out === chunk ? answer('response_body', { metadata }) : answer('response_body', { body: out, metadata });
     }
     this.exchange.firstChunkAt ??= performance.now();
     const parts: Uint8Array[] = [];
     let unchanged = false;
     try {
       const decoded = this.decoder ? await this.decoder.push(chunk) : chunk;
-      const step = translator.push(decoded);
+      const clean = this.inputScrubber ? this.inputScrubber.push(decoded) : decoded;
+      const step = translator.push(clean);
       this.absorb(step);
-      unchanged = !this.decoder && step.body === decoded;
+      unchanged = !this.decoder && step.body === chunk;
       parts.push(step.body);
       if (endOfStream) {
-        const tail = this.decoder ? await this.decoder.end() : new Uint8Array(0);
+        const decodedTail = this.decoder ? await this.decoder.end() : new Uint8Array(0);
+        const tail = this.inputScrubber ? Buffer.concat([this.inputScrubber.push(decodedTail), this.inputScrubber.end()]) : decodedTail;
         if (tail.length > 0) {
           const tailStep = translator.push(tail);
           this.absorb(tailStep);
@@ -199,8 +250,10 @@ export class ResponseSide {
       this.streamBroken = true;
     }
     const metadata = endOfStream ? this.hooks.finish(this.errorType()) : this.hooks.running();
-    if (unchanged) return answer('response_body', { metadata });
-    const body = parts.length === 1 ? (parts[0] as Uint8Array) : Buffer.concat(parts);
+    const joined = parts.length === 1 ? (parts[0] as Uint8Array) : Buffer.concat(parts);
+    // Every byte for the client is scrubbed: a secret cut across chunks is held back until it can be told.
+    const body = this.scrubStreamed(joined, endOfStream || this.streamBroken);
+    if (unchanged && body === joined) return answer('response_body', { metadata });
     return answer('response_body', { body, metadata });
   }
 

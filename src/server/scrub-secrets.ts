@@ -1,31 +1,60 @@
 /**
- * Credentials the service injected into an upstream request must not come back to the client: some proxies and
- * misconfigured servers echo the request headers in their error pages. Error bodies are scrubbed of those
- * values before they are passed on.
+ * Which values count as a backend's credentials. Some upstreams (proxies, misconfigured servers, hostile ones)
+ * echo the request headers they received, in error pages, 2xx bodies or stream events; everything the service
+ * passes back to the client is scrubbed of these values (src/core/secret-scrubber.ts), and so are logs.
+ *
+ * A backend's credentials are every value its `auth` resolves to, every value its `headers.set` adds, and every
+ * value the attempt actually sent in an auth header (tokens fetched at run time, SigV4 signatures included).
  */
-import { REDACTED } from '../logging.js';
+import type { ResolvedBackend, RuntimeConfig } from '../config/load.js';
+import type { Secret } from '../config/secret.js';
+import { MIN_SECRET_LENGTH } from '../core/secret-scrubber.js';
 
-/** Shorter values are not scrubbed: they could match ordinary text. */
-const MIN_SECRET_LENGTH = 8;
 const AUTH_SCHEME = /^(?:Bearer|Basic)\s+(\S+)$/i;
+/** SigV4 `Authorization`: the access key id in `Credential=` and the `Signature=` value. */
+const SIGV4_PARTS = /\b(?:Credential=([^/,\s]+)|Signature=([0-9a-fA-F]+))/g;
 
-/** The credential values inside auth header values (`Bearer x` yields `x` too). */
+/** The credential values inside header values (`Bearer x` yields `x` too; SigV4 yields its key id and signature). */
 export function secretValuesOf(headerValues: Iterable<string>): string[] {
   const secrets = new Set<string>();
+  const add = (candidate: string | undefined) => {
+    if (candidate && candidate.length >= MIN_SECRET_LENGTH) secrets.add(candidate);
+  };
   for (const value of headerValues) {
-    const token = AUTH_SCHEME.exec(value)?.[1];
-    for (const candidate of [value, token]) if (candidate && candidate.length >= MIN_SECRET_LENGTH) secrets.add(candidate);
+    add(value);
+    add(AUTH_SCHEME.exec(value)?.[1]);
+    for (const part of value.matchAll(SIGV4_PARTS)) add(part[1] ?? part[2]);
   }
   // Longest first, so a whole header value is replaced before the token inside it.
   return [...secrets].sort((left, right) => right.length - left.length);
 }
 
-/** The body with every secret replaced by [REDACTED]; the very same bytes when none occurs. */
-export function scrubSecrets(body: Uint8Array, secrets: readonly string[]): Uint8Array {
-  if (secrets.length === 0 || body.length === 0) return body;
-  const buffer = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  if (!secrets.some((secret) => buffer.includes(secret))) return body;
-  let text = buffer.toString('utf8');
-  for (const secret of secrets) text = text.split(secret).join(REDACTED);
-  return Buffer.from(text, 'utf8');
+/** The secrets a backend's config holds: its auth values and its `headers.set` values. */
+export function backendSecretValues(backend: ResolvedBackend): string[] {
+  const values: string[] = [];
+  const credentials = backend.credentials;
+  const take = (secret: Secret | undefined) => {
+    const value = secret?.value;
+    if (value) values.push(value);
+  };
+  if (credentials) {
+    take(credentials.apiKey);
+    take(credentials.anthropicApiKey);
+    take(credentials.azureApiKey);
+    take(credentials.azureAccessToken);
+    take(credentials.googleApiKey);
+    take(credentials.aws?.accessKeyId);
+    take(credentials.aws?.secretAccessKey);
+    take(credentials.aws?.sessionToken);
+    take(credentials.gcp?.accessToken);
+  }
+  values.push(...Object.values(backend.headers.set));
+  return secretValuesOf(values);
+}
+
+/** Every backend secret a config holds (for the log censor). */
+export function configSecretValues(config: RuntimeConfig): string[] {
+  const all = new Set<string>();
+  for (const backend of config.backends.values()) for (const value of backendSecretValues(backend)) all.add(value);
+  return [...all];
 }

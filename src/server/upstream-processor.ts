@@ -71,7 +71,7 @@ export class UpstreamProcessor implements StreamProcessor {
     if (!backend) throw new GatewayError('ERR_INTERNAL', `Envoy chose backend "${backendName}", which the config does not define`);
     const ref = refForBackend(request.model, backendName) ?? { backend: backendName, priority: 0, weight: 1 };
     const built = await buildAttempt(exchange, backend, ref);
-    exchange.attempt = built.attempt;
+    exchange.startAttempt(built.attempt);
     exchange.usage = undefined;
     exchange.responseModel = undefined;
     return answer('request_headers', {

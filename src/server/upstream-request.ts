@@ -4,7 +4,7 @@
  * so nothing set for an earlier backend reaches a later one.
  */
 import { randomUUID } from 'node:crypto';
-import { authHeaders, backendHasAuth, CLIENT_CREDENTIAL_HEADERS } from '../auth/index.js';
+import { authHeaders, backendHasAuth, CLIENT_CONFIDENTIAL_HEADERS } from '../auth/index.js';
 import type { ResolvedBackend } from '../config/load.js';
 import type { ModelBackendRef, ModelConfig } from '../config/schema.js';
 import { GatewayError } from '../core/errors.js';
@@ -12,7 +12,7 @@ import { lookupTranslator } from '../translators/table.js';
 import type { RequestContext } from '../translators/types.js';
 import type { Attempt, Exchange } from './exchange.js';
 import { HeaderChanges, isSafeHeaderValue } from './headers.js';
-import { secretValuesOf } from './scrub-secrets.js';
+import { backendSecretValues, secretValuesOf } from './scrub-secrets.js';
 
 /** Lowest priority value first; weighted random within it (weight 0 never chosen). */
 export function pickBackendRef(model: ModelConfig, random: () => number = Math.random): ModelBackendRef {
@@ -82,7 +82,7 @@ export async function buildAttempt(exchange: Exchange, backend: ResolvedBackend,
   }
   const touch = (name: string) => exchange.touchedHeaders.add(name.toLowerCase());
   if (backendHasAuth(backend)) {
-    for (const name of CLIENT_CREDENTIAL_HEADERS) {
+    for (const name of CLIENT_CONFIDENTIAL_HEADERS) {
       if (exchange.originalHeaders.has(name)) {
         headers.remove(name);
         touch(name);
@@ -117,6 +117,7 @@ export async function buildAttempt(exchange: Exchange, backend: ResolvedBackend,
   }
   headers.set(':path', upstream.path);
   exchange.attemptCount += 1;
-  const attempt: Attempt = { number: exchange.attemptCount, backend, ref, translator, ctx, startedAt: performance.now(), secrets: secretValuesOf(Object.values(auth.set)) };
+  const secrets = [...new Set([...secretValuesOf(Object.values(auth.set)), ...backendSecretValues(backend)])];
+  const attempt: Attempt = { number: exchange.attemptCount, backend, ref, translator, ctx, startedAt: performance.now(), secrets };
   return { attempt, headers, body: upstream.body, path: upstream.path };
 }

@@ -4,9 +4,11 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { serve } from '../../src/cli/serve.js';
+import { runServe, serve } from '../../src/cli/serve.js';
 import { createComponents } from '../../src/components.js';
 import type { ExtProcServerHandle, Service, StartExtProcServer } from '../../src/service.js';
 import { createLogger } from '../../src/logging.js';
@@ -38,15 +40,20 @@ class FakeServer implements ExtProcServerHandle {
   }
 }
 
-function start(drainTimeoutMs = 5_000) {
+function start(drainTimeoutMs = 5_000, configPath = DEFAULT_CONFIG, watch = true) {
   const fake = new FakeServer();
   const signals = new EventEmitter();
   let received: Parameters<StartExtProcServer>[0] | undefined;
   let resolveServing: (addresses: { grpc: string; admin: string }) => void = () => undefined;
   const serving = new Promise<{ grpc: string; admin: string }>((resolve) => (resolveServing = resolve));
-  const onServing = (service: Service) => resolveServing({ grpc: service.grpcAddress, admin: service.adminAddress });
+  let serviceSeen: Service | undefined;
+  const onServing = (service: Service) => {
+    serviceSeen = service;
+    resolveServing({ grpc: service.grpcAddress, admin: service.adminAddress });
+  };
   const exit = serve({
-    configPath: DEFAULT_CONFIG,
+    configPath,
+    watch,
     listen: { kind: 'tcp', host: '127.0.0.1', port: 0 },
     admin: { kind: 'tcp', host: '127.0.0.1', port: 0 },
     drainTimeoutMs,
@@ -60,7 +67,7 @@ function start(drainTimeoutMs = 5_000) {
     logger: createLogger({ level: 'silent' }),
     onServing,
   });
-  return { fake, signals, serving, exit, received: () => received };
+  return { fake, signals, serving, exit, received: () => received, service: () => serviceSeen };
 }
 
 describe('serve', () => {
@@ -94,6 +101,47 @@ describe('serve', () => {
     run.signals.emit('SIGTERM', 'SIGTERM');
     assert.equal(await run.exit, 0);
     assert.equal(run.fake.forceClosed, 1);
+  });
+
+  it('reloads the config on SIGHUP (the file is not followed here, so only the signal can) and keeps serving', { timeout: 30_000 }, async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'llm-extproc-sighup-'));
+    const configPath = join(directory, 'config.yaml');
+    const config = (model: string) => `backends: [{ name: local, schema: OpenAI, endpoint: "http://127.0.0.1:9" }]\nmodels: [{ name: ${model}, backends: [{ backend: local }] }]\n`;
+    await writeFile(configPath, config('before'));
+    const run = start(5_000, configPath, false);
+    try {
+      const { admin } = await run.serving;
+      const store = run.service()?.configStore;
+      assert.ok(store);
+      assert.equal(run.signals.listenerCount('SIGHUP'), 1);
+      await writeFile(configPath, config('after'));
+      const attempt = new Promise((resolve) => store.onReloadAttempt(resolve));
+      run.signals.emit('SIGHUP', 'SIGHUP');
+      assert.deepEqual(await attempt, { outcome: 'applied', secretsChanged: [] });
+      assert.deepEqual([...store.current.models.keys()], ['after']);
+      // Again, with nothing changed: still serving, nothing drained.
+      const unchanged = new Promise((resolve) => store.onReloadAttempt(resolve));
+      run.signals.emit('SIGHUP', 'SIGHUP');
+      assert.deepEqual(await unchanged, { outcome: 'unchanged', secretsChanged: [] });
+      assert.equal(await status(admin, '/readyz'), 200);
+      assert.deepEqual(run.fake.drainCalls, []);
+      run.signals.emit('SIGTERM', 'SIGTERM');
+      await new Promise((resolve) => setImmediate(resolve));
+      run.fake.completeDrain();
+      assert.equal(await run.exit, 0);
+      assert.equal(run.signals.listenerCount('SIGHUP'), 0);
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
+  });
+
+  it('takes --tls-cert and --tls-key together, and --tls-client-ca only with them', async () => {
+    for (const args of [['--tls-cert', 'c.pem'], ['--tls-key', 'k.pem'], ['--tls-client-ca', 'ca.pem']]) {
+      let stderr = '';
+      const code = await runServe(args, { stdout: () => undefined, stderr: (text: string) => (stderr += text), env: {} }, createComponents());
+      assert.equal(code, 2, args.join(' '));
+      assert.match(stderr, /--tls-/);
+    }
   });
 
   it('force-closes when the drain outlasts its bound', async () => {

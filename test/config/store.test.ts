@@ -2,10 +2,10 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { VALIDATORS } from '../helpers/components.js';
 import { Writable } from 'node:stream';
-import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, ConfigStore } from '../../src/config/store.js';
+import { ConfigError, ConfigStore, type ReloadAttempt } from '../../src/config/store.js';
 import type { RuntimeConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/logging.js';
 import { GatewayMetrics } from '../../src/metrics/metrics.js';
@@ -39,13 +39,15 @@ async function reloadCount(metrics: GatewayMetrics, result: 'success' | 'failure
   return match ? Number(match[1]) : 0;
 }
 
-/** Polls until check() holds; the watcher is asynchronous. */
-async function eventually(check: () => Promise<boolean> | boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+/** The next reload attempt that `accept`s (the watcher is asynchronous: wait for its event, not for time). */
+function nextAttempt(store: ConfigStore, accept: (attempt: ReloadAttempt) => boolean = () => true): Promise<ReloadAttempt> {
+  return new Promise((resolve) => {
+    const unsubscribe = store.onReloadAttempt((attempt) => {
+      if (!accept(attempt)) return;
+      unsubscribe();
+      resolve(attempt);
+    });
+  });
 }
 
 function nextChange(store: ConfigStore): Promise<RuntimeConfig> {
@@ -57,7 +59,7 @@ function nextChange(store: ConfigStore): Promise<RuntimeConfig> {
   });
 }
 
-describe('ConfigStore', () => {
+describe('ConfigStore', { timeout: 60_000 }, () => {
   it('fails with every error when the first load is invalid', async () => {
     const env = await setup();
     try {
@@ -98,8 +100,10 @@ describe('ConfigStore', () => {
 
       let notified = false;
       store.onChange(() => (notified = true));
+      const rejected = nextAttempt(store, (attempt) => attempt.outcome === 'rejected');
       await writeFile(env.path, 'models:\n  - { name: third, backends: [{ backend: ghost }] }\n  - bogus: 1\n');
-      await eventually(async () => (await reloadCount(env.metrics, 'failure')) === 1, 'the failure metric');
+      await rejected;
+      assert.equal(await reloadCount(env.metrics, 'failure'), 1);
       assert.deepEqual([...store.current.models.keys()], ['second']);
       assert.equal(notified, false);
       const errors = env.logLines.filter((line) => line['msg'] === 'invalid config').map((line) => line['error']);
@@ -164,6 +168,125 @@ describe('ConfigStore', () => {
       await store.reload();
       assert.equal(await reloadCount(env.metrics, 'success'), 1);
       assert.deepEqual([...store.current.models.keys()], ['changed']);
+    } finally {
+      store.close();
+      await env.cleanup();
+    }
+  });
+
+  it('an invalid config next to a busy file: the other file wakes nothing, and the failure is counted and logged once', { timeout: 30_000 }, async () => {
+    const env = await setup();
+    await writeFile(env.path, configText('good'));
+    const store = await ConfigStore.open(env.path, { logger: env.logger, metrics: env.metrics, validators: VALIDATORS, watch: true, debounceMs: 1 });
+    try {
+      const invalid = 'models:\n  - { name: x, backends: [{ backend: ghost }] }\n';
+      // Atomic saves (write aside, rename over): exactly one event names the config per save.
+      const save = async (text: string) => {
+        await writeFile(join(env.dir, '.config.yaml.tmp'), text);
+        await rename(join(env.dir, '.config.yaml.tmp'), env.path);
+      };
+      const rejected = nextAttempt(store);
+      await save(invalid);
+      assert.equal((await rejected).outcome, 'rejected');
+
+      const attempts: ReloadAttempt[] = [];
+      store.onReloadAttempt((attempt) => attempts.push(attempt));
+      const busy = join(env.dir, 'service.log');
+      for (let line = 0; line < 200; line += 1) await appendFile(busy, `{"msg":"line ${line}"}\n`);
+      // The same invalid text saved again: one more attempt, the same failure, neither counted nor logged.
+      const again = nextAttempt(store);
+      await save(invalid);
+      assert.equal((await again).outcome, 'again');
+      assert.equal(attempts.length, 1, `the busy file woke the store: ${attempts.length} attempts`);
+      assert.equal(await reloadCount(env.metrics, 'failure'), 1);
+      assert.equal(env.logLines.filter((line) => line['msg'] === 'config reload rejected; keeping the previous config').length, 1);
+
+      // A different failure is a new failure; a fix applies and resets.
+      const other = nextAttempt(store);
+      await writeFile(env.path, 'models: 5\n');
+      assert.equal((await other).outcome, 'rejected');
+      assert.equal(await reloadCount(env.metrics, 'failure'), 2);
+      const fixed = nextChange(store);
+      await writeFile(env.path, configText('fixed'));
+      assert.deepEqual([...(await fixed).models.keys()], ['fixed']);
+      assert.deepEqual([...store.current.models.keys()], ['fixed']);
+    } finally {
+      store.close();
+      await env.cleanup();
+    }
+  });
+
+  it('keeps following ConfigMap swaps after the old version directory is removed', { timeout: 30_000 }, async () => {
+    const env = await setup();
+    await mkdir(join(env.dir, '..v1'));
+    await writeFile(join(env.dir, '..v1', 'config.yaml'), configText('v1'));
+    await symlink('..v1', join(env.dir, '..data'));
+    await symlink(join('..data', 'config.yaml'), env.path);
+    const store = await ConfigStore.open(env.path, { logger: env.logger, metrics: env.metrics, validators: VALIDATORS, watch: true, debounceMs: 5 });
+    const swap = async (from: string, to: string, model: string) => {
+      const changed = nextChange(store);
+      await mkdir(join(env.dir, to));
+      await writeFile(join(env.dir, to, 'config.yaml'), configText(model));
+      await symlink(to, join(env.dir, '..data_tmp'));
+      await rename(join(env.dir, '..data_tmp'), join(env.dir, '..data'));
+      await rm(join(env.dir, from), { recursive: true });
+      assert.deepEqual([...(await changed).models.keys()], [model]);
+    };
+    try {
+      await swap('..v1', '..v2', 'v2');
+      await swap('..v2', '..v3', 'v3');
+      await swap('..v3', '..v4', 'v4');
+      assert.deepEqual([...store.current.models.keys()], ['v4']);
+    } finally {
+      store.close();
+      await env.cleanup();
+    }
+  });
+
+  it('keeps reloading after its directory is deleted and recreated', { timeout: 30_000 }, async () => {
+    const env = await setup();
+    const directory = join(env.dir, 'conf');
+    const path = join(directory, 'config.yaml');
+    await mkdir(directory);
+    await writeFile(path, configText('before'));
+    const store = await ConfigStore.open(path, { logger: env.logger, metrics: env.metrics, validators: VALIDATORS, watch: true, debounceMs: 5 });
+    try {
+      const recreated = nextChange(store);
+      await rm(directory, { recursive: true });
+      await mkdir(directory);
+      await writeFile(path, configText('recreated'));
+      assert.deepEqual([...(await recreated).models.keys()], ['recreated']);
+      assert.deepEqual([...store.current.models.keys()], ['recreated']);
+
+      const later = nextChange(store);
+      await writeFile(path, configText('later'));
+      assert.deepEqual([...(await later).models.keys()], ['later']);
+      assert.ok(store.watchedDirectories.includes(directory));
+      const gone = env.logLines.filter((line) => /directory is gone/.test(String(line['msg'])));
+      assert.ok(gone.length >= 1, 'the loss is logged');
+    } finally {
+      store.close();
+      await env.cleanup();
+    }
+  });
+
+  it('follows the secret files the config names, in another directory, and re-reads them on change', { timeout: 30_000 }, async () => {
+    const env = await setup();
+    const secrets = join(env.dir, 'secrets');
+    await mkdir(secrets);
+    const keyFile = join(secrets, 'api-key');
+    await writeFile(keyFile, 'first-key-value\n');
+    await writeFile(env.path, `backends:\n  - { name: local, schema: OpenAI, endpoint: "http://127.0.0.1:9", auth: { apiKey: { file: ${keyFile} } } }\nmodels: []\n`);
+    const store = await ConfigStore.open(env.path, { logger: env.logger, metrics: env.metrics, validators: VALIDATORS, watch: true, debounceMs: 5 });
+    try {
+      assert.ok(store.watchedDirectories.includes(secrets), `watching ${store.watchedDirectories.join(', ')}`);
+      assert.equal(store.current.backends.get('local')?.credentials?.apiKey?.value, 'first-key-value');
+      const rotated = nextAttempt(store, (attempt) => attempt.secretsChanged.length > 0);
+      await writeFile(join(secrets, '.tmp-key'), 'second-key-value\n');
+      await rename(join(secrets, '.tmp-key'), keyFile);
+      assert.deepEqual((await rotated).secretsChanged, [keyFile]);
+      assert.equal(store.current.backends.get('local')?.credentials?.apiKey?.value, 'second-key-value');
+      assert.equal(await reloadCount(env.metrics, 'success'), 0, 'the config itself did not change');
     } finally {
       store.close();
       await env.cleanup();

@@ -13,6 +13,7 @@ import type { GatewayMetrics } from '../../src/metrics/metrics.js';
 import { parseListenAddress, type ListenAddress } from '../../src/net-address.js';
 import type { ExchangeRegistry } from '../../src/server/exchange.js';
 import { createService, type Service } from '../../src/service.js';
+import type { TlsFiles } from '../../src/server/tls.js';
 
 export interface TestServiceOptions {
   /** The llm-extproc config, as YAML (written to a temporary file). */
@@ -27,6 +28,8 @@ export interface TestServiceOptions {
   readonly components?: Components;
   /** Follow the config file (default false: tests rewrite it through `configPath` and call reload()). */
   readonly watch?: boolean;
+  /** TLS for the gRPC listener. */
+  readonly tls?: TlsFiles;
 }
 
 export interface TestService {
@@ -68,6 +71,7 @@ export async function startTestService(options: TestServiceOptions): Promise<Tes
       logger: options.logger ?? testLogger(),
       components: options.components ?? createComponents(),
       watch: options.watch ?? false,
+      ...(options.tls ? { tls: options.tls } : {}),
     });
   } catch (error) {
     await rm(directory, { recursive: true, force: true });

@@ -93,7 +93,7 @@ function hostileUpstream(request: RecordedRequest, index: number): MockReply {
 }
 
 function assertNoSecret(log: string, where: string): void {
-  for (const secret of ALL_SECRETS) assert.ok(!log.includes(secret), `${where}: the log contains ${secret}`);
+  for (const secret of ALL_SECRETS) assert.ok(!log.includes(secret), `${where}: the log contains ${secret}: ${log.split('\n').filter((line) => line.includes(secret)).join('\n').slice(0, 1500)}`);
 }
 
 for (const upstreamFilter of [true, false]) {

@@ -153,6 +153,18 @@ describe('GatewayMetrics', () => {
     assert.ok(!lines.some((line) => line.includes(`reason="reason_${MAX_FINISH_REASONS}"`)));
   });
 
+  it('an unknown finish reason becomes a label only when it is a short word; anything else is "other"', async () => {
+    const gateway = metrics();
+    const hostile = ['x'.repeat(33), 'sk-live key with spaces', '{"authorization":"Bearer abc"}', '', '9starts_with_digit', 'quote"d'];
+    for (const reason of hostile) gateway.recordUnknownFinishReason('openai', reason);
+    gateway.recordUnknownFinishReason('openai', 'MALFORMED_FUNCTION_CALL');
+    const lines = samples(await gateway.metrics(), 'llm_extproc_unknown_finish_reasons_total');
+    assert.deepEqual(lines.sort(), [
+      'llm_extproc_unknown_finish_reasons_total{provider="openai",reason="MALFORMED_FUNCTION_CALL"} 1',
+      `llm_extproc_unknown_finish_reasons_total{provider="openai",reason="other"} ${hostile.length}`,
+    ]);
+  });
+
   it('exposes the operational counters and the stream gauge', async () => {
     const gateway = metrics();
     gateway.recordConfigReload('success');

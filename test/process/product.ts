@@ -38,6 +38,8 @@ export interface Product {
   waitForLog(match: (line: LogLine) => boolean): Promise<LogLine>;
   /** Sends a signal; resolves with the exit code once the process has exited. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Sends a signal and returns at once (SIGHUP, say, which must not stop the product). */
+  signal(signal: NodeJS.Signals): void;
   readonly exited: Promise<number | null>;
 }
 
@@ -134,6 +136,9 @@ export async function watchProduct(
     logs,
     waitForLog,
     exited,
+    signal(signal) {
+      if (child.exitCode === null && child.signalCode === null) kill(signal);
+    },
     stop(signal = 'SIGTERM') {
       stopping ??= (async () => {
         if (child.exitCode === null && child.signalCode === null) kill(signal);

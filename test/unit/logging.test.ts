@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import { createLogger, isCredentialKey, redactHeaders, REDACTED } from '../../src/logging.js';
+import { createLogger, isCredentialKey, logSecretsOf, redactHeaders, REDACTED } from '../../src/logging.js';
 
 const KEY = 'sk-proj-LEAKCANARY0123456789';
 
@@ -94,5 +94,25 @@ describe('redactHeaders', () => {
     for (const name of ['content-type', 'inputTokens', 'max_tokens', 'model', 'x-ai-eg-model']) {
       assert.equal(isCredentialKey(name), false, name);
     }
+  });
+
+  it("scrubs the config's backend secrets and the values requests in flight hold, in any field or message", () => {
+    const out = capture();
+    const logger = createLogger({ level: 'debug', destination: out.stream });
+    const secrets = logSecretsOf(logger);
+    assert.ok(secrets, 'createLogger attaches its secret censor');
+    secrets.setConfigured(['configured-backend-key-1']);
+    const release = secrets.hold(['ya29.fetched-at-run-time', 'configured-backend-key-1']);
+    assert.equal(secrets.liveCount, 1, 'a configured value is not held twice');
+    logger.child({ component: 'x' }).warn({ detail: 'echo configured-backend-key-1 and ya29.fetched-at-run-time' }, 'upstream said ya29.fetched-at-run-time');
+    logger.error(new Error('boom: configured-backend-key-1'));
+    release();
+    release();
+    assert.equal(secrets.liveCount, 0, 'released once, however often called');
+    logger.info('after the request: ya29.fetched-at-run-time');
+    const text = out.text();
+    assert.ok(!text.includes('configured-backend-key-1'), text);
+    assert.equal(text.split('ya29.fetched-at-run-time').length - 1, 1, 'held only while the request runs');
+    assert.ok(text.includes(REDACTED));
   });
 });

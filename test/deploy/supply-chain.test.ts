@@ -27,7 +27,8 @@ function extprocContainers(): Array<{ file: string; pod: Json; container: Json }
         const manifest = record(document.toJS());
         if (manifest['kind'] !== 'Deployment') continue;
         const pod = record(record(record(manifest['spec'])['template'])['spec']);
-        for (const container of list(pod['containers'])) {
+        // llm-extproc runs as a container, or as a native sidecar (an init container with restartPolicy: Always).
+        for (const container of [...list(pod['initContainers']), ...list(pod['containers'])]) {
           if (container['name'] === 'llm-extproc') found.push({ file: `${dir}/${file}`, pod, container });
         }
       }

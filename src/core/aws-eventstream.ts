@@ -134,7 +134,7 @@ export class EventStreamDecoder {
       throw new LimitExceededError(
         'upstream_event_too_large',
         this.maxFrameBytes,
-        `an upstream event-stream frame of ${total} bytes is larger than ${describeBytes(this.maxFrameBytes)} (limits.maxStreamEventBytes)`,
+        `an upstream event-stream frame of ${total} bytes is larger than ${describeBytes(this.maxFrameBytes)}`,
       );
     }
     return undefined;

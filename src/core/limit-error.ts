@@ -18,8 +18,9 @@ export class LimitExceededError extends Error {
   }
 }
 
-/** `8388608` -> `8 MiB`, `1000` -> `1000 bytes`: limits read better in MiB when they are whole. */
+/** `8388608` -> `8 MiB`, `65536` -> `64 KiB`, `1000` -> `1000 bytes`: limits read better in whole units. */
 export function describeBytes(bytes: number): string {
-  const mebibytes = bytes / (1024 * 1024);
-  return Number.isInteger(mebibytes) ? `${mebibytes} MiB` : `${bytes} bytes`;
+  if (bytes >= 1024 * 1024 && Number.isInteger(bytes / (1024 * 1024))) return `${bytes / (1024 * 1024)} MiB`;
+  if (bytes >= 1024 && Number.isInteger(bytes / 1024)) return `${bytes / 1024} KiB`;
+  return `${bytes} bytes`;
 }

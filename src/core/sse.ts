@@ -98,6 +98,15 @@ export class SseDecoder {
     this.maxEventBytes = options.maxEventBytes ?? Number.POSITIVE_INFINITY;
   }
 
+  /**
+   * With keepRaw: bytes received that belong to no item yet (the event still arriving). Pass-through callers
+   * forward the raw bytes of completed items only, so a client never sees part of an event (a stream cut or
+   * refused mid-event would otherwise glue that part to the error event that ends it).
+   */
+  get heldBytes(): number {
+    return this.startHeld.length + this.rawLength;
+  }
+
   /** Consumes one chunk; returns the items it completed. */
   push(chunk: Uint8Array): SseItem[] {
     const items: SseItem[] = [];
@@ -227,7 +236,7 @@ export class SseDecoder {
     throw new LimitExceededError(
       'upstream_event_too_large',
       this.maxEventBytes,
-      `an upstream stream event grew past ${describeBytes(this.maxEventBytes)} (limits.maxStreamEventBytes)`,
+      `an upstream stream event grew past ${describeBytes(this.maxEventBytes)}`,
     );
   }
 
@@ -286,6 +295,17 @@ export class SseDecoder {
     this.eventName = undefined;
     this.eventId = undefined;
   }
+}
+
+/**
+ * What a pass-through stream forwards for one pushed chunk: the raw bytes of the items it completed (`parts`).
+ * That is the chunk itself (the same object, meaning "unchanged") when it carried exactly whole items.
+ */
+export function forwardWholeItems(chunk: Uint8Array, parts: readonly Uint8Array[], heldBefore: number, heldAfter: number): Uint8Array {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  if (heldBefore === 0 && heldAfter === 0 && length === chunk.length) return chunk;
+  return parts.length === 1 ? (parts[0] as Uint8Array) : concatBytes(parts, length);
 }
 
 export interface SseOutEvent {

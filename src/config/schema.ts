@@ -275,12 +275,16 @@ export const ConfigSchema = z
           .int()
           .positive()
           .default(64 * 1024 * 1024),
-        /** Largest single server-sent event or AWS event-stream frame of an upstream stream; larger ends the stream with an error event. */
+        /**
+         * Largest single server-sent event or AWS event-stream frame of an upstream stream; larger ends the stream with
+         * an error event. One event is parsed at once (~10 ms per MiB), so this also bounds how long it holds up other
+         * requests; raise it for models that stream big base64 images in one event.
+         */
         maxStreamEventBytes: z
           .number()
           .int()
           .positive()
-          .default(8 * 1024 * 1024),
+          .default(4 * 1024 * 1024),
         /** Most messages one request may carry; more gets 400. */
         maxMessages: z.number().int().positive().default(100_000),
         /** Most tool (and legacy function) declarations one request may carry; more gets 400. */

@@ -228,10 +228,10 @@ const FLUSH_AT = 4096;
 
 /**
  * Most characters one `add` counts exactly. Beyond it (one huge event: a 50 MB delta), the rest of that text is
- * extrapolated from the tokens-per-character ratio counted so far, so one event costs at most ~10 ms of tiktoken
- * on the event loop instead of seconds. Normal streams deliver a few characters per event and stay exact.
+ * extrapolated from the tokens-per-character ratio counted so far, so one event costs a few ms of tiktoken on the
+ * event loop instead of seconds. Normal streams deliver a few characters per event and stay exact.
  */
-export const EXACT_CHARS_PER_ADD = 32_768;
+export const EXACT_CHARS_PER_ADD = 8192;
 
 /**
  * Incremental counter for streamed text: text is encoded in slices cut just before a space or newline that

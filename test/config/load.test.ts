@@ -157,7 +157,7 @@ describe('parseConfig accepts', () => {
       maxRequestBodyBytes: 32 * 1024 * 1024,
       maxResponseBodyBytes: 32 * 1024 * 1024,
       maxDecompressedBodyBytes: 64 * 1024 * 1024,
-      maxStreamEventBytes: 8 * 1024 * 1024,
+      maxStreamEventBytes: 4 * 1024 * 1024,
       maxMessages: 100_000,
       maxTools: 1024,
       maxContentParts: 100_000,

@@ -27,6 +27,8 @@ export interface SseEvent {
   readonly id: string | undefined;
   /** With `keepRaw`: the exact upstream bytes of this event (see SseDecoderOptions). */
   readonly raw: Uint8Array | undefined;
+  /** Set by `end()` when the stream stopped before the event's blank line: clients discard such an event. */
+  readonly unterminated?: true;
 }
 
 /** A comment line (`: text`): upstream keepalive. */
@@ -36,6 +38,8 @@ export interface SseComment {
   readonly text: string;
   /** With `keepRaw`: the bytes of the comment (empty when the comment sits inside an event's block). */
   readonly raw: Uint8Array | undefined;
+  /** Set by `end()` when the stream stopped before the comment's line end. */
+  readonly unterminated?: true;
 }
 
 export type SseItem = SseEvent | SseComment;
@@ -133,14 +137,17 @@ export class SseDecoder {
     }
     this.ended = true;
     if (this.crPending) {
+      // A line ended by CR at the very end: complete, only its LF could not be ruled out until now.
       this.crPending = false;
       this.completeLine(items);
-    } else if (this.lineLength > 0) {
-      this.completeLine(items);
     }
+    const terminated = items.length;
+    if (this.lineLength > 0) this.completeLine(items);
     if (this.hasData) this.dispatch(items);
     this.rawParts = [];
     this.rawLength = 0;
+    // What the stream left unfinished (a line without its end, an event without its blank line) is marked.
+    for (let index = terminated; index < items.length; index += 1) items[index] = { ...(items[index] as SseItem), unterminated: true };
     return items;
   }
 

@@ -152,6 +152,23 @@ describe('encodeSseEvent', () => {
   });
 });
 
+describe('SseDecoder end()', () => {
+  it('marks what the stream left unfinished (unterminated), not an event whose final CR only became certain at the end', () => {
+    const decoder = new SseDecoder({ keepRaw: true });
+    assert.deepEqual(decoder.push(encoder.encode('data: one\r\r')), []);
+    const items = decoder.end();
+    assert.equal(items.length, 1);
+    assert.equal(items[0]?.unterminated, undefined);
+    const cut = new SseDecoder({ keepRaw: true });
+    cut.push(encoder.encode('data: one\n\ndata: tw'));
+    const rest = cut.end();
+    assert.deepEqual(rest.map((item) => [item.type, item.unterminated]), [['event', true]]);
+    const noBlank = new SseDecoder();
+    noBlank.push(encoder.encode('data: x\n: comment'));
+    assert.deepEqual(noBlank.end().map((item) => [item.type, item.unterminated]), [['comment', true], ['event', true]]);
+  });
+});
+
 describe('SseDecoder maxEventBytes', () => {
   /** Pushes every chunk; returns the items, or the error the first failing push threw. */
   function run(chunks: readonly Uint8Array[], maxEventBytes: number): { items: SseItem[]; error: unknown } {

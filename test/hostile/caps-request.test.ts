@@ -79,33 +79,33 @@ for (const upstreamFilter of [true, false]) {
       return response;
     }
 
-    it('too many messages: 400 too_many_messages (OpenAI)', async () => {
+    it('too many messages: 400 too_many_messages (OpenAI)', { timeout: 20_000 }, async () => {
       const response = await refused('too_many_messages', () => chat({ messages: Array.from({ length: 21 }, () => user('x')) }));
       const error = assertOpenAIError(response, 400, /21 messages; this gateway accepts at most 20/);
       assert.deepEqual([error['code'], error['type'], error['param']], ['too_many_messages', 'invalid_request_error', 'messages']);
     });
 
-    it('too many tools: 400 too_many_tools (Anthropic shape on the Anthropic path)', async () => {
+    it('too many tools: 400 too_many_tools (Anthropic shape on the Anthropic path)', { timeout: 20_000 }, async () => {
       const tools = Array.from({ length: 5 }, (_, index) => ({ name: `t${index}`, input_schema: { type: 'object' } }));
       const error = assertAnthropicError(await refused('too_many_tools', () => messages({ messages: [user('x')], tools })), 400);
       assert.equal(error['type'], 'invalid_request_error');
       assert.match(String(error['message']), /declares 5 tools/);
     });
 
-    it('too many content parts: 400 too_many_content_parts, also for count_tokens', async () => {
+    it('too many content parts: 400 too_many_content_parts, also for count_tokens', { timeout: 20_000 }, async () => {
       const parts = Array.from({ length: 31 }, () => ({ type: 'text', text: 'p' }));
       assertOpenAIError(await refused('too_many_content_parts', () => chat({ messages: [user(parts)] })), 400, /31 content parts/);
       assertAnthropicError(await refused('too_many_content_parts', () => messages({ messages: [user(parts)] }, '/anthropic/v1/messages/count_tokens')), 400);
     });
 
-    it('max_tokens 5e9: 400 max_tokens_too_large before it is reserved or forwarded (OpenAI and Anthropic)', async () => {
+    it('max_tokens 5e9: 400 max_tokens_too_large before it is reserved or forwarded (OpenAI and Anthropic)', { timeout: 20_000 }, async () => {
       const error = assertOpenAIError(await refused('max_tokens_too_large', () => chat({ messages: [user('x')], max_tokens: 5e9 })), 400, /accepts at most 4096 output tokens/);
       assert.equal(error['param'], 'max_tokens');
       assertOpenAIError(await refused('max_tokens_too_large', () => chat({ messages: [user('x')], max_completion_tokens: 4097 })), 400);
       assertAnthropicError(await refused('max_tokens_too_large', () => messages({ messages: [user('x')], max_tokens: 5e9 })), 400);
     });
 
-    it("a model's own maxOutputTokens applies; requests within the limits pass and reserve what they asked", async () => {
+    it("a model's own maxOutputTokens applies; requests within the limits pass and reserve what they asked", { timeout: 20_000 }, async () => {
       assertOpenAIError(await refused('max_tokens_too_large', () => postChat(gw, JSON.stringify({ model: 'gpt-short', messages: [user('x')], max_tokens: 101 }))), 400, /model gpt-short accepts at most 100/);
       const forwarded = mock.requests.length;
       const response = await chat({ messages: Array.from({ length: 20 }, () => user('x')), max_tokens: 4096 });
@@ -128,7 +128,7 @@ for (const upstreamFilter of [true, false]) {
     ];
 
     for (const item of USAGE) {
-      it(`usage sanity, ${item.name}: clamped to the ceiling, usage_clamped, warned and counted once`, async () => {
+      it(`usage sanity, ${item.name}: clamped to the ceiling, usage_clamped, warned and counted once`, { timeout: 20_000 }, async () => {
         mock.setScript(item.reply);
         const clampedBefore = await metric('llm_extproc_usage_clamped_total', 'provider=');
         const warningsBefore = lines.filter((line) => line.includes('usage_clamped')).length;
@@ -151,7 +151,7 @@ for (const upstreamFilter of [true, false]) {
       });
     }
 
-    it('usage in range: usage_clamped false, no warning, no count', async () => {
+    it('usage in range: usage_clamped false, no warning, no count', { timeout: 20_000 }, async () => {
       mock.setScript({ kind: 'json', body: completion({ prompt_tokens: 7, completion_tokens: 3, total_tokens: 10 }) });
       const clampedBefore = await metric('llm_extproc_usage_clamped_total', 'provider=');
       const response = await chat({ messages: [user('x')] });

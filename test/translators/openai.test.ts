@@ -203,6 +203,15 @@ describe('OpenAI translator: stream', () => {
     assert.match(decoder.decode(cut.body), /^data: \{"error"/, 'only the error event: the cut event is never forwarded');
   });
 
+  it('forwards a last event whose CR-only terminator is only certain at the end of the stream', () => {
+    const stream = translator.stream(context(raw), new Map());
+    const text = 'data: {"model":"m","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\r\rdata: [DONE]\r\r';
+    const first = decoder.decode(stream.push(encoder.encode(text)).body);
+    const last = stream.end();
+    assert.equal(first + decoder.decode(last.body), text);
+    assert.equal(last.error, undefined);
+  });
+
   it('refuses an event over ctx.maxStreamEventBytes (LimitExceededError) before forwarding any of it', () => {
     const stream = translator.stream(context(raw, { maxStreamEventBytes: 1000 }), new Map());
     const big = event({ model: 'm', choices: [{ index: 0, delta: { content: 'x'.repeat(2000) } }] });

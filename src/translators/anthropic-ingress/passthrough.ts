@@ -39,11 +39,15 @@ export class AnthropicPassthroughStream implements StreamTranslator {
     return this.observe(forwardWholeItems(chunk, rawOf(items), heldBefore, this.decoder.heldBytes), items);
   }
 
-  /** An unterminated last event is read but not forwarded (clients discard it; a cut one must not run into an error event). */
+  /** An unfinished last event is read but not forwarded (clients discard it; a cut one must not run into an error event). */
   end(): StreamStep {
-    const step = this.observe(new Uint8Array(0), this.decoder.end());
+    const items = this.decoder.end();
+    const finished = rawOf(items.filter((item) => !item.unterminated));
+    const step = this.observe(finished.length === 0 ? new Uint8Array(0) : Buffer.concat(finished), items);
     const cut = step.error ? undefined : this.observer.cutShort();
-    return cut ? this.observer.step(utf8(anthropicErrorEvent(cut)), step.deliveredText ?? '', cut) : step;
+    if (!cut) return step;
+    const errorEvent = utf8(anthropicErrorEvent(cut));
+    return this.observer.step(step.body.length === 0 ? errorEvent : Buffer.concat([step.body, errorEvent]), step.deliveredText ?? '', cut);
   }
 
   private observe(body: Uint8Array, items: readonly SseItem[]): StreamStep {

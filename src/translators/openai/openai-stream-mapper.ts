@@ -77,17 +77,22 @@ export class OpenAIStreamMapper implements StreamTranslator {
   }
 
   /**
-   * An event the upstream did not end with a blank line is read (usage, [DONE]) but not forwarded: clients discard an
-   * unterminated event at the end of a stream anyway, and a cut one must not run into the error event that follows.
+   * An item the upstream did not finish (an event without its blank line) is read (usage, [DONE]) but not forwarded:
+   * clients discard it anyway, and a cut one must not run into the error event that follows.
    */
   end(): StreamStep {
-    const state = this.handle(this.decoder.end());
+    const items = this.decoder.end();
+    const state = this.handle(items.filter((item) => !item.unterminated));
+    const cut = this.handle(items.filter((item) => item.unterminated));
+    state.text += cut.text;
+    state.error ??= cut.error;
+    const out = joinBytes(state.out);
     if (!this.completed && state.error === undefined) {
       // Cut off mid-answer (no finish_reason, no [DONE]): the client must not mistake it for a complete reply.
       state.error = { status: 502, message: 'upstream stream ended before the response was complete', code: 'upstream_stream_truncated' };
-      return this.step(encoder.encode(encodeSseEvent({ data: openAIErrorBody(state.error) })), state);
+      return this.step(joinBytes([out, encoder.encode(encodeSseEvent({ data: openAIErrorBody(state.error) }))]), state);
     }
-    return this.step(EMPTY, state);
+    return this.step(out, state);
   }
 
   private step(body: Uint8Array, state: StepState): StreamStep {

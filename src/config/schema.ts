@@ -138,6 +138,8 @@ export const ModelSchema = z
     name: z.string().min(1),
     /** Backends serving the model. */
     backends: z.array(ModelBackendRefSchema).min(1),
+    /** Largest max_tokens (max_completion_tokens, max_output_tokens) a request for this model may ask for; overrides limits.maxOutputTokens. */
+    maxOutputTokens: z.number().int().positive().optional(),
   })
   .strict();
 export type ModelConfig = z.infer<typeof ModelSchema>;
@@ -246,7 +248,7 @@ export const ConfigSchema = z
       })
       .strict()
       .default({ upstreamFilter: true }),
-    /** Request size limits. */
+    /** Size and count limits that keep one request's memory and CPU bounded; each has a safe default. */
     limits: z
       .object({
         /** Largest request body accepted end to end; larger gets 413. */
@@ -255,6 +257,55 @@ export const ConfigSchema = z
           .int()
           .positive()
           .default(32 * 1024 * 1024),
+        /**
+         * Largest non-streamed upstream answer the service reads whole (it must be parsed), measured after
+         * decompression; larger gets 502. Envoy's buffers and the gRPC message limit are sized from
+         * maxRequestBodyBytes, so raise that too when raising this above it.
+         */
+        maxResponseBodyBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(32 * 1024 * 1024),
+        /**
+         * Largest an upstream body may grow to while it is decompressed (gzip, deflate, br), streamed or not, in
+         * total; inflating stops as soon as it is passed (502, or an error event in a stream).
+         */
+        maxDecompressedBodyBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(64 * 1024 * 1024),
+        /**
+         * Largest single server-sent event or AWS event-stream frame of an upstream stream; larger ends the stream with
+         * an error event. One event is parsed at once (~10 ms per MiB), so this also bounds how long it holds up other
+         * requests; raise it for models that stream big base64 images in one event.
+         */
+        maxStreamEventBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(4 * 1024 * 1024),
+        /** Most messages one request may carry; more gets 400. */
+        maxMessages: z.number().int().positive().default(100_000),
+        /** Most tool (and legacy function) declarations one request may carry; more gets 400. */
+        maxTools: z.number().int().positive().default(1024),
+        /**
+         * Most content parts one request may carry, summed over every message (content arrays, tool results,
+         * system blocks) and input or prompt arrays; more gets 400.
+         */
+        maxContentParts: z.number().int().positive().default(100_000),
+        /**
+         * Largest max_tokens, max_completion_tokens or max_output_tokens a request may ask for; more gets 400
+         * before anything is reserved or forwarded. A model's own maxOutputTokens overrides it.
+         */
+        maxOutputTokens: z.number().int().positive().default(1_000_000),
+        /**
+         * Ceiling for any one token count written as metadata or recorded in metrics (reported by an upstream,
+         * counted locally or reserved). Counts that are negative, fractional, not numbers or above it are clamped,
+         * and the metadata carries usage_clamped: true.
+         */
+        maxTokenCount: z.number().int().positive().default(1_000_000_000),
       })
       .strict()
       .default({ maxRequestBodyBytes: 32 * 1024 * 1024 }),

@@ -1,8 +1,10 @@
 /**
  * Incremental decoder for the AWS event-stream binary framing (Bedrock ConverseStream,
  * InvokeModelWithResponseStream). Frames may be split anywhere across chunks; only the bytes of the
- * frame being assembled are kept, so memory is bounded by the largest frame. Corrupt input never
- * throws: it yields a typed error and the decoder stops.
+ * frame being assembled are kept, so memory is bounded by the largest frame, and `maxFrameBytes` bounds that.
+ * Corrupt input never throws: it yields a typed error and the decoder stops. A well-formed prelude announcing a
+ * frame longer than `maxFrameBytes` is a policy limit, not corruption: `push` throws a LimitExceededError
+ * (`upstream_event_too_large`) before any of the frame is held, and the decoder stops.
  *
  * Frame: total length (u32 BE) | headers length (u32 BE) | prelude CRC32 | headers | payload | message CRC32.
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/RESTSelectObjectAppendix.html
@@ -11,6 +13,7 @@
 import { EventStreamCodec } from '@smithy/eventstream-codec';
 import { fromUtf8, toUtf8 } from '@smithy/util-utf8';
 import { crc32 } from 'node:zlib';
+import { describeBytes, LimitExceededError } from './limit-error.js';
 
 export type EventStreamHeaderValue = string | number | boolean | Uint8Array | Date;
 
@@ -123,8 +126,16 @@ export class EventStreamDecoder {
     if (crc32(prelude.subarray(0, 8)) !== view.getUint32(8, false)) {
       return { code: 'corrupt_prelude', message: 'corrupt event-stream frame: prelude checksum mismatch' };
     }
-    if (total < MIN_FRAME_BYTES || total > this.maxFrameBytes || headers > total - MIN_FRAME_BYTES) {
+    if (total < MIN_FRAME_BYTES || headers > total - MIN_FRAME_BYTES) {
       return { code: 'invalid_length', message: `corrupt event-stream frame: invalid length ${total} (headers ${headers})` };
+    }
+    if (total > this.maxFrameBytes) {
+      this.fail([], { code: 'invalid_length', message: 'frame too large' });
+      throw new LimitExceededError(
+        'upstream_event_too_large',
+        this.maxFrameBytes,
+        `an upstream event-stream frame of ${total} bytes is larger than ${describeBytes(this.maxFrameBytes)}`,
+      );
     }
     return undefined;
   }

@@ -4,9 +4,14 @@
  * Streams keep ONE decompressor per response across chunks and flush after every chunk, so output is available as
  * soon as it can be decoded (a fresh decompressor per chunk fails on the second chunk). An empty body is never an
  * error. zlib runs on the libuv thread pool, so nothing here blocks the event loop.
+ *
+ * Output is bounded WHILE inflating (`maxOutputBytes`): a compression bomb (a few MB of gzip members, each
+ * gigabytes of zeros) stops as soon as its output passes the limit, so memory never holds more than the limit plus
+ * one zlib chunk. Whole bodies use zlib's own `maxOutputLength`; streams count each output chunk as it comes.
  */
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
+import { describeBytes, LimitExceededError } from './limit-error.js';
 
 const EMPTY = new Uint8Array(0);
 
@@ -31,6 +36,15 @@ export class ContentDecodingError extends Error {
 }
 
 type Coding = 'gzip' | 'deflate' | 'br';
+
+export interface DecodeOptions {
+  /** Decoding fails with a LimitExceededError (`upstream_decompressed_too_large`) once the output passes this. */
+  readonly maxOutputBytes?: number;
+}
+
+function tooLarge(coding: Coding, limit: number): LimitExceededError {
+  return new LimitExceededError('upstream_decompressed_too_large', limit, `the ${coding} body grew past ${describeBytes(limit)} while being decompressed`);
+}
 
 /**
  * The codings of a `content-encoding` value in the order they must be undone (reverse of application).
@@ -79,22 +93,28 @@ const inflate = promisify(zlib.inflate);
 const inflateRaw = promisify(zlib.inflateRaw);
 const brotliDecompress = promisify(zlib.brotliDecompress);
 
-async function decodeOnce(coding: Coding, bytes: Uint8Array): Promise<Uint8Array> {
+async function decodeOnce(coding: Coding, bytes: Uint8Array, maxOutputBytes: number | undefined): Promise<Uint8Array> {
   if (bytes.length === 0) return EMPTY;
+  // zlib stops inflating (and frees what it made) as soon as the output would pass maxOutputLength.
+  const options = maxOutputBytes === undefined ? {} : { maxOutputLength: maxOutputBytes };
   try {
-    if (coding === 'gzip') return await gunzip(bytes);
-    if (coding === 'br') return await brotliDecompress(bytes);
+    if (coding === 'gzip') return await gunzip(bytes, options);
+    if (coding === 'br') return await brotliDecompress(bytes, options);
     const zlibWrapped = bytes.length >= 2 && hasZlibHeader(bytes[0] as number, bytes[1] as number);
-    return zlibWrapped ? await inflate(bytes) : await inflateRaw(bytes);
+    return zlibWrapped ? await inflate(bytes, options) : await inflateRaw(bytes, options);
   } catch (error) {
+    if (maxOutputBytes !== undefined && (error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge(coding, maxOutputBytes);
     throw new ContentDecodingError(coding, describe(error), { cause: error });
   }
 }
 
-/** Decodes a complete body. An empty body decodes to empty bytes. Rejects with UnsupportedEncodingError or ContentDecodingError. */
-export async function decodeBody(encoding: string | undefined, bytes: Uint8Array): Promise<Uint8Array> {
+/**
+ * Decodes a complete body. An empty body decodes to empty bytes. Rejects with UnsupportedEncodingError,
+ * ContentDecodingError, or LimitExceededError when the output would pass `maxOutputBytes`.
+ */
+export async function decodeBody(encoding: string | undefined, bytes: Uint8Array, options: DecodeOptions = {}): Promise<Uint8Array> {
   let out = bytes;
-  for (const coding of decodingSteps(encoding)) out = await decodeOnce(coding, out);
+  for (const coding of decodingSteps(encoding)) out = await decodeOnce(coding, out, options.maxOutputBytes);
   return out;
 }
 
@@ -117,12 +137,17 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
 class ZlibStage implements StreamDecoder {
   private engine: zlib.Gunzip | zlib.Inflate | zlib.InflateRaw | zlib.BrotliDecompress | undefined;
   private output: Buffer[] = [];
+  /** Bytes this stage has produced since the stream began. */
+  private produced = 0;
   private failure: Error | undefined;
   private onFailure: ((error: Error) => void) | undefined;
   /** Deflate only: leading bytes held until the zlib header can be recognised. */
   private held: Uint8Array = EMPTY;
 
-  constructor(private readonly coding: Coding) {}
+  constructor(
+    private readonly coding: Coding,
+    private readonly maxOutputBytes: number,
+  ) {}
 
   private start(first: Uint8Array): void {
     const engine =
@@ -133,12 +158,27 @@ class ZlibStage implements StreamDecoder {
           : hasZlibHeader(first[0] as number, first[1] as number)
             ? zlib.createInflate()
             : zlib.createInflateRaw();
-    engine.on('data', (data: Buffer) => this.output.push(data));
+    engine.on('data', (data: Buffer) => {
+      if (this.failure) return;
+      this.produced += data.length;
+      if (this.produced > this.maxOutputBytes) {
+        // Stop inflating now: destroy() ends the work queued on the thread pool and frees what was produced.
+        this.fail(tooLarge(this.coding, this.maxOutputBytes));
+        engine.destroy();
+        return;
+      }
+      this.output.push(data);
+    });
     engine.on('error', (error: Error) => {
-      this.failure = new ContentDecodingError(this.coding, describe(error), { cause: error });
-      this.onFailure?.(this.failure);
+      if (!this.failure) this.fail(new ContentDecodingError(this.coding, describe(error), { cause: error }));
     });
     this.engine = engine;
+  }
+
+  private fail(error: Error): void {
+    this.failure = error;
+    this.output = [];
+    this.onFailure?.(error);
   }
 
   private take(): Uint8Array {
@@ -242,9 +282,11 @@ class ChainDecoder implements StreamDecoder {
 
 /**
  * A decoder for one streamed body. Throws UnsupportedEncodingError for an unknown encoding.
- * `identity` (or no encoding) returns chunks as they are.
+ * `identity` (or no encoding) returns chunks as they are. With `maxOutputBytes`, a push or end rejects with a
+ * LimitExceededError as soon as the total decoded output passes it (checked per zlib output chunk).
  */
-export function createStreamDecoder(encoding: string | undefined): StreamDecoder {
+export function createStreamDecoder(encoding: string | undefined, options: DecodeOptions = {}): StreamDecoder {
   const steps = decodingSteps(encoding);
-  return new ChainDecoder(steps.map((coding) => new ZlibStage(coding)));
+  const limit = options.maxOutputBytes ?? Number.POSITIVE_INFINITY;
+  return new ChainDecoder(steps.map((coding) => new ZlibStage(coding, limit)));
 }

@@ -4,10 +4,12 @@
  * The decoder splits lines on bytes (LF, CRLF or CR; a CR at the end of a chunk waits for the next byte) and
  * decodes only complete lines as UTF-8. UTF-8 continuation bytes never equal CR or LF, so a multi-byte character
  * split across chunks is always reassembled before it is decoded. Consumed bytes are released as soon as their
- * event is dispatched: memory is bounded by the largest event.
+ * event is dispatched: memory is bounded by the largest event, and `maxEventBytes` bounds that: an event (or
+ * comment) still growing past it makes `push` throw a LimitExceededError, and the decoder then ignores the rest.
  *
  * @see https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation
  */
+import { describeBytes, LimitExceededError } from './limit-error.js';
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -25,6 +27,8 @@ export interface SseEvent {
   readonly id: string | undefined;
   /** With `keepRaw`: the exact upstream bytes of this event (see SseDecoderOptions). */
   readonly raw: Uint8Array | undefined;
+  /** Set by `end()` when the stream stopped before the event's blank line: clients discard such an event. */
+  readonly unterminated?: true;
 }
 
 /** A comment line (`: text`): upstream keepalive. */
@@ -34,6 +38,8 @@ export interface SseComment {
   readonly text: string;
   /** With `keepRaw`: the bytes of the comment (empty when the comment sits inside an event's block). */
   readonly raw: Uint8Array | undefined;
+  /** Set by `end()` when the stream stopped before the comment's line end. */
+  readonly unterminated?: true;
 }
 
 export type SseItem = SseEvent | SseComment;
@@ -45,6 +51,11 @@ export interface SseDecoderOptions {
    * Bytes that precede an item (extra blank lines, a BOM) belong to that item.
    */
   readonly keepRaw?: boolean;
+  /**
+   * Largest event, in bytes as received (field names, line endings and comments inside it included). `push`
+   * throws a LimitExceededError (`upstream_event_too_large`) as soon as an event grows past it. Default: no limit.
+   */
+  readonly maxEventBytes?: number;
 }
 
 function concatBytes(parts: readonly Uint8Array[], total: number): Uint8Array {
@@ -61,6 +72,11 @@ function concatBytes(parts: readonly Uint8Array[], total: number): Uint8Array {
 /** Incremental SSE decoder. Feed it chunks split anywhere; `end()` flushes a final event. */
 export class SseDecoder {
   private readonly keepRaw: boolean;
+  private readonly maxEventBytes: number;
+  /** Bytes of the item in progress (the current block, or a comment line outside one). */
+  private itemBytes = 0;
+  /** The size limit was passed: everything after is ignored. */
+  private failed = false;
   private readonly text = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
   // start of stream: bytes held while deciding whether they are a BOM
   private started = false;
@@ -83,12 +99,22 @@ export class SseDecoder {
 
   constructor(options: SseDecoderOptions = {}) {
     this.keepRaw = options.keepRaw === true;
+    this.maxEventBytes = options.maxEventBytes ?? Number.POSITIVE_INFINITY;
+  }
+
+  /**
+   * With keepRaw: bytes received that belong to no item yet (the event still arriving). Pass-through callers
+   * forward the raw bytes of completed items only, so a client never sees part of an event (a stream cut or
+   * refused mid-event would otherwise glue that part to the error event that ends it).
+   */
+  get heldBytes(): number {
+    return this.startHeld.length + this.rawLength;
   }
 
   /** Consumes one chunk; returns the items it completed. */
   push(chunk: Uint8Array): SseItem[] {
     const items: SseItem[] = [];
-    if (this.ended || chunk.length === 0) return items;
+    if (this.ended || this.failed || chunk.length === 0) return items;
     let bytes = chunk;
     if (!this.started) {
       const stripped = this.stripBom(bytes);
@@ -102,7 +128,7 @@ export class SseDecoder {
   /** End of the stream: processes an unterminated last line and dispatches a pending event. */
   end(): SseItem[] {
     const items: SseItem[] = [];
-    if (this.ended) return items;
+    if (this.ended || this.failed) return items;
     if (!this.started) {
       this.started = true;
       const held = Uint8Array.from(this.startHeld);
@@ -111,14 +137,17 @@ export class SseDecoder {
     }
     this.ended = true;
     if (this.crPending) {
+      // A line ended by CR at the very end: complete, only its LF could not be ruled out until now.
       this.crPending = false;
       this.completeLine(items);
-    } else if (this.lineLength > 0) {
-      this.completeLine(items);
     }
+    const terminated = items.length;
+    if (this.lineLength > 0) this.completeLine(items);
     if (this.hasData) this.dispatch(items);
     this.rawParts = [];
     this.rawLength = 0;
+    // What the stream left unfinished (a line without its end, an event without its blank line) is marked.
+    for (let index = terminated; index < items.length; index += 1) items[index] = { ...(items[index] as SseItem), unterminated: true };
     return items;
   }
 
@@ -196,9 +225,26 @@ export class SseDecoder {
   }
 
   private addLinePart(part: Uint8Array): void {
+    this.itemBytes += part.length;
+    if (this.itemBytes > this.maxEventBytes) this.overflow();
     this.lineParts.push(part);
     this.lineLength += part.length;
     this.addRaw(part);
+  }
+
+  /** Releases everything held and throws: the event in progress is larger than maxEventBytes. */
+  private overflow(): never {
+    this.failed = true;
+    this.lineParts = [];
+    this.lineLength = 0;
+    this.rawParts = [];
+    this.rawLength = 0;
+    this.resetBlock();
+    throw new LimitExceededError(
+      'upstream_event_too_large',
+      this.maxEventBytes,
+      `an upstream stream event grew past ${describeBytes(this.maxEventBytes)}`,
+    );
   }
 
   private completeLine(items: SseItem[]): void {
@@ -218,6 +264,7 @@ export class SseDecoder {
     if (colon === 0) {
       const text = line.charCodeAt(1) === 0x20 ? line.slice(2) : line.slice(1);
       const raw = this.hasFields ? (this.keepRaw ? EMPTY : undefined) : this.takeRaw();
+      if (!this.hasFields) this.itemBytes = 0;
       items.push({ type: 'comment', text, raw });
       return;
     }
@@ -248,12 +295,24 @@ export class SseDecoder {
   }
 
   private resetBlock(): void {
+    this.itemBytes = 0;
     this.dataLines = [];
     this.hasData = false;
     this.hasFields = false;
     this.eventName = undefined;
     this.eventId = undefined;
   }
+}
+
+/**
+ * What a pass-through stream forwards for one pushed chunk: the raw bytes of the items it completed (`parts`).
+ * That is the chunk itself (the same object, meaning "unchanged") when it carried exactly whole items.
+ */
+export function forwardWholeItems(chunk: Uint8Array, parts: readonly Uint8Array[], heldBefore: number, heldAfter: number): Uint8Array {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  if (heldBefore === 0 && heldAfter === 0 && length === chunk.length) return chunk;
+  return parts.length === 1 ? (parts[0] as Uint8Array) : concatBytes(parts, length);
 }
 
 export interface SseOutEvent {

@@ -104,7 +104,7 @@ export function buildPlan(costs: readonly CostConfig[], scope: CostScope): CostP
   };
 }
 
-const TOKEN_FIELD: Record<Exclude<CostType, 'CEL'>, keyof TokenUsage> = {
+const TOKEN_FIELD: Record<Exclude<CostType, 'CEL'>, keyof Omit<TokenUsage, 'clamped'>> = {
   InputToken: 'inputTokens',
   CachedInputToken: 'cachedInputTokens',
   CacheCreationInputToken: 'cacheCreationInputTokens',

@@ -25,6 +25,8 @@ export interface ReserveRequest extends CostScope {
   readonly upstreamModel?: string;
   /** When known; otherwise inferred (an embeddings request has no output). */
   readonly operation?: EstimateOperation;
+  /** Largest token count an estimate may reach (limits.maxTokenCount); a huge `n` or max_tokens stops here. */
+  readonly tokenCeiling?: number;
 }
 
 export interface RequestEstimate {
@@ -74,9 +76,10 @@ export function expectedOutputTokens(request: ReserveRequest, reserve: ReserveCo
 
 /** The request-phase estimate (input counted locally, output expected). */
 export function estimateRequest(request: ReserveRequest, reserve: ReserveConfig): RequestEstimate {
+  const ceiling = request.tokenCeiling ?? Number.MAX_SAFE_INTEGER;
   return {
-    inputTokens: estimateInputTokens(tokenizerModel(request), request.body),
-    outputTokens: expectedOutputTokens(request, reserve),
+    inputTokens: Math.min(estimateInputTokens(tokenizerModel(request), request.body), ceiling),
+    outputTokens: Math.min(expectedOutputTokens(request, reserve), ceiling),
   };
 }
 

@@ -227,25 +227,51 @@ export interface TokenCounter {
 const FLUSH_AT = 4096;
 
 /**
+ * Most characters one `add` counts exactly. Beyond it (one huge event: a 50 MB delta), the rest of that text is
+ * extrapolated from the tokens-per-character ratio counted so far, so one event costs a few ms of tiktoken on the
+ * event loop instead of seconds. Normal streams deliver a few characters per event and stay exact.
+ */
+export const EXACT_CHARS_PER_ADD = 8192;
+
+/**
  * Incremental counter for streamed text: text is encoded in slices cut just before a space or newline that
  * follows a non-space character (a token boundary for tiktoken's pre-tokenizer), so the running count costs
- * O(total length) and matches a one-shot count of the whole text up to rare boundary effects.
+ * O(total length) and matches a one-shot count of the whole text up to rare boundary effects. Work per `add` is
+ * bounded (EXACT_CHARS_PER_ADD).
  */
 export function createTokenCounter(model: string): TokenCounter {
   const profile = profileFor(model);
   let committed = 0;
   let pending = '';
+  /** Characters and tokens counted exactly, for extrapolating the part of a huge add that is not. */
+  let exactChars = 0;
+  let exactTokens = 0;
+  let extrapolated = 0;
+  const commit = (text: string): void => {
+    const tokens = encodeCount(profile.encoding, text);
+    committed += tokens;
+    exactChars += text.length;
+    exactTokens += tokens;
+  };
   return {
     add(text) {
+      if (text.length > EXACT_CHARS_PER_ADD) {
+        commit(pending);
+        pending = '';
+        commit(text.slice(0, EXACT_CHARS_PER_ADD));
+        const ratio = exactChars > 0 ? exactTokens / exactChars : DEFAULT_TOKENS_PER_CHAR;
+        extrapolated += Math.ceil((text.length - EXACT_CHARS_PER_ADD) * ratio);
+        return;
+      }
       pending += text;
       if (pending.length < FLUSH_AT) return;
       const cut = lastBoundary(pending);
       if (cut <= 0) return;
-      committed += encodeCount(profile.encoding, pending.slice(0, cut));
+      commit(pending.slice(0, cut));
       pending = pending.slice(cut);
     },
     get tokens() {
-      return Math.round((committed + encodeCount(profile.encoding, pending)) * profile.factor);
+      return Math.round((committed + extrapolated + encodeCount(profile.encoding, pending)) * profile.factor);
     },
   };
 }

@@ -104,6 +104,11 @@ export class GatewayMetrics {
     'Cost values clamped to a valid number before being written as metadata.',
     ['metadata_key'],
   );
+  private readonly usageClamped = this.counter(
+    'llm_extproc_usage_clamped_total',
+    'Requests whose token usage had a count out of range (negative, not an integer, not a number, above limits.maxTokenCount), clamped before being charged.',
+    ['provider'],
+  );
   private readonly streamsActive = new Gauge({
     name: 'llm_extproc_streams_active',
     help: 'ext_proc streams currently open.',
@@ -183,6 +188,11 @@ export class GatewayMetrics {
 
   recordCostClamped(metadataKey: string): void {
     this.costClamped.inc({ metadata_key: metadataKey });
+  }
+
+  /** provider: from providerNameForSchema (a fixed set), or 'unknown'. */
+  recordUsageClamped(provider: string): void {
+    this.usageClamped.inc({ provider });
   }
 
   streamOpened(): void {

@@ -4,7 +4,7 @@
  */
 import { providerNameForSchema, type GatewayMetrics } from '../metrics/metrics.js';
 import { costsFor, createTokenCounter, estimateInputTokens, estimateReserve, reservedByKey, settle, type CostClampListener } from '../costs/index.js';
-import { makeUsage, type TokenUsage } from '../core/usage.js';
+import { clampUsage, makeUsage, type TokenUsage } from '../core/usage.js';
 import type { Exchange } from './exchange.js';
 import type { MetadataValues } from './responses.js';
 
@@ -24,7 +24,8 @@ export function requestPhaseCosts(exchange: Exchange, backendName?: string): Rec
   if (!request) return values;
   const scope = { model: request.requestModel, backend: backendName ?? '' };
   const plan = costsFor(exchange.config, scope);
-  const reserves = estimateReserve(plan, { ...scope, body: request.body, operation: exchange.endpoint?.operation }, exchange.config.file.reserve);
+  const tokenCeiling = exchange.config.file.limits.maxTokenCount;
+  const reserves = estimateReserve(plan, { ...scope, body: request.body, operation: exchange.endpoint?.operation, tokenCeiling }, exchange.config.file.reserve);
   exchange.reserved = reservedByKey(reserves);
   return { ...values, ...reserves };
 }
@@ -36,17 +37,26 @@ export function countDelivered(exchange: Exchange, text: string): void {
   exchange.outputCounter.add(text);
 }
 
-/** The usage to charge, and whether any of it was counted locally rather than reported. */
+/** The usage to charge, and whether any of it was counted locally rather than reported, or clamped. */
 export interface ChargedUsage {
   readonly usage: TokenUsage;
   readonly estimated: boolean;
+  /** A count was out of range (negative, not an integer, not a number, above limits.maxTokenCount) and was clamped. */
+  readonly clamped: boolean;
 }
 
 /**
  * The usage to charge: what the backend reported; where it reported no output (no usage chunk, a cut stream,
- * a server without usage), output counted locally from the delivered text and input from the request.
+ * a server without usage), output counted locally from the delivered text and input from the request. Every
+ * count is a non-negative integer no larger than limits.maxTokenCount, whatever the upstream sent.
  */
 export function effectiveUsage(exchange: Exchange): ChargedUsage {
+  const { usage, estimated } = unclampedUsage(exchange);
+  const clamped = clampUsage(usage, exchange.config.file.limits.maxTokenCount);
+  return { usage: clamped.usage, estimated, clamped: clamped.clamped };
+}
+
+function unclampedUsage(exchange: Exchange): { usage: TokenUsage; estimated: boolean } {
   const reported = exchange.usage;
   if (reported && reported.outputTokens > 0) return { usage: reported, estimated: false };
   const counted = exchange.outputCounter?.tokens ?? 0;
@@ -76,6 +86,7 @@ export function usageMetadata(exchange: Exchange, charged: ChargedUsage, onClamp
     model_name_override: attempt?.ctx.upstreamModel,
     response_model: exchange.responseModel,
     usage_estimated: charged.estimated,
+    usage_clamped: charged.clamped,
   };
 }
 

@@ -8,7 +8,7 @@ import { Exchange } from './exchange.js';
 import { readHeaderMap } from './headers.js';
 import { answer, internalErrorReply, type MetadataValues } from './responses.js';
 import { reportServiceError, serviceErrorOf } from './error-report.js';
-import { effectiveUsage, recordMetrics, usageMetadata, zeroCosts } from './accounting.js';
+import { effectiveUsage, recordMetrics, usageMetadata, zeroCosts, type ChargedUsage } from './accounting.js';
 import { onRequestBody, onRequestHeaders } from './router-request.js';
 import { ResponseSide } from './router-response.js';
 import type { ProcessorDeps, StreamEnd, StreamProcessor } from './processor.js';
@@ -24,6 +24,8 @@ export class RouterProcessor implements StreamProcessor {
   private readonly response: ResponseSide;
   private lastRunningAt = 0;
   private lastRunning = '';
+  /** Out-of-range usage was logged and counted (once per exchange). */
+  private clampReported = false;
   /** CEL and typed costs clamped to a valid number are counted. */
   private readonly onClamp = (metadataKey: string): void => this.deps.metrics.recordCostClamped(metadataKey);
 
@@ -97,7 +99,7 @@ export class RouterProcessor implements StreamProcessor {
 
   /** Final metadata (every cost key a number) and metrics, once. */
   private finish(errorType: string | undefined): MetadataValues {
-    const charged = effectiveUsage(this.exchange);
+    const charged = this.charged();
     const metadata = usageMetadata(this.exchange, charged, this.onClamp);
     if (!this.exchange.finished) {
       this.exchange.finished = true;
@@ -109,12 +111,34 @@ export class RouterProcessor implements StreamProcessor {
   private running(): MetadataValues | undefined {
     const now = performance.now();
     if (now - this.lastRunningAt < RUNNING_METADATA_INTERVAL_MS) return undefined;
-    const metadata = usageMetadata(this.exchange, effectiveUsage(this.exchange), this.onClamp);
+    const metadata = usageMetadata(this.exchange, this.charged(), this.onClamp);
     const fingerprint = JSON.stringify(metadata);
     if (fingerprint === this.lastRunning) return undefined;
     this.lastRunningAt = now;
     this.lastRunning = fingerprint;
     return metadata;
+  }
+
+  /** The usage to charge; the first time a count had to be clamped, one warning and one count. */
+  private charged(): ChargedUsage {
+    const charged = effectiveUsage(this.exchange);
+    if (charged.clamped && !this.clampReported) {
+      this.clampReported = true;
+      const attempt = this.exchange.attempt;
+      this.deps.metrics.recordUsageClamped(attempt ? providerNameForSchema(attempt.backend.schema) : 'unknown');
+      const reported = this.exchange.usage;
+      this.deps.logger.warn(
+        {
+          requestId: this.exchange.id,
+          model: this.exchange.request?.requestModel,
+          backend: attempt?.backend.name,
+          reported: reported ? { input: reported.inputTokens, output: reported.outputTokens, total: reported.totalTokens } : undefined,
+          ceiling: this.exchange.config.file.limits.maxTokenCount,
+        },
+        'token usage out of range was clamped (usage_clamped)',
+      );
+    }
+    return charged;
   }
 
   private warn(warnings: readonly Warning[] | undefined): void {

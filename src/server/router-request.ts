@@ -14,6 +14,7 @@ import { requestPhaseCosts, zeroCosts } from './accounting.js';
 import { buildAttempt, pickBackendRef } from './upstream-request.js';
 import { anthropicModelsList, countTokensReply } from './anthropic-local.js';
 import { validateAnthropicRequest } from '../translators/anthropic-ingress/validate-request.js';
+import { checkRequestLimits } from './request-limits.js';
 
 export const MODEL_HEADER = 'x-ai-eg-model';
 export const BACKEND_HEADER = 'x-ai-eg-backend';
@@ -98,6 +99,8 @@ async function handleBody(exchange: Exchange, rawBody: Uint8Array): Promise<Proc
   if (!model) {
     throw new GatewayError('ERR_UNKNOWN_MODEL', `The model \`${requestModel.slice(0, 200)}\` does not exist or is not configured`, { param: 'model' });
   }
+  // Before anything is counted, reserved, translated or forwarded.
+  checkRequestLimits(body, exchange.config.file.limits, model);
   if (exchange.endpoint?.local === 'count_tokens') return countTokensReply(exchange, model, requestModel, body);
   // OpenAI's `stream` is boolean or null (null: the default, false).
   if (body['stream'] !== undefined && body['stream'] !== null && typeof body['stream'] !== 'boolean') {

@@ -3,8 +3,10 @@
  * bodies (translate or pass through, errors into the client's format) and streamed chunks (translated in
  * order, usage carried across chunks). Dynamic metadata is written with the answer to the last message.
  */
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { createStreamDecoder, decodeBody, isSupportedEncoding, type StreamDecoder } from '../core/content-decoding.js';
 import { errorBodyFor, type ErrorShape } from '../core/errors.js';
+import { describeBytes, LimitExceededError, type LimitReason } from '../core/limit-error.js';
 import type { StreamTranslator, Warning } from '../translators/types.js';
 import type { ProcessingResponse } from './ext-proc-types.js';
 import type { Exchange } from './exchange.js';
@@ -27,6 +29,20 @@ export interface ResponseHooks {
 }
 
 const OPENAI_FAMILY = new Set(['OpenAI', 'AzureOpenAI']);
+
+/**
+ * A streamed chunk is translated in slices of at most this many (decoded) bytes, one slice per turn of the event
+ * loop: a chunk that inflates to megabytes of small events never holds up other requests for long. The work for
+ * one event is bounded by limits.maxStreamEventBytes.
+ */
+export const STREAM_SLICE_BYTES = 256 * 1024;
+
+/** The config key behind each limit a stream can pass, named in the error the client gets. */
+const STREAM_LIMIT_KEYS: Record<LimitReason, string> = {
+  upstream_decompressed_too_large: 'maxDecompressedBodyBytes',
+  upstream_event_too_large: 'maxStreamEventBytes',
+  upstream_response_too_large: 'maxResponseBodyBytes',
+};
 
 /** JSON or HTML: a complete document, never an event stream. */
 function isDocumentContentType(contentType: string | undefined): boolean {
@@ -52,6 +68,8 @@ export class ResponseSide {
   private streamScrubber: StreamScrubber | undefined;
   /** The same, on the upstream's text stream before translation. */
   private inputScrubber: StreamScrubber | undefined;
+  /** The stream ended before the response did: stop translating slices still queued. */
+  private abandoned = false;
 
   constructor(
     private readonly exchange: Exchange,
@@ -90,7 +108,7 @@ export class ResponseSide {
     changes.remove('content-length');
     if (this.encoding) {
       changes.remove('content-encoding');
-      this.decoder = createStreamDecoder(this.encoding);
+      this.decoder = createStreamDecoder(this.encoding, { maxOutputBytes: this.exchange.config.file.limits.maxDecompressedBodyBytes });
     }
     if (!OPENAI_FAMILY.has(attempt.backend.schema)) changes.set('content-type', attempt.translator.streamContentType ?? 'text/event-stream');
     this.streamTranslator = attempt.translator.stream(attempt.ctx, headers);
@@ -137,10 +155,21 @@ export class ResponseSide {
   async onBufferedBody(body: Uint8Array): Promise<ProcessingResponse> {
     const attempt = this.exchange.attempt;
     if (this.passThrough || !attempt) return this.passThroughBody(body);
+    const limits = this.exchange.config.file.limits;
+    if (!this.encoding && body.length > limits.maxResponseBodyBytes) {
+      const message = `upstream answer of ${body.length} bytes is larger than ${describeBytes(limits.maxResponseBodyBytes)} (limits.maxResponseBodyBytes)`;
+      return this.replaceWithError({ status: 502, message, code: 'upstream_response_too_large' }, 'upstream_response_too_large');
+    }
     let decoded: Uint8Array;
     try {
-      decoded = this.encoding ? await decodeBody(this.encoding, body) : body;
+      // The answer is parsed whole, so it may not inflate past maxResponseBodyBytes either.
+      const maxOutputBytes = Math.min(limits.maxResponseBodyBytes, limits.maxDecompressedBodyBytes);
+      decoded = this.encoding ? await decodeBody(this.encoding, body, { maxOutputBytes }) : body;
     } catch (error) {
+      if (error instanceof LimitExceededError) {
+        const key = limits.maxResponseBodyBytes <= limits.maxDecompressedBodyBytes ? 'maxResponseBodyBytes' : 'maxDecompressedBodyBytes';
+        return this.replaceWithError({ status: 502, message: `upstream answer too large: ${error.message} (limits.${key})`, code: error.reason }, error.reason);
+      }
       return this.replaceWithError(
         { status: 502, message: `upstream sent a body that cannot be decoded (${this.encoding}): ${(error as Error).message}`, code: 'upstream_invalid_response' },
         'upstream_undecodable_body',
@@ -186,7 +215,7 @@ export class ResponseSide {
   }
 
   /** A 2xx that is really a failure, or an undecodable body: answer an error in the client's format. */
-  private replaceWithError(error: ErrorShape, reason: 'upstream_undecodable_body' | 'upstream_failure_in_success'): ProcessingResponse {
+  private replaceWithError(error: ErrorShape, reason: 'upstream_undecodable_body' | 'upstream_failure_in_success' | LimitReason): ProcessingResponse {
     this.errored = error;
     this.hooks.serviceError({ status: error.status, reason });
     const api = this.exchange.endpoint?.clientApi ?? 'openai';
@@ -218,17 +247,13 @@ export class ResponseSide {
     try {
       const decoded = this.decoder ? await this.decoder.push(chunk) : chunk;
       const clean = this.inputScrubber ? this.inputScrubber.push(decoded) : decoded;
-      const step = translator.push(clean);
-      this.absorb(step);
-      unchanged = !this.decoder && step.body === chunk;
-      parts.push(step.body);
+      unchanged = (await this.translate(translator, clean, parts)) && !this.decoder && clean === chunk;
       if (endOfStream) {
         const decodedTail = this.decoder ? await this.decoder.end() : new Uint8Array(0);
         const tail = this.inputScrubber ? Buffer.concat([this.inputScrubber.push(decodedTail), this.inputScrubber.end()]) : decodedTail;
         if (tail.length > 0) {
-          const tailStep = translator.push(tail);
-          this.absorb(tailStep);
-          parts.push(tailStep.body);
+          await this.translate(translator, tail, parts);
+          unchanged = false;
         }
         const last = translator.end();
         this.absorb(last);
@@ -238,8 +263,10 @@ export class ResponseSide {
         }
       }
     } catch (error) {
-      this.errored = { status: 502, message: `upstream stream cannot be decoded: ${(error as Error).message}` };
-      this.hooks.serviceError({ status: 502, reason: 'upstream_undecodable_stream' });
+      const limit = error instanceof LimitExceededError ? error : undefined;
+      const message = limit ? `upstream stream too large: ${limit.message} (limits.${STREAM_LIMIT_KEYS[limit.reason]})` : `upstream stream cannot be decoded: ${(error as Error).message}`;
+      this.errored = { status: 502, message, ...(limit ? { code: limit.reason } : {}) };
+      this.hooks.serviceError({ status: 502, reason: limit?.reason ?? 'upstream_undecodable_stream' });
       const api = this.exchange.endpoint?.clientApi ?? 'openai';
       // Anthropic SDKs only raise stream errors sent as `event: error`.
       const eventLine = api === 'anthropic' ? 'event: error\n' : '';
@@ -257,6 +284,26 @@ export class ResponseSide {
     return answer('response_body', { body, metadata });
   }
 
+  /**
+   * Translates decoded bytes, slice by slice (STREAM_SLICE_BYTES) with a turn of the event loop between slices.
+   * Resolves true when the translator returned the very bytes it was given (the chunk goes out unchanged).
+   */
+  private async translate(translator: StreamTranslator, data: Uint8Array, parts: Uint8Array[]): Promise<boolean> {
+    if (data.length <= STREAM_SLICE_BYTES) {
+      const step = translator.push(data);
+      this.absorb(step);
+      parts.push(step.body);
+      return step.body === data;
+    }
+    for (let offset = 0; offset < data.length && !this.abandoned; offset += STREAM_SLICE_BYTES) {
+      if (offset > 0) await nextTurn();
+      const step = translator.push(data.subarray(offset, offset + STREAM_SLICE_BYTES));
+      this.absorb(step);
+      parts.push(step.body);
+    }
+    return false;
+  }
+
   private absorb(step: { usage?: import('../core/usage.js').TokenUsage | undefined; responseModel?: string; deliveredText?: string; error?: ErrorShape; warnings?: readonly Warning[] }): void {
     if (step.usage) this.exchange.usage = step.usage;
     if (step.responseModel) this.exchange.responseModel = step.responseModel;
@@ -267,6 +314,7 @@ export class ResponseSide {
 
   /** The stream ended before the response did (client gone, upstream reset): release decoders. */
   abandon(): void {
+    this.abandoned = true;
     this.decoder?.close();
   }
 }

@@ -70,6 +70,7 @@ export async function buildAttempt(exchange: Exchange, backend: ResolvedBackend,
     requestHeaders: exchange.originalHeaders,
     now: Date.now,
     generateId: () => `chatcmpl-${randomUUID().replace(/-/g, '')}`,
+    maxStreamEventBytes: exchange.config.file.limits.maxStreamEventBytes,
   };
   const upstream = translator.request(ctx);
 

@@ -35,6 +35,11 @@ export interface RequestContext {
   readonly requestHeaders?: HeaderLookup;
   readonly now: () => number;
   readonly generateId: () => string;
+  /**
+   * Largest single SSE event or AWS event-stream frame a stream translator's decoder accepts (the config's
+   * limits.maxStreamEventBytes); a larger one makes `push` throw a LimitExceededError. Undefined: no limit.
+   */
+  readonly maxStreamEventBytes?: number;
 }
 
 export interface Warning {

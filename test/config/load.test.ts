@@ -148,6 +148,34 @@ describe('parseConfig accepts', () => {
     assert.equal(result.config.file.envoy.upstreamFilter, true);
     assert.equal(result.config.file.limits.maxRequestBodyBytes, 32 * 1024 * 1024);
   });
+
+  it('limits: every cap has a safe default, each can be set alone, and nonsense is refused', async () => {
+    const base = `backends: [${backend()}]\nmodels: [{name: m, backends: [{backend: a}], maxOutputTokens: 8192}]`;
+    const defaults = await parseConfig(base, 'test.yaml', {}, VALIDATORS);
+    assert.ok(defaults.ok);
+    assert.deepEqual(defaults.config.file.limits, {
+      maxRequestBodyBytes: 32 * 1024 * 1024,
+      maxResponseBodyBytes: 32 * 1024 * 1024,
+      maxDecompressedBodyBytes: 64 * 1024 * 1024,
+      maxStreamEventBytes: 4 * 1024 * 1024,
+      maxMessages: 100_000,
+      maxTools: 1024,
+      maxContentParts: 100_000,
+      maxOutputTokens: 1_000_000,
+      maxTokenCount: 1_000_000_000,
+    });
+    assert.equal(defaults.config.models.get('m')?.maxOutputTokens, 8192);
+    const one = await parseConfig(`${base}\nlimits: { maxStreamEventBytes: 1024 }`, 'test.yaml', {}, VALIDATORS);
+    assert.ok(one.ok);
+    assert.equal(one.config.file.limits.maxStreamEventBytes, 1024);
+    assert.equal(one.config.file.limits.maxTokenCount, 1_000_000_000);
+    const bad = await parseConfig(`${base}\nlimits: { maxTokenCount: -1, maxTools: 1.5, maxMessagez: 3 }`, 'test.yaml', {}, VALIDATORS);
+    assert.ok(!bad.ok);
+    assert.equal(bad.errors.length, 3, bad.errors.join('\n'));
+    assert.ok(bad.errors.some((error) => error.startsWith('limits.maxTokenCount:')));
+    assert.ok(bad.errors.some((error) => error.startsWith('limits.maxTools:')));
+    assert.ok(bad.errors.includes('limits.maxMessagez: unknown key'));
+  });
 });
 
 describe('loadConfigFile', () => {

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { EventStreamCodec } from '@smithy/eventstream-codec';
 import { fromUtf8, toUtf8 } from '@smithy/util-utf8';
+import { crc32 } from 'node:zlib';
 import { EventStreamDecoder, type EventStreamMessage } from '../../src/core/aws-eventstream.js';
+import { LimitExceededError } from '../../src/core/limit-error.js';
 
 const codec = new EventStreamCodec(toUtf8, fromUtf8);
 const text = new TextEncoder();
@@ -121,11 +123,37 @@ describe('EventStreamDecoder', () => {
     assert.equal(result.error?.code, 'corrupt_prelude');
   });
 
-  it('rejects an absurd length even with a valid prelude checksum', () => {
+  it('refuses a frame longer than maxFrameBytes (a valid prelude) before holding it, with a LimitExceededError', () => {
     const decoder = new EventStreamDecoder({ maxFrameBytes: 64 });
-    const result = decoder.push(stream);
-    assert.equal(result.error?.code, 'invalid_length');
-    assert.equal(result.messages.length, 0);
+    assert.throws(() => decoder.push(stream), (error: unknown) => {
+      assert.ok(error instanceof LimitExceededError);
+      assert.equal(error.reason, 'upstream_event_too_large');
+      assert.equal(error.limit, 64);
+      assert.match(error.message, /larger than 64 bytes$/);
+      return true;
+    });
+    assert.equal(decoder.pendingBytes, 0, 'nothing of the frame is held');
+    assert.deepEqual(decoder.push(stream), { messages: [] }, 'the decoder stops');
+    assert.deepEqual(decoder.end(), { messages: [] });
+  });
+
+  it('refuses an oversized frame announced by its prelude alone, whatever follows', () => {
+    const prelude = new Uint8Array(12);
+    const view = new DataView(prelude.buffer);
+    view.setUint32(0, 50 * 1024 * 1024);
+    view.setUint32(4, 0);
+    view.setUint32(8, crc32(prelude.subarray(0, 8)));
+    const decoder = new EventStreamDecoder({ maxFrameBytes: 8 * 1024 * 1024 });
+    assert.throws(() => decoder.push(prelude), LimitExceededError);
+  });
+
+  it('still reports a length no frame can have as corrupt (invalid_length)', () => {
+    const prelude = new Uint8Array(12);
+    const view = new DataView(prelude.buffer);
+    view.setUint32(0, 8);
+    view.setUint32(4, 0);
+    view.setUint32(8, crc32(prelude.subarray(0, 8)));
+    assert.equal(new EventStreamDecoder().push(prelude).error?.code, 'invalid_length');
   });
 
   it('reports garbage (e.g. an HTML error page) as corrupt, never throws', () => {

@@ -9,6 +9,7 @@ import {
   decodingSteps,
   isSupportedEncoding,
 } from '../../src/core/content-decoding.js';
+import { LimitExceededError } from '../../src/core/limit-error.js';
 import { concatBytes, splitEvery, splitRandom } from '../helpers/chunking.js';
 
 const text = Array.from({ length: 60 }, (_, index) => `data: {"i":${index},"t":"héllo 🌍"}\n\n`).join('');
@@ -147,5 +148,74 @@ describe('createStreamDecoder', () => {
     const decoder = createStreamDecoder('gzip');
     await decoder.push(encoded.gzip!.slice(0, 30));
     decoder.close();
+  });
+});
+
+describe('decompression limit (maxOutputBytes), enforced while inflating', () => {
+  const MiB = 1024 * 1024;
+  // 16 MiB of zeros is ~16 KB of gzip; 8 members make a 128 MiB bomb from ~130 KB.
+  const zeros = Buffer.alloc(16 * MiB);
+  const member = zlib.gzipSync(zeros);
+  const gzipBomb = Buffer.concat(Array.from({ length: 8 }, () => member));
+  const bombs: Record<string, Buffer> = { gzip: gzipBomb, deflate: zlib.deflateSync(zeros), br: zlib.brotliCompressSync(zeros) };
+
+  const isLimit = (limit: number) => (error: unknown) => {
+    assert.ok(error instanceof LimitExceededError, String(error));
+    assert.equal(error.reason, 'upstream_decompressed_too_large');
+    assert.equal(error.limit, limit);
+    assert.match(error.message, /grew past 1 MiB while being decompressed/);
+    return true;
+  };
+
+  for (const [name, bomb] of Object.entries(bombs)) {
+    it(`a whole ${name} body stops at the limit`, async () => {
+      await assert.rejects(decodeBody(name, bomb, { maxOutputBytes: MiB }), isLimit(MiB));
+    });
+
+    it(`a ${name} stream stops at the limit, and stays stopped`, async () => {
+      const decoder = createStreamDecoder(name, { maxOutputBytes: MiB });
+      let delivered = 0;
+      await assert.rejects(
+        (async () => {
+          for (const chunk of splitEvery(bomb, 4096)) delivered += (await decoder.push(chunk)).length;
+          await decoder.end();
+        })(),
+        isLimit(MiB),
+      );
+      assert.ok(delivered <= MiB, `at most the limit was delivered (${delivered})`);
+      await assert.rejects(decoder.push(bomb.subarray(0, 10)), LimitExceededError);
+      await assert.rejects(decoder.end(), LimitExceededError);
+    });
+  }
+
+  it('counts every concatenated gzip member, streamed and whole', async () => {
+    const small = Buffer.concat([zlib.gzipSync('a'.repeat(600)), zlib.gzipSync('b'.repeat(600))]);
+    await assert.rejects(decodeBody('gzip', small, { maxOutputBytes: 1000 }), LimitExceededError);
+    const decoder = createStreamDecoder('gzip', { maxOutputBytes: 1000 });
+    await assert.rejects(
+      (async () => {
+        await decoder.push(small);
+        await decoder.end();
+      })(),
+      LimitExceededError,
+    );
+  });
+
+  it('a body exactly at the limit decodes in full, whole and streamed', async () => {
+    const limit = plain.length;
+    for (const [name, bytes] of Object.entries(encoded)) {
+      if (name === 'identity') continue;
+      assert.deepStrictEqual(Buffer.from(await decodeBody(headerFor(name), bytes, { maxOutputBytes: limit })), Buffer.from(plain), name);
+      const decoder = createStreamDecoder(headerFor(name), { maxOutputBytes: limit });
+      const pieces = [];
+      for (const chunk of splitEvery(bytes, 7)) pieces.push(await decoder.push(chunk));
+      pieces.push(await decoder.end());
+      assert.deepStrictEqual(Buffer.from(concatBytes(pieces)), Buffer.from(plain), name);
+    }
+  });
+
+  it('the limit applies to each decoding step of a chained encoding', async () => {
+    const twice = zlib.brotliCompressSync(zlib.gzipSync(zeros));
+    await assert.rejects(decodeBody('gzip, br', twice, { maxOutputBytes: MiB }), LimitExceededError);
   });
 });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { LimitExceededError } from '../../src/core/limit-error.js';
 import { SseDecoder, encodeSseComment, encodeSseEvent, type SseItem } from '../../src/core/sse.js';
 import { concatBytes, splitEvery, splitRandom, standardSplittings } from '../helpers/chunking.js';
 
@@ -148,5 +149,91 @@ describe('encodeSseEvent', () => {
         { type: 'comment', text: 'keep alive' },
       ]);
     }
+  });
+});
+
+describe('SseDecoder end()', () => {
+  it('marks what the stream left unfinished (unterminated), not an event whose final CR only became certain at the end', () => {
+    const decoder = new SseDecoder({ keepRaw: true });
+    assert.deepEqual(decoder.push(encoder.encode('data: one\r\r')), []);
+    const items = decoder.end();
+    assert.equal(items.length, 1);
+    assert.equal(items[0]?.unterminated, undefined);
+    const cut = new SseDecoder({ keepRaw: true });
+    cut.push(encoder.encode('data: one\n\ndata: tw'));
+    const rest = cut.end();
+    assert.deepEqual(rest.map((item) => [item.type, item.unterminated]), [['event', true]]);
+    const noBlank = new SseDecoder();
+    noBlank.push(encoder.encode('data: x\n: comment'));
+    assert.deepEqual(noBlank.end().map((item) => [item.type, item.unterminated]), [['comment', true], ['event', true]]);
+  });
+});
+
+describe('SseDecoder maxEventBytes', () => {
+  /** Pushes every chunk; returns the items, or the error the first failing push threw. */
+  function run(chunks: readonly Uint8Array[], maxEventBytes: number): { items: SseItem[]; error: unknown } {
+    const decoder = new SseDecoder({ maxEventBytes });
+    const items: SseItem[] = [];
+    try {
+      for (const chunk of chunks) items.push(...decoder.push(chunk));
+      items.push(...decoder.end());
+      return { items, error: undefined };
+    } catch (error) {
+      // After the limit, the decoder ignores everything.
+      assert.deepEqual(decoder.push(encoder.encode('data: more\n\n')), []);
+      assert.deepEqual(decoder.end(), []);
+      return { items, error };
+    }
+  }
+
+  const event = (bytes: number) => `data: ${'x'.repeat(bytes - 'data: '.length - 1)}\n`;
+
+  it('passes an event of exactly the limit, whatever the chunking (terminators are not counted)', () => {
+    const text = `${event(100)}\n${event(100)}\n`;
+    for (const { name, chunks } of allSplittings(encoder.encode(text))) {
+      const { items, error } = run(chunks, 99);
+      assert.equal(error, undefined, name);
+      assert.equal(items.length, 2, name);
+    }
+  });
+
+  it('throws a LimitExceededError one byte over the limit, whatever the chunking', () => {
+    const bytes = encoder.encode(`data: ok\n\n${event(100)}\n`);
+    for (const { name, chunks } of allSplittings(bytes)) {
+      const { error } = run(chunks, 98);
+      assert.ok(error instanceof LimitExceededError, name);
+      assert.equal(error.reason, 'upstream_event_too_large');
+      assert.equal(error.limit, 98);
+    }
+  });
+
+  it('counts every line of one event (many small data lines add up) and fields and comments inside it', () => {
+    const lines = 'data: a\n'.repeat(50);
+    assert.ok(run([encoder.encode(`${lines}\n`)], 300).error instanceof LimitExceededError);
+    assert.equal(run([encoder.encode(`${lines}\n`)], 350).error, undefined);
+    const inside = `event: x\n${': keepalive padding\n'.repeat(20)}data: y\n\n`;
+    assert.ok(run([encoder.encode(inside)], 200).error instanceof LimitExceededError);
+  });
+
+  it('bounds a comment line and an unterminated line, and throws before the line ends', () => {
+    const decoder = new SseDecoder({ maxEventBytes: 1000 });
+    assert.throws(() => {
+      for (let index = 0; index < 100; index += 1) decoder.push(encoder.encode(': '.padEnd(100, 'c')));
+    }, LimitExceededError);
+    assert.ok(run([encoder.encode('data: '.padEnd(5000, 'z'))], 1000).error instanceof LimitExceededError);
+  });
+
+  it('starts counting afresh for each event: a long stream of small events never reaches it', () => {
+    const many = `${': ping\n\n'.repeat(200)}${'data: {"a":1}\n\n'.repeat(2000)}`;
+    const { items, error } = run(splitRandom(encoder.encode(many), 7, 64), 20);
+    assert.equal(error, undefined);
+    assert.equal(items.filter((item) => item.type === 'event').length, 2000);
+  });
+
+  it('keeps raw bytes intact below the limit (keepRaw)', () => {
+    const bytes = encoder.encode('data: one\n\n: c\n\ndata: two\n\n');
+    const decoder = new SseDecoder({ keepRaw: true, maxEventBytes: 16 });
+    const items = [...decoder.push(bytes), ...decoder.end()];
+    assert.deepStrictEqual(Buffer.from(concatBytes(items.map((item) => item.raw ?? new Uint8Array(0)))), Buffer.from(bytes));
   });
 });

@@ -12,7 +12,7 @@ import {
   settle,
   tokenizerFamily,
 } from '../../src/costs/index.js';
-import { encodeCount, TextTokenTally } from '../../src/costs/tokenizer.js';
+import { encodeCount, EXACT_CHARS_PER_ADD, TextTokenTally } from '../../src/costs/tokenizer.js';
 
 const reserveConfig = { outputFraction: 0.25, defaultOutputTokens: 256 };
 const scope = { model: 'gpt-4o', backend: 'openai' };
@@ -162,6 +162,13 @@ describe('reserve and settle', () => {
     assert.deepEqual(reserves, { total_reserve: input + 100, weighted_reserve: input + 400, other_scope_reserve: 0 });
   });
 
+  it('an estimate never passes the token ceiling (a huge n or max_tokens cannot reserve 1e300 tokens)', () => {
+    const input = estimateInputTokens('gpt-4o', body);
+    const reserves = estimateReserve(plan, { ...scope, body: { ...body, n: 1e300 }, tokenCeiling: 1e9 }, reserveConfig);
+    assert.equal(reserves['total_reserve'], input + 1e9);
+    assert.equal(reserves['weighted_reserve'], input + 4e9);
+  });
+
   it('writes nothing when no entry reserves', () => {
     const noReserve = buildPlan([cost({ metadataKey: 'plain', type: 'InputToken' })], scope);
     assert.deepEqual(estimateReserve(noReserve, { ...scope, body }, reserveConfig), {});
@@ -181,6 +188,19 @@ describe('output counting', () => {
   it('countOutputTokens is an exact tiktoken count for OpenAI models', () => {
     assert.equal(countOutputTokens('gpt-4o', text), encodeCount('o200k_base', text));
     assert.equal(countOutputTokens('claude-sonnet-4-5', text), Math.round(encodeCount('cl100k_base', text) * 1.2));
+  });
+
+  it('counts a huge single delivery with bounded work: exactly up to EXACT_CHARS_PER_ADD, extrapolated after', () => {
+    const huge = text.repeat(Math.ceil(2_000_000 / text.length));
+    const counter = createTokenCounter('gpt-4o');
+    counter.add('Hello there. ');
+    counter.add(huge);
+    const exact = encodeCount('o200k_base', `Hello there. ${huge}`);
+    assert.ok(huge.length > EXACT_CHARS_PER_ADD * 10);
+    assert.ok(Math.abs(counter.tokens - exact) <= Math.ceil(exact * 0.02), `${counter.tokens} vs ${exact}`);
+    // Small deliveries after it are still counted exactly on top.
+    counter.add(' and more words');
+    assert.ok(counter.tokens > 0);
   });
 
   it('the incremental counter matches a one-shot count of the concatenated text', () => {

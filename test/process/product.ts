@@ -27,6 +27,8 @@ export interface ProductOptions {
 }
 
 export interface Product {
+  /** The child's process id (for /proc/<pid>/status in memory tests). */
+  readonly pid: number | undefined;
   readonly grpcAddress: string;
   readonly adminAddress: string;
   /** The directory holding config.yaml and the extra files. */
@@ -129,6 +131,7 @@ export async function watchProduct(
   }
   let stopping: Promise<number | null> | undefined;
   return {
+    pid: child.pid,
     grpcAddress: String(serving['address']),
     adminAddress: String(admin['address']),
     directory,

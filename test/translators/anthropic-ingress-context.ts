@@ -11,6 +11,8 @@ export interface IngressOptions {
   readonly upstreamModel?: string;
   readonly headers?: Record<string, string>;
   readonly backend?: Partial<ResolvedBackend>;
+  /** limits.maxStreamEventBytes for the stream decoders (default: none). */
+  readonly maxStreamEventBytes?: number;
 }
 
 export function ingressContext(body: Record<string, unknown>, options: IngressOptions = {}): RequestContext {
@@ -24,5 +26,6 @@ export function ingressContext(body: Record<string, unknown>, options: IngressOp
     requestModel,
     upstreamModel: options.upstreamModel ?? requestModel,
     requestHeaders: new Map(Object.entries(options.headers ?? {})),
+    ...(options.maxStreamEventBytes === undefined ? {} : { maxStreamEventBytes: options.maxStreamEventBytes }),
   });
 }

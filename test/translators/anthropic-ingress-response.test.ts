@@ -99,6 +99,27 @@ describe('native streams', () => {
     assert.deepEqual(parseSse(decode(last.body)).map((event) => event.event), ['error']);
   });
 
+  it('forwards whole events only: a partial event is held, and a stream cut inside one never glues it to the error', () => {
+    const translator = findShippedTranslator('anthropic', 'messages', 'Anthropic');
+    assert.ok(translator);
+    const stream = translator.stream(ingressContext({ model: 'm', stream: true }, { schema: 'Anthropic' }), new Map());
+    const start = 'event: message_start\ndata: {"type":"message_start","message":{"model":"c","usage":{"input_tokens":4,"output_tokens":1}}}\n\n';
+    const delta = 'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}\n\n';
+    assert.equal(stream.push(utf8(start + delta.slice(0, 30))).body.length, start.length, 'the complete event goes, the partial one waits');
+    assert.equal(decode(stream.push(utf8(delta.slice(30, 60))).body), '');
+    const cut = stream.end();
+    assert.deepEqual(parseSse(decode(cut.body)).map((event) => event.event), ['error'], 'only the error event: the cut event is never forwarded');
+  });
+
+  it('refuses an event over ctx.maxStreamEventBytes before forwarding any of it', () => {
+    const translator = findShippedTranslator('anthropic', 'messages', 'Anthropic');
+    assert.ok(translator);
+    const stream = translator.stream(ingressContext({ model: 'm', stream: true }, { schema: 'Anthropic', maxStreamEventBytes: 1000 }), new Map());
+    const big = `event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"${'x'.repeat(2000)}"}}\n\n`;
+    assert.equal(stream.push(utf8(big.slice(0, 900))).body.length, 0);
+    assert.throws(() => stream.push(utf8(big.slice(900))), /grew past 1000 bytes/);
+  });
+
   it('turns a corrupt Bedrock event stream into an error event', () => {
     const translator = findShippedTranslator('anthropic', 'messages', 'AWSAnthropic');
     assert.ok(translator);

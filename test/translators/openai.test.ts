@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ResolvedBackend } from '../../src/config/load.js';
 import { GatewayError } from '../../src/core/errors.js';
+import { LimitExceededError } from '../../src/core/limit-error.js';
 import { findShippedTranslator } from '../helpers/components.js';
 import type { RequestContext, Translator } from '../../src/translators/types.js';
 
@@ -190,6 +191,32 @@ describe('OpenAI translator: stream', () => {
     assert.equal(usage.body.length, 0);
     assert.equal(usage.usage?.totalTokens, 4);
     assert.equal(decoder.decode(stream.push(encoder.encode('data: [DONE]\n\n')).body), 'data: [DONE]\n\n');
+  });
+
+  it('forwards whole events only, without hiding too: a partial event waits, the chunk object is kept when whole', () => {
+    const stream = translator.stream(context(raw), new Map());
+    const text = event({ model: 'm', choices: [{ index: 0, delta: { content: 'Hi' } }] });
+    assert.equal(stream.push(encoder.encode(text.slice(0, 25))).body.length, 0);
+    assert.equal(decoder.decode(stream.push(encoder.encode(text.slice(25) + text.slice(0, 10))).body), text);
+    const cut = stream.end();
+    assert.equal(cut.error?.status, 502);
+    assert.match(decoder.decode(cut.body), /^data: \{"error"/, 'only the error event: the cut event is never forwarded');
+  });
+
+  it('forwards a last event whose CR-only terminator is only certain at the end of the stream', () => {
+    const stream = translator.stream(context(raw), new Map());
+    const text = 'data: {"model":"m","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\r\rdata: [DONE]\r\r';
+    const first = decoder.decode(stream.push(encoder.encode(text)).body);
+    const last = stream.end();
+    assert.equal(first + decoder.decode(last.body), text);
+    assert.equal(last.error, undefined);
+  });
+
+  it('refuses an event over ctx.maxStreamEventBytes (LimitExceededError) before forwarding any of it', () => {
+    const stream = translator.stream(context(raw, { maxStreamEventBytes: 1000 }), new Map());
+    const big = event({ model: 'm', choices: [{ index: 0, delta: { content: 'x'.repeat(2000) } }] });
+    assert.equal(stream.push(encoder.encode(big.slice(0, 900))).body.length, 0);
+    assert.throws(() => stream.push(encoder.encode(big.slice(900))), (error: unknown) => error instanceof LimitExceededError && error.reason === 'upstream_event_too_large');
   });
 
   it('keeps the usage chunk when the client asked for usage itself', () => {

@@ -11,7 +11,7 @@ import { EventStreamDecoder, headerString, type EventStreamDecodeResult, type Ev
 import type { ErrorShape } from '../../core/errors.js';
 import { asString, isRecord, safeParseJson, utf8 } from '../../core/json.js';
 import { encodeSseEvent } from '../../core/sse.js';
-import type { StreamStep, StreamTranslator } from '../types.js';
+import type { RequestContext, StreamStep, StreamTranslator } from '../types.js';
 import { anthropicErrorEvent } from './anthropic-error.js';
 import { AnthropicEventObserver } from './event-observer.js';
 
@@ -36,9 +36,13 @@ function exceptionShape(message: EventStreamMessage): ErrorShape {
 }
 
 export class AwsAnthropicStream implements StreamTranslator {
-  private readonly decoder = new EventStreamDecoder();
+  private readonly decoder: EventStreamDecoder;
   private readonly observer = new AnthropicEventObserver();
   private failed = false;
+
+  constructor(ctx: RequestContext) {
+    this.decoder = new EventStreamDecoder({ maxFrameBytes: ctx.maxStreamEventBytes });
+  }
 
   push(chunk: Uint8Array): StreamStep {
     return this.translate(this.failed ? { messages: [] } : this.decoder.push(chunk));

@@ -37,7 +37,7 @@ interface OpenBlock {
 }
 
 export class OpenAIToAnthropicStream implements StreamTranslator {
-  private readonly decoder = new SseDecoder();
+  private readonly decoder: SseDecoder;
   private started = false;
   private closed = false;
   private model: string | undefined;
@@ -53,7 +53,9 @@ export class OpenAIToAnthropicStream implements StreamTranslator {
   private error: ErrorShape | undefined;
   private warnings: Warning[] = [];
 
-  constructor(private readonly ctx: RequestContext) {}
+  constructor(private readonly ctx: RequestContext) {
+    this.decoder = new SseDecoder({ maxEventBytes: ctx.maxStreamEventBytes });
+  }
 
   push(chunk: Uint8Array): StreamStep {
     for (const item of this.decoder.push(chunk)) this.onItem(item);

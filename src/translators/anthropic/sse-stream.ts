@@ -61,7 +61,12 @@ export abstract class AnthropicMappedStream implements StreamTranslator {
 }
 
 export class AnthropicSseStream extends AnthropicMappedStream {
-  private readonly decoder = new SseDecoder();
+  private readonly decoder: SseDecoder;
+
+  constructor(ctx: RequestContext) {
+    super(ctx);
+    this.decoder = new SseDecoder({ maxEventBytes: ctx.maxStreamEventBytes });
+  }
 
   push(chunk: Uint8Array): StreamStep {
     return this.map(this.decoder.push(chunk), false);

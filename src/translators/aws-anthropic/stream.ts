@@ -10,10 +10,15 @@ import { EventStreamDecoder, headerString, type EventStreamMessage } from '../..
 import { asString, isRecord, safeParseJson } from '../../core/json.js';
 import { AnthropicMappedStream } from '../anthropic/index.js';
 import { eventStreamFramingError, readBedrockMessage, statusForBedrockException } from '../bedrock/convert-error.js';
-import type { StreamStep } from '../types.js';
+import type { RequestContext, StreamStep } from '../types.js';
 
 export class InvokeClaudeStream extends AnthropicMappedStream {
-  private readonly decoder = new EventStreamDecoder();
+  private readonly decoder: EventStreamDecoder;
+
+  constructor(ctx: RequestContext) {
+    super(ctx);
+    this.decoder = new EventStreamDecoder({ maxFrameBytes: ctx.maxStreamEventBytes });
+  }
 
   push(chunk: Uint8Array): StreamStep {
     const decoded = this.decoder.push(chunk);

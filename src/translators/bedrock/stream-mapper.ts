@@ -181,10 +181,11 @@ export class ConverseStreamMapper {
 
 /** The StreamTranslator: incremental event-stream decoding feeding ConverseStreamMapper. */
 export class ConverseStream implements StreamTranslator {
-  private readonly decoder = new EventStreamDecoder();
+  private readonly decoder: EventStreamDecoder;
   private readonly mapper: ConverseStreamMapper;
 
   constructor(ctx: RequestContext) {
+    this.decoder = new EventStreamDecoder({ maxFrameBytes: ctx.maxStreamEventBytes });
     this.mapper = new ConverseStreamMapper(ctx);
   }
 

@@ -43,7 +43,7 @@ interface StepOutput {
 const INVALID: Pick<ErrorShape, 'type' | 'code'> = { type: 'server_error', code: 'upstream_invalid_response' };
 
 export class GeminiStreamMapper implements StreamTranslator {
-  private readonly decoder = new SseDecoder();
+  private readonly decoder: SseDecoder;
   private readonly choices = new Map<number, ChoiceState>();
   private readonly includeUsage: boolean;
   private readonly created: number;
@@ -55,6 +55,7 @@ export class GeminiStreamMapper implements StreamTranslator {
   private ended = false;
 
   constructor(private readonly ctx: RequestContext) {
+    this.decoder = new SseDecoder({ maxEventBytes: ctx.maxStreamEventBytes });
     const options = ctx.body.stream_options;
     this.includeUsage = isRecord(options) && options.include_usage === true;
     this.created = Math.floor(ctx.now() / 1000);

@@ -5,13 +5,14 @@
  *
  * When usage was forced upstream for a client that did not ask for it, the client must not see it: the usage-only
  * chunk is dropped and a `usage` field on a content chunk is removed (only that event is re-serialised). Output
- * then consists of whole events, so partial events are held back until complete.
+ * always consists of whole events: the bytes of an event still arriving are held back until it is complete, so a
+ * stream cut or refused mid-event (limits.maxStreamEventBytes) never sends the client part of one.
  * @see https://platform.openai.com/docs/api-reference/chat-streaming/streaming
  */
 import { openAIErrorBody, type ErrorShape } from '../../core/errors.js';
 import { asArray, isRecord, safeParseJson } from '../../core/json.js';
 import { removeTopLevelKey } from '../../core/json-patch.js';
-import { SseDecoder, encodeSseEvent, type SseItem } from '../../core/sse.js';
+import { SseDecoder, encodeSseEvent, forwardWholeItems, type SseItem } from '../../core/sse.js';
 import type { TokenUsage } from '../../core/usage.js';
 import type { RequestContext, StreamStep, StreamTranslator } from '../types.js';
 import { convertOpenAIUsage } from './convert-openai-usage.js';
@@ -51,6 +52,8 @@ interface StepState {
   out: Uint8Array[];
   text: string;
   error: ErrorShape | undefined;
+  /** An event was dropped or re-serialised (usage hidden): the output is not the upstream's bytes. */
+  rewritten: boolean;
 }
 
 export class OpenAIStreamMapper implements StreamTranslator {
@@ -63,24 +66,33 @@ export class OpenAIStreamMapper implements StreamTranslator {
 
   constructor(ctx: RequestContext) {
     this.hideUsage = ctx.forceIncludeUsage;
-    this.decoder = new SseDecoder({ keepRaw: this.hideUsage });
+    this.decoder = new SseDecoder({ keepRaw: true, maxEventBytes: ctx.maxStreamEventBytes });
   }
 
   push(chunk: Uint8Array): StreamStep {
+    const heldBefore = this.decoder.heldBytes;
     const state = this.handle(this.decoder.push(chunk));
-    return this.step(this.hideUsage ? joinBytes(state.out) : chunk, state);
+    const body = state.rewritten ? joinBytes(state.out) : forwardWholeItems(chunk, state.out, heldBefore, this.decoder.heldBytes);
+    return this.step(body, state);
   }
 
+  /**
+   * An item the upstream did not finish (an event without its blank line) is read (usage, [DONE]) but not forwarded:
+   * clients discard it anyway, and a cut one must not run into the error event that follows.
+   */
   end(): StreamStep {
-    const state = this.handle(this.decoder.end());
+    const items = this.decoder.end();
+    const state = this.handle(items.filter((item) => !item.unterminated));
+    const cut = this.handle(items.filter((item) => item.unterminated));
+    state.text += cut.text;
+    state.error ??= cut.error;
+    const out = joinBytes(state.out);
     if (!this.completed && state.error === undefined) {
       // Cut off mid-answer (no finish_reason, no [DONE]): the client must not mistake it for a complete reply.
       state.error = { status: 502, message: 'upstream stream ended before the response was complete', code: 'upstream_stream_truncated' };
-      state.out.push(encoder.encode(encodeSseEvent({ data: openAIErrorBody(state.error) })));
-      return this.step(joinBytes(state.out), state);
+      return this.step(joinBytes([out, encoder.encode(encodeSseEvent({ data: openAIErrorBody(state.error) }))]), state);
     }
-    // Without hiding, the final event's bytes were already forwarded with the chunk that carried them.
-    return this.step(this.hideUsage ? joinBytes(state.out) : EMPTY, state);
+    return this.step(out, state);
   }
 
   private step(body: Uint8Array, state: StepState): StreamStep {
@@ -94,9 +106,10 @@ export class OpenAIStreamMapper implements StreamTranslator {
   }
 
   private handle(items: readonly SseItem[]): StepState {
-    const state: StepState = { out: [], text: '', error: undefined };
+    const state: StepState = { out: [], text: '', error: undefined, rewritten: false };
     for (const item of items) {
       const output = this.handleItem(item, state);
+      if (output !== item.raw) state.rewritten = true;
       if (output !== undefined && output.length > 0) state.out.push(output);
     }
     return state;

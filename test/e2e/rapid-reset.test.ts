@@ -18,10 +18,14 @@ backends: [{ name: openai, schema: OpenAI, endpoint: https://api.openai.com }]
 models: [{ name: gpt-4o-mini, backends: [{ backend: openai }] }]
 `;
 
-async function burst(gracefulClose: boolean): Promise<{ statuses: Map<number, number>; details: Set<string> }> {
+/** Node's rapid-reset protection trips above roughly this many resets a second (after a burst allowance). */
+const RESET_RATE_THAT_TRIPS = 40;
+
+async function burst(gracefulClose: boolean): Promise<{ statuses: Map<number, number>; details: Set<string>; perSecond: number }> {
   const gateway = await startGateway({ configYaml: CONFIG, upstreams: { openai: 'http://127.0.0.1:9' }, envoy: { gracefulClose } });
   const statuses = new Map<number, number>();
   try {
+    const started = performance.now();
     let sent = 0;
     const worker = async () => {
       while (sent < REQUESTS) {
@@ -32,21 +36,30 @@ async function burst(gracefulClose: boolean): Promise<{ statuses: Map<number, nu
       }
     };
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+    const perSecond = REQUESTS / ((performance.now() - started) / 1000);
     await gateway.envoy.settled();
     const details = new Set(gateway.envoy.requests.filter((request) => request.status !== 200).map((request) => request.responseCodeDetails));
-    return { statuses, details };
+    return { statuses, details, perSecond };
   } finally {
     await gateway.close();
   }
 }
 
 describe('closing ext_proc streams under sustained load', () => {
-  it('loses requests with the default half-close-and-reset, and none with the graceful close', async () => {
+  it('loses requests with the default half-close-and-reset, and none with the graceful close', async (t) => {
     const reset = await burst(false);
     const graceful = await burst(true);
     const failedWithReset = REQUESTS - (reset.statuses.get(200) ?? 0);
-    console.log(`default close: ${failedWithReset} of ${REQUESTS} requests failed (${[...reset.details].join(', ')}); graceful close: ${REQUESTS - (graceful.statuses.get(200) ?? 0)} failed`);
+    console.log(
+      `default close: ${failedWithReset} of ${REQUESTS} requests failed at ${reset.perSecond.toFixed(0)}/s (${[...reset.details].join(', ')}); ` +
+        `graceful close: ${REQUESTS - (graceful.statuses.get(200) ?? 0)} failed`,
+    );
     assert.equal(graceful.statuses.get(200), REQUESTS, 'graceful close: every request succeeds');
+    // A machine too loaded to send resets faster than Node's allowance cannot show the failure: say so, do not guess.
+    if (failedWithReset === 0 && reset.perSecond < RESET_RATE_THAT_TRIPS) {
+      t.diagnostic(`default close: only ${reset.perSecond.toFixed(0)} resets/s on this machine, below the rate that trips the protection`);
+      return;
+    }
     assert.ok(failedWithReset > 0, "default close: Node's rapid-reset protection dropped the connection at least once");
   });
 });

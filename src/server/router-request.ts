@@ -35,7 +35,8 @@ export function onRequestHeaders(exchange: Exchange, headers: Map<string, string
   const method = (headers.get(':method') ?? '').toUpperCase();
   const endpoint = findEndpoint(exchange.path);
   const api = endpoint?.clientApi ?? clientApiForPath(exchange.path);
-  const metadata = { [EXCHANGE_ID_KEY]: exchange.id, ...zeroCosts(exchange) };
+  // client_api: Envoy's local_reply_config answers its own errors in this API's shape (src/envoy/local-reply.ts).
+  const metadata = { [EXCHANGE_ID_KEY]: exchange.id, client_api: api, ...zeroCosts(exchange) };
   const fail = (status: number, message: string, code: string, extra: Record<string, string> = {}) => {
     exchange.localReply = true;
     return immediateError(api, { status, message, code }, { headers: extra, metadata: zeroCosts(exchange), details: `llm_extproc_${code}` });

@@ -29,6 +29,8 @@ export interface RequestContext {
   readonly upstreamModel: string;
   /** The client asked for a stream. */
   readonly stream: boolean;
+  /** Per-model settings from the config (the model's backend entry), for translators that read them. */
+  readonly modelOptions?: ModelOptions;
   /** Costs are configured and a streaming client did not ask for usage: ask upstream, hide it from the client. */
   readonly forceIncludeUsage: boolean;
   /** The client's request headers (lower-case names), for translators that read them (anthropic-version, anthropic-beta). */
@@ -40,6 +42,11 @@ export interface RequestContext {
    * limits.maxStreamEventBytes); a larger one makes `push` throw a LimitExceededError. Undefined: no limit.
    */
   readonly maxStreamEventBytes?: number;
+}
+
+export interface ModelOptions {
+  /** Claude: keep or drop `top_p` when `temperature` is set too (default: by model, see claude-thinking.ts). */
+  readonly topPWithTemperature?: 'keep' | 'drop';
 }
 
 export interface Warning {

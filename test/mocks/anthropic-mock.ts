@@ -186,7 +186,7 @@ async function handle(options: Required<AnthropicMockOptions>, mock: { requests:
   if (authProblem) return send(response, authProblem.status, authProblem.body);
   if (!(headers['content-type'] ?? '').startsWith('application/json')) return send(response, 400, anthropicError('invalid_request_error', 'content-type must be application/json'));
   if (body === undefined) return send(response, 400, anthropicError('invalid_request_error', 'There was an issue with your request body: invalid JSON'));
-  const problem = validateMessagesBody(body, { vertex: options.flavor === 'vertex' });
+  const problem = validateMessagesBody(body, { vertex: options.flavor === 'vertex', ...(vertexMatch ? { model: decodeURIComponent(vertexMatch[0]) } : {}) });
   if (problem) return send(response, 400, anthropicError('invalid_request_error', problem));
   const json = body as Record<string, unknown>;
   const streaming = json.stream === true;

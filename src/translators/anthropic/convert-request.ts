@@ -4,8 +4,9 @@
  *
  * Parameters:
  * - max tokens: `max_completion_tokens`, else `max_tokens`, else DEFAULT_MAX_TOKENS (Anthropic requires one).
- * - `temperature` must be 0..1 (422 otherwise). With both `temperature` and `top_p`, only `temperature` is sent
- *   (newer Claude models reject the pair) and a warning is added. `top_k` is passed through.
+ * - `temperature` must be 0..1 (422 otherwise). With both `temperature` and `top_p`, both are sent, except to the
+ *   models documented to refuse the pair (Claude 4.5 and later, see claude-thinking.ts): those get `temperature`
+ *   only, and a warning. The model's `topPWithTemperature` config key overrides the rule. `top_k` is passed through.
  * - `stop` (string or array) -> `stop_sequences`; `user` -> `metadata.user_id`; `n` > 1 is a 422.
  * - reasoning: a vendor `thinking` object is passed through as is; otherwise `reasoning_effort` maps to
  *   `thinking: {type: enabled, budget_tokens}` with REASONING_BUDGETS (never below 1024, always below
@@ -21,7 +22,7 @@
  * @see https://platform.claude.com/docs/en/build-with-claude/extended-thinking
  */
 import { asString, isRecord } from '../../core/json.js';
-import { claudeSampling, DEFAULT_MAX_TOKENS, reasoningBudget, thinkingForBudget } from '../shared/claude-thinking.js';
+import { claudeSampling, DEFAULT_MAX_TOKENS, dropsTopPWithTemperature, reasoningBudget, thinkingForBudget } from '../shared/claude-thinking.js';
 import {
   clientMaxTokens,
   JSON_OBJECT_INSTRUCTION,
@@ -92,7 +93,8 @@ export function buildAnthropicMessagesBody(ctx: RequestContext, options: BuildOp
     throw invalidRequest('temperature must be between 0 and 1 for Anthropic models', 'temperature');
   }
   const requested = { temperature: requestedTemperature, topP: optionalNumber(body.top_p, 'top_p'), topK: positiveInteger(body.top_k, 'top_k') };
-  const { temperature, topP, topK } = claudeSampling(requested, thinking !== undefined && thinking.type !== 'disabled', warnings);
+  const dropTopP = dropsTopPWithTemperature(ctx.upstreamModel, ctx.modelOptions?.topPWithTemperature);
+  const { temperature, topP, topK } = claudeSampling(requested, thinking !== undefined && thinking.type !== 'disabled', warnings, dropTopP);
   warnUnsupportedParameters(body, 'Anthropic', warnings);
 
   const tools = convertTools(body.tools, schema);

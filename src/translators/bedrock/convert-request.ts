@@ -8,8 +8,9 @@
  * - `max_completion_tokens`, else `max_tokens` -> `inferenceConfig.maxTokens` (Converse has a per-model
  *   default, so none is invented, except with Claude thinking: budget + DEFAULT_MAX_TOKENS).
  * - `temperature` -> `temperature`, `top_p` -> `topP`, `stop` (string or array) -> `stopSequences`. For Claude,
- *   as in the Anthropic translator: with both, only temperature is sent; while thinking, a temperature other
- *   than 1 is dropped (warnings say so).
+ *   as in the Anthropic translator: with both, only temperature is sent to the models that refuse the pair
+ *   (claude-thinking.ts, dropsTopPWithTemperature); while thinking, a temperature other than 1 is dropped
+ *   (warnings say so).
  * - reasoning: a vendor `thinking` object is passed in `additionalModelRequestFields.thinking` as is (an
  *   enabled budget below 1024 is a 422); `reasoning_effort` maps by model family: Claude -> `thinking
  *   {type: enabled, budget_tokens}` (REASONING_BUDGETS, same values as the Anthropic translator, kept below
@@ -23,7 +24,7 @@
  * @see https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_OutputConfig.html
  * @see https://docs.aws.amazon.com/bedrock/latest/userguide/claude-messages-extended-thinking.html
  */
-import { claudeSampling, DEFAULT_MAX_TOKENS, MIN_THINKING_BUDGET, reasoningBudget, thinkingForBudget } from '../shared/claude-thinking.js';
+import { claudeSampling, DEFAULT_MAX_TOKENS, dropsTopPWithTemperature, MIN_THINKING_BUDGET, reasoningBudget, thinkingForBudget } from '../shared/claude-thinking.js';
 import {
   clientMaxTokens,
   JSON_OBJECT_INSTRUCTION,
@@ -128,10 +129,13 @@ export function buildConverseBody(ctx: RequestContext, warnings: Warning[]): Rec
   const reasoning = resolveReasoning(body, ctx.upstreamModel, clientMax, warnings);
   let temperature = optionalNumber(body.temperature, 'temperature');
   let topP = optionalNumber(body.top_p, 'top_p');
-  if (modelFamily(ctx.upstreamModel) === 'claude') {
-    const thinking = reasoning.fields.thinking;
-    ({ temperature, topP } = claudeSampling({ temperature, topP }, isRecord(thinking) && thinking.type !== 'disabled', warnings));
-  }
+  const claude = modelFamily(ctx.upstreamModel) === 'claude';
+  const override = ctx.modelOptions?.topPWithTemperature;
+  // The config override also covers model ids that do not say they are Claude (inference-profile ARNs).
+  const dropTopP = override !== undefined ? override === 'drop' : claude && dropsTopPWithTemperature(ctx.upstreamModel, undefined);
+  const thinking = reasoning.fields.thinking;
+  const thinkingOn = claude && isRecord(thinking) && thinking.type !== 'disabled';
+  ({ temperature, topP } = claudeSampling({ temperature, topP }, thinkingOn, warnings, dropTopP));
   const stop = stopSequences(body.stop);
   warnUnsupportedParameters(body, 'Bedrock Converse', warnings);
   const toolConfig = convertToolConfig(body, converted.historyToolNames, warnings);

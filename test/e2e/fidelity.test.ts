@@ -3,6 +3,8 @@
  * Envoy stand-in -> llm-extproc -> mock providers speaking the real wire formats):
  * - temperature with top_p on Claude: kept for the models that accept the pair, top_p dropped for the ones
  *   documented to refuse it (the Anthropic mock answers 400 like Anthropic does), and the per-model config override.
+ * - Gemini log probabilities: logprobs / top_logprobs -> responseLogprobs / logprobs, logprobsResult -> choices[].logprobs,
+ *   buffered and streamed.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -11,6 +13,7 @@ import { TOKEN_COSTS_YAML } from '../helpers/e2e-common.js';
 import { startGateway, type Gateway } from '../helpers/gateway-harness.js';
 import { startAnthropicMock, type AnthropicMock } from '../mocks/anthropic-mock.js';
 import { startBedrockMock, type BedrockMock } from '../mocks/bedrock-mock.js';
+import { startGeminiMock, type GeminiMock } from '../mocks/gemini-mock.js';
 
 type Json = Record<string, unknown>;
 const CREDS = { accessKeyId: 'AKIDFIDELITY', secretAccessKey: 'fidelity-secret', region: 'us-east-1' };
@@ -22,6 +25,10 @@ backends:
     schema: Anthropic
     endpoint: https://api.anthropic.com
     auth: { anthropicApiKey: { value: sk-ant-fidelity } }
+  - name: vertex
+    schema: GCPVertexAI
+    endpoint: https://us-central1-aiplatform.googleapis.com
+    auth: { gcp: { projectId: my-project, region: us-central1, accessToken: { value: gcp-fidelity } } }
   - name: bedrock
     schema: AWSBedrock
     endpoint: https://bedrock-runtime.us-east-1.amazonaws.com
@@ -33,6 +40,8 @@ models:
     backends: [{ backend: anthropic, modelNameOverride: claude-sonnet-4-5-20250929 }]
   - name: future-claude
     backends: [{ backend: anthropic, modelNameOverride: claude-opus-4-1-20250805, topPWithTemperature: drop }]
+  - name: gemini-flash
+    backends: [{ backend: vertex, modelNameOverride: gemini-2.5-flash }]
   - name: bedrock-claude-3-5
     backends: [{ backend: bedrock, modelNameOverride: anthropic.claude-3-5-sonnet-20240620-v1:0 }]
   - name: bedrock-sonnet-4-5
@@ -48,16 +57,21 @@ for (const upstreamFilter of [true, false]) {
     let gateway: Gateway;
     let anthropic: AnthropicMock;
     let bedrock: BedrockMock;
+    let vertex: GeminiMock;
     let client: OpenAI;
 
     before(async () => {
-      [anthropic, bedrock] = await Promise.all([startAnthropicMock({ apiKey: 'sk-ant-fidelity' }), startBedrockMock({ credentials: CREDS })]);
-      gateway = await startGateway({ configYaml: configYaml(upstreamFilter), upstreams: { anthropic: anthropic.url, bedrock: bedrock.url } });
+      [anthropic, bedrock, vertex] = await Promise.all([
+        startAnthropicMock({ apiKey: 'sk-ant-fidelity' }),
+        startBedrockMock({ credentials: CREDS }),
+        startGeminiMock({ accessToken: 'gcp-fidelity' }),
+      ]);
+      gateway = await startGateway({ configYaml: configYaml(upstreamFilter), upstreams: { anthropic: anthropic.url, bedrock: bedrock.url, vertex: vertex.url } });
       client = new OpenAI({ apiKey: 'client-key', baseURL: gateway.baseURL, maxRetries: 0 });
     });
     after(async () => {
       await gateway.close();
-      await Promise.all([anthropic.close(), bedrock.close()]);
+      await Promise.all([anthropic.close(), bedrock.close(), vertex.close()]);
     });
 
     describe('temperature with top_p on Claude', () => {
@@ -85,6 +99,53 @@ for (const upstreamFilter of [true, false]) {
         assert.deepEqual((bedrock.requests.at(-1)?.body as { inferenceConfig: Json }).inferenceConfig, { maxTokens: 64, temperature: 0.7, topP: 0.9 });
         await ask('bedrock-sonnet-4-5');
         assert.deepEqual((bedrock.requests.at(-1)?.body as { inferenceConfig: Json }).inferenceConfig, { maxTokens: 64, temperature: 0.7 });
+      });
+    });
+
+    describe('Gemini log probabilities', () => {
+      const token = (text: string, logProbability: number) => ({ token: text, logProbability });
+      const logprobsResult = (tokens: Array<[string, number]>) => ({
+        chosenCandidates: tokens.map(([text, value]) => token(text, value)),
+        topCandidates: tokens.map(([text, value]) => ({ candidates: [token(text, value), token('x', value - 3)] })),
+      });
+      const candidate = (text: string, tokens: Array<[string, number]>, finishReason?: string) => ({
+        content: { role: 'model', parts: [{ text }] },
+        index: 0,
+        logprobsResult: logprobsResult(tokens),
+        ...(finishReason ? { finishReason } : {}),
+      });
+
+      it('asks for them and returns them as choices[].logprobs', async () => {
+        vertex.enqueue({
+          kind: 'json',
+          body: { candidates: [candidate('Hi!', [['Hi', -0.25], ['!', -0.5]], 'STOP')], usageMetadata: { promptTokenCount: 3, candidatesTokenCount: 2 }, modelVersion: 'gemini-2.5-flash' },
+        });
+        const completion = await client.chat.completions.create({ model: 'gemini-flash', logprobs: true, top_logprobs: 2, messages: [{ role: 'user', content: 'Say hi' }] });
+        assert.deepEqual((vertex.requests.at(-1)?.body.generationConfig as Json), { responseLogprobs: true, logprobs: 2 });
+        const content = completion.choices[0]?.logprobs?.content ?? [];
+        assert.deepEqual(content.map((entry) => [entry.token, entry.logprob, entry.top_logprobs.map((alt) => alt.token)]), [
+          ['Hi', -0.25, ['Hi', 'x']],
+          ['!', -0.5, ['!', 'x']],
+        ]);
+        assert.deepEqual(content[0]?.bytes, [72, 105]);
+      });
+
+      it('streams them with the text they belong to', async () => {
+        vertex.enqueue({
+          kind: 'sse',
+          events: [
+            { candidates: [candidate('Hel', [['Hel', -0.1]])], modelVersion: 'gemini-2.5-flash' },
+            { candidates: [candidate('lo', [['lo', -0.2]], 'STOP')], usageMetadata: { promptTokenCount: 3, candidatesTokenCount: 2 }, modelVersion: 'gemini-2.5-flash' },
+          ],
+        });
+        const stream = await client.chat.completions.create({ model: 'gemini-flash', stream: true, logprobs: true, messages: [{ role: 'user', content: 'Say hello' }] });
+        const seen: Array<[string, string, number]> = [];
+        for await (const chunk of stream) {
+          const choice = chunk.choices[0];
+          for (const entry of choice?.logprobs?.content ?? []) seen.push([choice?.delta.content ?? '', entry.token, entry.logprob]);
+        }
+        assert.deepEqual(seen, [['Hel', 'Hel', -0.1], ['lo', 'lo', -0.2]]);
+        assert.deepEqual((vertex.requests.at(-1)?.body.generationConfig as Json), { responseLogprobs: true });
       });
     });
   });

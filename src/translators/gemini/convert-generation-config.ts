@@ -10,7 +10,8 @@
  *   thinkingBudget ({@link THINKING_BUDGETS}), current models a thinkingLevel ({@link THINKING_LEVELS});
  * - the `thinking` vendor field is applied after reasoning_effort and wins: `{type:"enabled", budget_tokens}`,
  *   `{type:"disabled"}`, `{type:"adaptive"}` or Gemini's own `{thinkingBudget, thinkingLevel, includeThoughts}`.
- * logprobs, top_logprobs and logit_bias have no Gemini chat equivalent: `unsupported_parameter` warnings.
+ * - `logprobs` / `top_logprobs` -> responseLogprobs / logprobs (convert-logprobs.ts).
+ * logit_bias has no Gemini chat equivalent: an `unsupported_parameter` warning.
  *
  * @see https://ai.google.dev/api/generate-content#generationconfig
  * @see https://ai.google.dev/gemini-api/docs/thinking
@@ -18,6 +19,7 @@
 import { asArray, asString, isRecord } from '../../core/json.js';
 import { GatewayError } from '../../core/errors.js';
 import type { Warning } from '../types.js';
+import { convertLogprobsRequest } from './convert-logprobs.js';
 import { convertSchema } from './convert-schema.js';
 import type { JsonObject } from './gemini-types.js';
 import type { GeminiGeneration } from './model-generation.js';
@@ -144,11 +146,8 @@ export function convertGenerationConfig(body: Readonly<JsonObject>, generation: 
   responseFormat(body.response_format, config, warnings);
   const thinking = thinkingFromVendor(body.thinking) ?? thinkingFromEffort(body.reasoning_effort, generation);
   if (thinking) config.thinkingConfig = thinking;
-  for (const key of ['logprobs', 'top_logprobs', 'logit_bias']) {
-    const value = body[key];
-    if (value !== undefined && value !== null && value !== false) {
-      warnings.push({ kind: 'unsupported_parameter', detail: `${key} is not supported by Gemini chat translation` });
-    }
-  }
+  convertLogprobsRequest(body, config, warnings);
+  const bias = body.logit_bias;
+  if (bias !== undefined && bias !== null) warnings.push({ kind: 'unsupported_parameter', detail: 'logit_bias is not supported by Gemini chat translation' });
   return { generationConfig: config, warnings };
 }

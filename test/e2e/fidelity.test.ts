@@ -5,6 +5,7 @@
  *   documented to refuse it (the Anthropic mock answers 400 like Anthropic does), and the per-model config override.
  * - Gemini log probabilities: logprobs / top_logprobs -> responseLogprobs / logprobs, logprobsResult -> choices[].logprobs,
  *   buffered and streamed.
+ * - service_tier on Bedrock Converse: sent as serviceTier, the tier Bedrock reports comes back as service_tier.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -44,6 +45,8 @@ models:
     backends: [{ backend: vertex, modelNameOverride: gemini-2.5-flash }]
   - name: bedrock-claude-3-5
     backends: [{ backend: bedrock, modelNameOverride: anthropic.claude-3-5-sonnet-20240620-v1:0 }]
+  - name: nova
+    backends: [{ backend: bedrock, modelNameOverride: amazon.nova-pro-v1:0 }]
   - name: bedrock-sonnet-4-5
     backends: [{ backend: bedrock, modelNameOverride: us.anthropic.claude-sonnet-4-5-20250929-v1:0 }]
 ${TOKEN_COSTS_YAML}
@@ -146,6 +149,23 @@ for (const upstreamFilter of [true, false]) {
         }
         assert.deepEqual(seen, [['Hel', 'Hel', -0.1], ['lo', 'lo', -0.2]]);
         assert.deepEqual((vertex.requests.at(-1)?.body.generationConfig as Json), { responseLogprobs: true });
+      });
+    });
+
+    describe('service_tier on Bedrock Converse', () => {
+      it('sends the tier and reports the one Bedrock served, buffered and streamed', async () => {
+        const completion = await client.chat.completions.create({ model: 'nova', service_tier: 'priority', messages: [{ role: 'user', content: 'Hi' }] });
+        assert.deepEqual((bedrock.requests.at(-1)?.body as Json).serviceTier, { type: 'priority' });
+        assert.equal(completion.service_tier, 'priority');
+
+        const stream = await client.chat.completions.create({ model: 'nova', service_tier: 'flex', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'Hi' }] });
+        let tier: string | null | undefined;
+        for await (const chunk of stream) tier = chunk.service_tier ?? tier;
+        assert.deepEqual((bedrock.requests.at(-1)?.body as Json).serviceTier, { type: 'flex' });
+        assert.equal(tier, 'flex');
+
+        await client.chat.completions.create({ model: 'nova', service_tier: 'auto', messages: [{ role: 'user', content: 'Hi' }] });
+        assert.equal((bedrock.requests.at(-1)?.body as Json).serviceTier, undefined, 'auto leaves the choice to Bedrock');
       });
     });
   });

@@ -12,6 +12,7 @@ import {
   converseStreamFrames,
   defaultReply,
   exceptionFrame,
+  requestedServiceTier,
   invokeClaudeJson,
   invokeClaudeStreamFrames,
   type MockCall,
@@ -122,7 +123,9 @@ export async function startBedrockMock(options: BedrockMockOptions): Promise<Bed
     const scripted = queue.shift();
     if (scripted && 'error' in scripted) return fail(scripted.error.status, scripted.error.type, scripted.error.message);
     const call: MockCall = { operation, modelId, body: body as Record<string, unknown> };
-    const reply = scripted && 'reply' in scripted ? scripted.reply : respond(call);
+    const answered = scripted && 'reply' in scripted ? scripted.reply : respond(call);
+    const tier = requestedServiceTier(call);
+    const reply = tier === undefined || answered.serviceTier !== undefined ? answered : { ...answered, serviceTier: tier };
     record.status = 200;
     if (operation === 'converse' || operation === 'invoke') {
       const json = JSON.stringify(operation === 'converse' ? converseJson(reply) : invokeClaudeJson(reply, modelId));

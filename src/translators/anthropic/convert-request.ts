@@ -16,6 +16,7 @@
  * - `response_format` json_schema -> native structured output `output_config.format` ({type: json_schema,
  *   schema}). json_object has no native equivalent: a system instruction asks for a JSON object, and a
  *   `emulated_parameter` warning records it. A vendor `output_config` object is merged in (e.g. `effort`).
+ * - `service_tier`: auto -> auto, default -> standard_only (first-party only); anything else a warning.
  * - unsupported OpenAI parameters (penalties, seed, logprobs, ...) add an `unsupported_parameter` warning.
  * @see https://platform.claude.com/docs/en/api/messages
  * @see https://platform.claude.com/docs/en/build-with-claude/structured-outputs
@@ -77,6 +78,20 @@ function outputFormat(responseFormat: unknown, system: AnthropicBlock[], warning
   return undefined;
 }
 
+/**
+ * OpenAI `service_tier` -> Anthropic `service_tier` (first-party API only; Vertex and Bedrock have no such field):
+ * `auto` -> `auto` (priority capacity when the organisation has it), `default` -> `standard_only`. `priority`,
+ * `flex` and `scale` have no Anthropic request value: ignored with a warning.
+ * @see https://platform.claude.com/docs/en/api/service-tiers
+ */
+function anthropicServiceTier(value: unknown, schema: string, warnings: Warning[]): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  const mapped = value === 'auto' ? 'auto' : value === 'default' ? 'standard_only' : undefined;
+  if (mapped !== undefined && schema === 'Anthropic') return mapped;
+  warnings.push({ kind: 'unsupported_parameter', detail: `service_tier ${JSON.stringify(value).slice(0, 40)} has no equivalent on ${schema} and was ignored` });
+  return undefined;
+}
+
 /** Builds the Messages body. Throws GatewayError ERR_INVALID_REQUEST (422) for input Anthropic cannot take. */
 export function buildAnthropicMessagesBody(ctx: RequestContext, options: BuildOptions): Record<string, unknown> {
   const body = ctx.body;
@@ -124,6 +139,8 @@ export function buildAnthropicMessagesBody(ctx: RequestContext, options: BuildOp
   if (thinking !== undefined) out.thinking = thinking;
   if (outputConfig !== undefined) out.output_config = outputConfig;
   if (user !== undefined && user !== '') out.metadata = { user_id: user };
+  const serviceTier = anthropicServiceTier(body.service_tier, schema, warnings);
+  if (serviceTier !== undefined) out.service_tier = serviceTier;
   if (options.includeStream && ctx.stream) out.stream = true;
   return out;
 }

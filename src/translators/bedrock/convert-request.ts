@@ -19,6 +19,7 @@
  * - `response_format` json_schema -> native structured output `outputConfig.textFormat` (type json_schema,
  *   the schema as a JSON string, key order kept). json_object has no native equivalent: a system instruction
  *   asks for a JSON object and an `emulated_parameter` warning records it.
+ * - `service_tier` -> `serviceTier` (service-tier.ts).
  * - `n` > 1 is a 422; penalties, seed, logprobs... add an `unsupported_parameter` warning.
  * @see https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html
  * @see https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_OutputConfig.html
@@ -39,6 +40,7 @@ import type { RequestContext, UpstreamRequest, Warning } from '../types.js';
 import { convertMessages } from './convert-messages.js';
 import { convertToolConfig } from './convert-tools.js';
 import { invalidRequest } from './converse-types.js';
+import { converseServiceTier } from './service-tier.js';
 
 export { DEFAULT_MAX_TOKENS, MIN_THINKING_BUDGET, REASONING_BUDGETS } from '../shared/claude-thinking.js';
 export { JSON_OBJECT_INSTRUCTION } from '../shared/request-parameters.js';
@@ -154,5 +156,7 @@ export function buildConverseBody(ctx: RequestContext, warnings: Warning[]): Rec
   if (toolConfig !== undefined) out.toolConfig = toolConfig;
   if (format.config !== undefined) out.outputConfig = format.config;
   if (Object.keys(reasoning.fields).length > 0) out.additionalModelRequestFields = reasoning.fields;
+  const serviceTier = converseServiceTier(body.service_tier, warnings);
+  if (serviceTier !== undefined) out.serviceTier = serviceTier;
   return out;
 }

@@ -12,7 +12,7 @@
  *   (the same vendor field as the Anthropic translator). Only the current reasoning block's text is held.
  * - messageStop -> the finish chunk (`tool_calls` whenever a tool was streamed). A stream that ends without
  *   messageStop gets no invented finish_reason: it ends with an error event, no [DONE].
- * - metadata -> usage (reported in every step from then on). At the end, the usage chunk
+ * - metadata -> usage (reported in every step from then on) and the service tier. At the end, the usage chunk
  *   `{"choices":[],"usage":...}` only when the client asked (stream_options.include_usage; a forced include is
  *   not shown), then `data: [DONE]`.
  * - exception frames (`:message-type` exception, e.g. throttlingException, modelStreamErrorException), error
@@ -30,6 +30,7 @@ import type { RequestContext, StreamStep, StreamTranslator } from '../types.js';
 import { eventStreamFramingError, readBedrockMessage, statusForBedrockException } from './convert-error.js';
 import { readBedrockUsage } from './convert-usage.js';
 import { mapStopReason } from './map-stop-reason.js';
+import { reportedServiceTier } from './service-tier.js';
 
 type BlockState = { kind: 'tool'; call: ToolCallBlock } | { kind: 'reasoning'; text: string; signature: string };
 
@@ -40,6 +41,7 @@ export class ConverseStreamMapper {
   private readonly out: OpenAIChunkWriter;
   private readonly tools: ToolCallStreamState;
   private usage: TokenUsage | undefined;
+  private serviceTier: string | undefined;
   private readonly blocks = new Map<number, BlockState>();
   private started = false;
   private stopped = false;
@@ -91,6 +93,7 @@ export class ConverseStreamMapper {
         break;
       case 'metadata':
         this.usage = readBedrockUsage(event.usage) ?? this.usage;
+        this.serviceTier = reportedServiceTier(event.serviceTier) ?? this.serviceTier;
         break;
       default:
         // unknown event types are ignored
@@ -108,7 +111,7 @@ export class ConverseStreamMapper {
     if (this.out.closed) return;
     // Cut short: no invented finish reason, and no [DONE] that would make it look complete.
     if (!this.stopped) this.out.fail(TRUNCATED);
-    else this.out.finish(this.usage);
+    else this.out.finish(this.usage, this.serviceTier);
   }
 
   /** What the frames since the last step produced. */

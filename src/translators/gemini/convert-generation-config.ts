@@ -147,6 +147,9 @@ export function convertGenerationConfig(body: Readonly<JsonObject>, generation: 
   const thinking = thinkingFromVendor(body.thinking) ?? thinkingFromEffort(body.reasoning_effort, generation);
   if (thinking) config.thinkingConfig = thinking;
   convertLogprobsRequest(body, config, warnings);
+  if (body.service_tier !== undefined && body.service_tier !== null && body.service_tier !== 'auto') {
+    warnings.push({ kind: 'unsupported_parameter', detail: 'service_tier has no Gemini generateContent equivalent and was ignored' });
+  }
   const bias = body.logit_bias;
   if (bias !== undefined && bias !== null) warnings.push({ kind: 'unsupported_parameter', detail: 'logit_bias is not supported by Gemini chat translation' });
   return { generationConfig: config, warnings };

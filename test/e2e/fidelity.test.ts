@@ -6,6 +6,8 @@
  * - Gemini log probabilities: logprobs / top_logprobs -> responseLogprobs / logprobs, logprobsResult -> choices[].logprobs,
  *   buffered and streamed.
  * - service_tier on Bedrock Converse: sent as serviceTier, the tier Bedrock reports comes back as service_tier.
+ * - reasoning from an OpenAI-compatible backend (reasoning_content, signed thinking_blocks) reaches an Anthropic client
+ *   as thinking blocks, streamed as thinking_delta and signature_delta.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -15,6 +17,8 @@ import { startGateway, type Gateway } from '../helpers/gateway-harness.js';
 import { startAnthropicMock, type AnthropicMock } from '../mocks/anthropic-mock.js';
 import { startBedrockMock, type BedrockMock } from '../mocks/bedrock-mock.js';
 import { startGeminiMock, type GeminiMock } from '../mocks/gemini-mock.js';
+import { assembleAnthropicStream, parseAnthropicSse } from '../helpers/anthropic-sse.js';
+import { sseEvent, startHttpMock, type HttpMock, type MockReply } from '../mocks/http-mock.js';
 
 type Json = Record<string, unknown>;
 const CREDS = { accessKeyId: 'AKIDFIDELITY', secretAccessKey: 'fidelity-secret', region: 'us-east-1' };
@@ -30,6 +34,9 @@ backends:
     schema: GCPVertexAI
     endpoint: https://us-central1-aiplatform.googleapis.com
     auth: { gcp: { projectId: my-project, region: us-central1, accessToken: { value: gcp-fidelity } } }
+  - name: compat
+    schema: OpenAI
+    endpoint: http://reasoning-server.internal:8000
   - name: bedrock
     schema: AWSBedrock
     endpoint: https://bedrock-runtime.us-east-1.amazonaws.com
@@ -45,6 +52,8 @@ models:
     backends: [{ backend: vertex, modelNameOverride: gemini-2.5-flash }]
   - name: bedrock-claude-3-5
     backends: [{ backend: bedrock, modelNameOverride: anthropic.claude-3-5-sonnet-20240620-v1:0 }]
+  - name: reasoner
+    backends: [{ backend: compat, modelNameOverride: deepseek-reasoner }]
   - name: nova
     backends: [{ backend: bedrock, modelNameOverride: amazon.nova-pro-v1:0 }]
   - name: bedrock-sonnet-4-5
@@ -61,20 +70,25 @@ for (const upstreamFilter of [true, false]) {
     let anthropic: AnthropicMock;
     let bedrock: BedrockMock;
     let vertex: GeminiMock;
+    let compat: HttpMock;
     let client: OpenAI;
 
     before(async () => {
-      [anthropic, bedrock, vertex] = await Promise.all([
+      [anthropic, bedrock, vertex, compat] = await Promise.all([
         startAnthropicMock({ apiKey: 'sk-ant-fidelity' }),
         startBedrockMock({ credentials: CREDS }),
         startGeminiMock({ accessToken: 'gcp-fidelity' }),
+        startHttpMock({ kind: 'raw', status: 500, body: '' }),
       ]);
-      gateway = await startGateway({ configYaml: configYaml(upstreamFilter), upstreams: { anthropic: anthropic.url, bedrock: bedrock.url, vertex: vertex.url } });
+      gateway = await startGateway({
+        configYaml: configYaml(upstreamFilter),
+        upstreams: { anthropic: anthropic.url, bedrock: bedrock.url, vertex: vertex.url, compat: compat.url },
+      });
       client = new OpenAI({ apiKey: 'client-key', baseURL: gateway.baseURL, maxRetries: 0 });
     });
     after(async () => {
       await gateway.close();
-      await Promise.all([anthropic.close(), bedrock.close(), vertex.close()]);
+      await Promise.all([anthropic.close(), bedrock.close(), vertex.close(), compat.close()]);
     });
 
     describe('temperature with top_p on Claude', () => {
@@ -166,6 +180,69 @@ for (const upstreamFilter of [true, false]) {
 
         await client.chat.completions.create({ model: 'nova', service_tier: 'auto', messages: [{ role: 'user', content: 'Hi' }] });
         assert.equal((bedrock.requests.at(-1)?.body as Json).serviceTier, undefined, 'auto leaves the choice to Bedrock');
+      });
+    });
+
+    describe('reasoning from an OpenAI-compatible backend to an Anthropic client', () => {
+      const USAGE = { prompt_tokens: 14, completion_tokens: 40, total_tokens: 54 };
+      const chunk = (delta: Json | undefined, finish: string | null = null): string =>
+        sseEvent({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'deepseek-reasoner', choices: delta === undefined ? [] : [{ index: 0, delta, finish_reason: finish }], ...(delta === undefined ? { usage: USAGE } : {}) });
+      const messages = async (stream: boolean) => {
+        const response = await fetch(`${gateway.url}/anthropic/v1/messages`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+          body: JSON.stringify({ model: 'reasoner', max_tokens: 2048, stream, thinking: { type: 'enabled', budget_tokens: 1024 }, messages: [{ role: 'user', content: 'Is 97 prime?' }] }),
+        });
+        assert.equal(response.status, 200);
+        return response;
+      };
+
+      it('returns thinking_blocks with their signatures, and bare reasoning_content, as thinking blocks', async () => {
+        const replies: MockReply[] = [
+          {
+            kind: 'json',
+            body: {
+              id: 'r1', object: 'chat.completion', created: 1, model: 'deepseek-reasoner', usage: USAGE,
+              choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content: 'Yes.', reasoning_content: 'Try 2, 3, 5, 7.', thinking_blocks: [{ type: 'thinking', thinking: 'Try 2, 3, 5, 7.', signature: 'sig-e2e' }, { type: 'redacted_thinking', data: 'REDACTED==' }] } }],
+            },
+          },
+          { kind: 'json', body: { id: 'r2', object: 'chat.completion', created: 1, model: 'deepseek-reasoner', usage: USAGE, choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content: 'Yes.', reasoning_content: 'Plain reasoning.' } }] } },
+        ];
+        const base = compat.requests.length;
+        compat.setScript((_request, index) => replies[index - base] ?? replies[1] as MockReply);
+        const signed = (await (await messages(false)).json()) as { content: Json[] };
+        assert.deepEqual(signed.content, [
+          { type: 'thinking', thinking: 'Try 2, 3, 5, 7.', signature: 'sig-e2e' },
+          { type: 'redacted_thinking', data: 'REDACTED==' },
+          { type: 'text', text: 'Yes.' },
+        ]);
+        const bare = (await (await messages(false)).json()) as { content: Json[] };
+        assert.deepEqual(bare.content, [{ type: 'thinking', thinking: 'Plain reasoning.', signature: '' }, { type: 'text', text: 'Yes.' }]);
+      });
+
+      it('streams reasoning as thinking_delta and the signature as signature_delta', async () => {
+        compat.setScript({
+          kind: 'sse',
+          chunks: [
+            chunk({ role: 'assistant', content: '' }),
+            chunk({ reasoning_content: 'Try 2, ' }),
+            chunk({ reasoning_content: '3, 5, 7.' }),
+            chunk({ thinking_blocks: [{ type: 'thinking', thinking: 'Try 2, 3, 5, 7.', signature: 'sig-stream' }] }),
+            chunk({ content: 'Yes.' }),
+            chunk({}, 'stop'),
+            chunk(undefined),
+            'data: [DONE]\n\n',
+          ],
+        });
+        const events = parseAnthropicSse(await (await messages(true)).text());
+        const deltas = events.filter((event) => event.event === 'content_block_delta').map((event) => (event.data.delta as Json).type);
+        assert.deepEqual(deltas, ['thinking_delta', 'thinking_delta', 'signature_delta', 'text_delta']);
+        const signatureAt = events.findIndex((event) => (event.data.delta as Json | undefined)?.type === 'signature_delta');
+        assert.deepEqual(events[signatureAt + 1]?.event, 'content_block_stop', 'the signature closes its thinking block');
+        assert.deepEqual(assembleAnthropicStream(events).blocks, [
+          { type: 'thinking', thinking: 'Try 2, 3, 5, 7.', signature: 'sig-stream' },
+          { type: 'text', text: 'Yes.' },
+        ]);
       });
     });
   });

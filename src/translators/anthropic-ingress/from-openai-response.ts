@@ -1,8 +1,10 @@
 /**
  * OpenAI chat completion (buffered) -> Anthropic Messages response, for an Anthropic client on an OpenAI backend.
  *
- * The first choice becomes the message: `reasoning_content` (or `reasoning`) -> a `thinking` block (no
- * signature: the text did not come from Claude), `content` -> a `text` block, `refusal` -> a `text` block,
+ * The first choice becomes the message: `thinking_blocks` (a vendor field: `{type:"thinking", thinking, signature}`
+ * and `{type:"redacted_thinking", data}`) -> `thinking` / `redacted_thinking` blocks with their signatures; without
+ * it, `reasoning_content` (or `reasoning`: vLLM, DeepSeek) -> one `thinking` block with an empty signature (the
+ * text did not come from Claude), `content` -> a `text` block, `refusal` -> a `text` block,
  * `tool_calls` -> `tool_use` blocks (arguments parsed into `input`; unparsable arguments give `{}` and an
  * `invalid_tool_arguments` warning). Usage: prompt tokens minus cached -> `input_tokens`, cached ->
  * `cache_read_input_tokens`, completion -> `output_tokens`. A body without choices is a 502.
@@ -31,10 +33,30 @@ export function toolInputOf(args: unknown, warnings: Warning[]): Json {
   return {};
 }
 
-function contentOf(message: Json, warnings: Warning[]): { blocks: Json[]; toolCalled: boolean } {
-  const blocks: Json[] = [];
+/**
+ * Reasoning as Anthropic blocks: the `thinking_blocks` vendor field (signed thinking and redacted thinking, as our
+ * own responses and some gateways send them) when present, else `reasoning_content` / `reasoning` (vLLM,
+ * DeepSeek...) as one unsigned thinking block.
+ */
+export function thinkingBlocksOf(message: Json): Json[] {
   const reasoning = asString(message.reasoning_content) ?? asString(message.reasoning);
-  if (reasoning) blocks.push({ type: 'thinking', thinking: reasoning, signature: '' });
+  const blocks: Json[] = [];
+  const listed = (asArray(message.thinking_blocks) ?? []).filter(isRecord);
+  for (const block of listed) {
+    if (block.type === 'redacted_thinking' && typeof block.data === 'string') {
+      blocks.push({ type: 'redacted_thinking', data: block.data });
+    } else if (block.type === 'thinking') {
+      // A single block sent without its text carries the signature for reasoning_content.
+      const text = asString(block.thinking) || (listed.length === 1 ? (reasoning ?? '') : '');
+      blocks.push({ type: 'thinking', thinking: text, signature: asString(block.signature) ?? '' });
+    }
+  }
+  if (blocks.length === 0 && reasoning) blocks.push({ type: 'thinking', thinking: reasoning, signature: '' });
+  return blocks;
+}
+
+function contentOf(message: Json, warnings: Warning[]): { blocks: Json[]; toolCalled: boolean } {
+  const blocks: Json[] = thinkingBlocksOf(message);
   const text = asString(message.content);
   if (text) blocks.push({ type: 'text', text });
   const refusal = asString(message.refusal);

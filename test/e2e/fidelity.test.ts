@@ -8,11 +8,14 @@
  * - service_tier on Bedrock Converse: sent as serviceTier, the tier Bedrock reports comes back as service_tier.
  * - reasoning from an OpenAI-compatible backend (reasoning_content, signed thinking_blocks) reaches an Anthropic client
  *   as thinking blocks, streamed as thinking_delta and signature_delta.
+ * - Bedrock stream events without contentBlockIndex: translated as block 0, nothing dropped, a warning counted.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
 import { TOKEN_COSTS_YAML } from '../helpers/e2e-common.js';
+import { collectChatStream } from '../helpers/openai-stream.js';
+import { sampleSum } from '../hostile/hostile-helpers.js';
 import { startGateway, type Gateway } from '../helpers/gateway-harness.js';
 import { startAnthropicMock, type AnthropicMock } from '../mocks/anthropic-mock.js';
 import { startBedrockMock, type BedrockMock } from '../mocks/bedrock-mock.js';
@@ -243,6 +246,27 @@ for (const upstreamFilter of [true, false]) {
           { type: 'thinking', thinking: 'Try 2, 3, 5, 7.', signature: 'sig-stream' },
           { type: 'text', text: 'Yes.' },
         ]);
+      });
+    });
+
+    describe('Bedrock stream events without contentBlockIndex', () => {
+      it('translates them as block 0 and counts a warning, dropping nothing', async () => {
+        const warnings = async () => sampleSum(await gateway.metrics.metrics(), 'llm_extproc_translation_warnings_total', ['kind="missing_content_block_index"']);
+        const before = await warnings();
+        bedrock.script({
+          events: [
+            { type: 'messageStart', body: { role: 'assistant' } },
+            { type: 'contentBlockDelta', body: { delta: { text: 'Hello ' } } },
+            { type: 'contentBlockDelta', body: { delta: { text: 'there' } } },
+            { type: 'contentBlockStop', body: {} },
+            { type: 'messageStop', body: { stopReason: 'end_turn' } },
+            { type: 'metadata', body: { usage: { inputTokens: 4, outputTokens: 2, totalTokens: 6 }, metrics: { latencyMs: 5 } } },
+          ],
+        });
+        const collected = await collectChatStream(await client.chat.completions.create({ model: 'nova', stream: true, messages: [{ role: 'user', content: 'Hi' }] }));
+        assert.equal(collected.text, 'Hello there');
+        assert.equal(collected.finish, 'stop');
+        assert.equal(await warnings(), before + 1);
       });
     });
   });

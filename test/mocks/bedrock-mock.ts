@@ -11,6 +11,7 @@ import {
   converseJson,
   converseStreamFrames,
   defaultReply,
+  eventFrame,
   exceptionFrame,
   requestedServiceTier,
   invokeClaudeJson,
@@ -27,7 +28,9 @@ export type { MockReply } from './bedrock-replies.js';
 export type ScriptedAnswer =
   | { reply: MockReply }
   | { error: { status: number; type: string; message: string } }
-  | { exception: { type: string; message: string; afterFrames?: number } };
+  | { exception: { type: string; message: string; afterFrames?: number } }
+  /** Streams only: exactly these ConverseStream events (`:event-type`, JSON payload), e.g. to leave fields out. */
+  | { events: Array<{ type: string; body: Record<string, unknown> }> };
 
 export interface RecordedRequest {
   readonly method: string;
@@ -126,6 +129,10 @@ export async function startBedrockMock(options: BedrockMockOptions): Promise<Bed
     const answered = scripted && 'reply' in scripted ? scripted.reply : respond(call);
     const tier = requestedServiceTier(call);
     const reply = tier === undefined || answered.serviceTier !== undefined ? answered : { ...answered, serviceTier: tier };
+    if (scripted && 'events' in scripted) {
+      await writeFrames(response, scripted.events.map((entry) => eventFrame(entry.type, entry.body)));
+      return;
+    }
     record.status = 200;
     if (operation === 'converse' || operation === 'invoke') {
       const json = JSON.stringify(operation === 'converse' ? converseJson(reply) : invokeClaudeJson(reply, modelId));

@@ -198,6 +198,11 @@ export function invokeClaudeStreamFrames(reply: MockReply, modelId: string): Uin
   }));
 }
 
+/** One ConverseStream event frame. */
+export function eventFrame(type: string, body: Json): Uint8Array {
+  return encodeFrame(event(type, body));
+}
+
 export function exceptionFrame(type: string, message: string): Uint8Array {
   return encodeFrame({ headers: { ':exception-type': type, ':message-type': 'exception', ':content-type': 'application/json' }, body: { message } });
 }

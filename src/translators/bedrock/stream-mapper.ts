@@ -10,6 +10,7 @@
  *   ends with a signature, one chunk carries it whole for the next turn: `delta.thinking_blocks: [{type:
  *   "thinking", thinking, signature}]`; redactedContent -> `thinking_blocks: [{type:"redacted_thinking", data}]`
  *   (the same vendor field as the Anthropic translator). Only the current reasoning block's text is held.
+ * - an event without `contentBlockIndex` belongs to block 0 (a `missing_content_block_index` warning, once).
  * - messageStop -> the finish chunk (`tool_calls` whenever a tool was streamed). A stream that ends without
  *   messageStop gets no invented finish_reason: it ends with an error event, no [DONE].
  * - metadata -> usage (reported in every step from then on) and the service tier. At the end, the usage chunk
@@ -45,6 +46,7 @@ export class ConverseStreamMapper {
   private readonly blocks = new Map<number, BlockState>();
   private started = false;
   private stopped = false;
+  private warnedIndex = false;
 
   constructor(ctx: RequestContext) {
     this.ctx = ctx;
@@ -80,13 +82,13 @@ export class ConverseStreamMapper {
         this.onMessageStart();
         break;
       case 'contentBlockStart':
-        this.onBlockStart(event.contentBlockIndex, event.start);
+        this.onBlockStart(this.blockIndex(event.contentBlockIndex, type), event.start);
         break;
       case 'contentBlockDelta':
-        this.onBlockDelta(event.contentBlockIndex, event.delta);
+        this.onBlockDelta(this.blockIndex(event.contentBlockIndex, type), event.delta);
         break;
       case 'contentBlockStop':
-        this.onBlockStop(event.contentBlockIndex);
+        this.onBlockStop(this.blockIndex(event.contentBlockIndex, type));
         break;
       case 'messageStop':
         this.onMessageStop(event.stopReason);
@@ -119,20 +121,34 @@ export class ConverseStreamMapper {
     return this.out.step(this.usage);
   }
 
+  /**
+   * `contentBlockIndex`, or 0 when an event has none (some models and proxies leave it out on single-block
+   * answers): the content is translated, never dropped, and a `missing_content_block_index` warning is counted
+   * once per stream.
+   */
+  private blockIndex(value: unknown, type: string): number {
+    if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return value;
+    if (!this.warnedIndex) {
+      this.warnedIndex = true;
+      this.out.warn({ kind: 'missing_content_block_index', detail: `Bedrock ${type} event without contentBlockIndex was taken as block 0` });
+    }
+    return 0;
+  }
+
   private onMessageStart(): void {
     if (this.started) return;
     this.started = true;
     this.out.chunk({ role: 'assistant', content: '' });
   }
 
-  private onBlockStart(index: unknown, start: unknown): void {
-    if (typeof index !== 'number' || !isRecord(start) || !isRecord(start.toolUse)) return;
+  private onBlockStart(index: number, start: unknown): void {
+    if (!isRecord(start) || !isRecord(start.toolUse)) return;
     const id = asString(start.toolUse.toolUseId) ?? `call_${this.ctx.generateId()}`;
     this.blocks.set(index, { kind: 'tool', call: this.tools.start(id, asString(start.toolUse.name) ?? '') });
   }
 
-  private onBlockDelta(index: unknown, delta: unknown): void {
-    if (typeof index !== 'number' || !isRecord(delta)) return;
+  private onBlockDelta(index: number, delta: unknown): void {
+    if (!isRecord(delta)) return;
     const block = this.blocks.get(index);
     if (typeof delta.text === 'string') {
       if (delta.text !== '') this.out.text('content', delta.text);
@@ -165,8 +181,7 @@ export class ConverseStreamMapper {
     if (signature) state.signature += signature;
   }
 
-  private onBlockStop(index: unknown): void {
-    if (typeof index !== 'number') return;
+  private onBlockStop(index: number): void {
     const block = this.blocks.get(index);
     this.blocks.delete(index);
     if (block?.kind === 'tool') this.tools.stop(block.call);

@@ -133,6 +133,12 @@ export const ModelBackendRefSchema = z
      * the models documented to refuse the pair (Claude 4.5 and later), keep for the others.
      */
     topPWithTemperature: z.enum(['keep', 'drop']).optional(),
+    /**
+     * Gemini models: tool parameters and structured output as JSON Schema (`parametersJsonSchema`,
+     * `responseJsonSchema`) or in the OpenAPI subset (`parameters`, `responseSchema`). Default: openapi for ids
+     * naming Gemini 1.x or 2.0, json-schema for the others.
+     */
+    geminiSchemaFields: z.enum(['json-schema', 'openapi']).optional(),
   })
   .strict();
 export type ModelBackendRef = z.infer<typeof ModelBackendRefSchema>;

@@ -47,6 +47,8 @@ export interface RequestContext {
 export interface ModelOptions {
   /** Claude: keep or drop `top_p` when `temperature` is set too (default: by model, see claude-thinking.ts). */
   readonly topPWithTemperature?: 'keep' | 'drop';
+  /** Gemini: JSON Schema fields or the OpenAPI subset for tools and structured output (default: by model). */
+  readonly geminiSchemaFields?: 'json-schema' | 'openapi';
 }
 
 export interface Warning {

@@ -9,6 +9,8 @@
  * - reasoning from an OpenAI-compatible backend (reasoning_content, signed thinking_blocks) reaches an Anthropic client
  *   as thinking blocks, streamed as thinking_delta and signature_delta.
  * - Bedrock stream events without contentBlockIndex: translated as block 0, nothing dropped, a warning counted.
+ * - Gemini schema fields by model: JSON Schema fields for Gemini 2.5, the OpenAPI subset for Gemini 2.0 (the mock
+ *   refuses the JSON Schema fields and unknown subset keywords for it, as Gemini does).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -53,6 +55,8 @@ models:
     backends: [{ backend: anthropic, modelNameOverride: claude-opus-4-1-20250805, topPWithTemperature: drop }]
   - name: gemini-flash
     backends: [{ backend: vertex, modelNameOverride: gemini-2.5-flash }]
+  - name: gemini-2-0
+    backends: [{ backend: vertex, modelNameOverride: gemini-2.0-flash-001 }]
   - name: bedrock-claude-3-5
     backends: [{ backend: bedrock, modelNameOverride: anthropic.claude-3-5-sonnet-20240620-v1:0 }]
   - name: reasoner
@@ -267,6 +271,54 @@ for (const upstreamFilter of [true, false]) {
         assert.equal(collected.text, 'Hello there');
         assert.equal(collected.finish, 'stop');
         assert.equal(await warnings(), before + 1);
+      });
+    });
+
+    describe('Gemini schema fields by model', () => {
+      const tool: OpenAI.ChatCompletionFunctionTool = {
+        type: 'function',
+        function: {
+          name: 'get_weather',
+          parameters: {
+            type: 'object',
+            additionalProperties: false,
+            properties: { city: { $ref: '#/$defs/city' }, unit: { type: ['string', 'null'], enum: ['c', 'f', null] } },
+            required: ['city'],
+            $defs: { city: { type: 'string', description: 'City name' } },
+          },
+        },
+      };
+      const format = {
+        type: 'json_schema' as const,
+        json_schema: { name: 'answer', schema: { type: 'object', additionalProperties: false, properties: { city: { type: 'string' }, temperature: { anyOf: [{ type: 'number' }, { type: 'null' }] } }, required: ['city', 'temperature'] } },
+      };
+
+      it('sends the OpenAPI subset to Gemini 2.0 and JSON Schema to Gemini 2.5', async () => {
+        const legacy = await client.chat.completions.create({ model: 'gemini-2-0', tools: [tool], messages: [{ role: 'user', content: 'What is the weather in Paris?' }] });
+        const call = legacy.choices[0]?.message.tool_calls?.[0];
+        assert.equal(call?.type === 'function' ? call.function.name : undefined, 'get_weather');
+        const declaration = ((vertex.requests.at(-1)?.body.tools as Json[])[0]?.functionDeclarations as Json[])[0] as Json;
+        assert.deepEqual(declaration.parameters, {
+          type: 'object',
+          properties: { city: { type: 'string', description: 'City name' }, unit: { nullable: true, type: 'string', enum: ['c', 'f'] } },
+          required: ['city'],
+        });
+        assert.equal(declaration.parametersJsonSchema, undefined);
+
+        const structured = await client.chat.completions.create({ model: 'gemini-2-0', response_format: format, messages: [{ role: 'user', content: 'Answer in JSON' }] });
+        assert.deepEqual(Object.keys(JSON.parse(structured.choices[0]?.message.content ?? '{}') as Json), ['city', 'temperature']);
+        const config = vertex.requests.at(-1)?.body.generationConfig as Json;
+        assert.deepEqual(config.responseSchema, {
+          type: 'object',
+          properties: { city: { type: 'string' }, temperature: { nullable: true, type: 'number' } },
+          required: ['city', 'temperature'],
+          propertyOrdering: ['city', 'temperature'],
+        });
+
+        await client.chat.completions.create({ model: 'gemini-flash', tools: [tool], response_format: format, messages: [{ role: 'user', content: 'Answer in JSON' }] });
+        const current = vertex.requests.at(-1)?.body as Json;
+        assert.ok(((current.tools as Json[])[0]?.functionDeclarations as Json[])[0]?.parametersJsonSchema);
+        assert.ok((current.generationConfig as Json).responseJsonSchema);
       });
     });
   });

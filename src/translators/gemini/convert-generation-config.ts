@@ -5,7 +5,8 @@
  * - `stop` (string or array) -> stopSequences; temperature, top_p, seed, n (candidateCount), presence/frequency
  *   penalties; `top_k` is accepted as a vendor field;
  * - `response_format`: json_object -> responseMimeType application/json; json_schema -> the same plus
- *   responseJsonSchema (references inlined, see convert-schema.ts);
+ *   responseJsonSchema (references inlined, see convert-schema.ts), or responseSchema in the OpenAPI subset for
+ *   the models that predate responseJsonSchema (schema-dialect.ts);
  * - `reasoning_effort` -> thinkingConfig with includeThoughts true (false for "none"): legacy models get a
  *   thinkingBudget ({@link THINKING_BUDGETS}), current models a thinkingLevel ({@link THINKING_LEVELS});
  * - the `thinking` vendor field is applied after reasoning_effort and wins: `{type:"enabled", budget_tokens}`,
@@ -20,7 +21,8 @@ import { asArray, asString, isRecord } from '../../core/json.js';
 import { GatewayError } from '../../core/errors.js';
 import type { Warning } from '../types.js';
 import { convertLogprobsRequest } from './convert-logprobs.js';
-import { convertSchema } from './convert-schema.js';
+import { convertOpenApiSchema, convertSchema } from './convert-schema.js';
+import type { GeminiSchemaDialect } from './schema-dialect.js';
 import type { JsonObject } from './gemini-types.js';
 import type { GeminiGeneration } from './model-generation.js';
 
@@ -70,7 +72,7 @@ function stopSequences(stop: unknown): string[] | undefined {
   return list.length > 0 ? (list as string[]) : undefined;
 }
 
-function responseFormat(format: unknown, config: JsonObject, warnings: Warning[]): void {
+function responseFormat(format: unknown, config: JsonObject, warnings: Warning[], dialect: GeminiSchemaDialect): void {
   if (format === undefined || format === null) return;
   if (!isRecord(format)) invalid('"response_format" must be an object', 'response_format');
   if (format.type === 'text') return;
@@ -81,10 +83,12 @@ function responseFormat(format: unknown, config: JsonObject, warnings: Warning[]
   if (format.type === 'json_schema') {
     const spec = isRecord(format.json_schema) ? format.json_schema : undefined;
     if (!spec || spec.schema === undefined) invalid('response_format.json_schema.schema is required', 'response_format');
-    const converted = convertSchema(spec.schema, 'response_format.json_schema.schema');
+    const where = 'response_format.json_schema.schema';
+    const converted = dialect === 'openapi' ? convertOpenApiSchema(spec.schema, where, true) : convertSchema(spec.schema, where);
     warnings.push(...converted.warnings);
     config.responseMimeType = 'application/json';
-    config.responseJsonSchema = converted.schema;
+    if (dialect === 'openapi') config.responseSchema = converted.schema;
+    else config.responseJsonSchema = converted.schema;
     return;
   }
   invalid(`response_format type "${String(format.type)}" is not supported`, 'response_format');
@@ -123,7 +127,7 @@ function thinkingFromVendor(thinking: unknown): JsonObject | undefined {
   return native;
 }
 
-export function convertGenerationConfig(body: Readonly<JsonObject>, generation: GeminiGeneration): ConvertedGenerationConfig {
+export function convertGenerationConfig(body: Readonly<JsonObject>, generation: GeminiGeneration, dialect: GeminiSchemaDialect = 'json-schema'): ConvertedGenerationConfig {
   const warnings: Warning[] = [];
   const config: JsonObject = {};
   const stop = stopSequences(body.stop);
@@ -143,7 +147,7 @@ export function convertGenerationConfig(body: Readonly<JsonObject>, generation: 
     const value = numberParam(body, from, integer);
     if (value !== undefined) config[to] = value;
   }
-  responseFormat(body.response_format, config, warnings);
+  responseFormat(body.response_format, config, warnings, dialect);
   const thinking = thinkingFromVendor(body.thinking) ?? thinkingFromEffort(body.reasoning_effort, generation);
   if (thinking) config.thinkingConfig = thinking;
   convertLogprobsRequest(body, config, warnings);

@@ -11,6 +11,8 @@ import { anthropicTranslator, gcpAnthropicTranslator } from './anthropic/index.j
 import {
   anthropicPassthroughTranslator,
   anthropicToAzureOpenAITranslator,
+  anthropicToBedrockConverseTranslator,
+  anthropicToGeminiTranslator,
   anthropicToOpenAITranslator,
   awsAnthropicPassthroughTranslator,
   gcpAnthropicPassthroughTranslator,
@@ -56,6 +58,9 @@ export function createTranslatorTable(): TranslatorTable {
         AWSAnthropic: awsAnthropicPassthroughTranslator,
         OpenAI: anthropicToOpenAITranslator,
         AzureOpenAI: anthropicToAzureOpenAITranslator,
+        AWSBedrock: anthropicToBedrockConverseTranslator,
+        GCPVertexAI: anthropicToGeminiTranslator,
+        GoogleAI: anthropicToGeminiTranslator,
       },
     },
   };

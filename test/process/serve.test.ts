@@ -98,6 +98,9 @@ const MESSAGES_MODELS: ReadonlyArray<readonly [model: string, backend: string]> 
   ['m-bedrock-claude', 'bedrock-claude'],
   ['m-openai', 'openai'],
   ['m-azure', 'azure'],
+  ['m-bedrock', 'bedrock'],
+  ['m-vertex', 'vertex'],
+  ['m-google', 'google'],
 ];
 
 /** Embeddings and completions: the schemas that serve them. */

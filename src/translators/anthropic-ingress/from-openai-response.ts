@@ -11,7 +11,7 @@
  * @see https://platform.claude.com/docs/en/api/messages
  */
 import { asArray, asString, encodeJson, isRecord, safeParseJson } from '../../core/json.js';
-import { makeUsage } from '../../core/usage.js';
+import { makeUsage, type TokenUsage } from '../../core/usage.js';
 import { convertOpenAIUsage } from '../openai/convert-openai-usage.js';
 import type { RequestContext, ResponseResult, Warning } from '../types.js';
 import { anthropicUsageOf, mapFinishReason } from './map-finish-reason.js';
@@ -75,7 +75,11 @@ function contentOf(message: Json, warnings: Warning[]): { blocks: Json[]; toolCa
   return { blocks, toolCalled };
 }
 
-export function openAIResponseToAnthropic(ctx: RequestContext, body: Uint8Array): ResponseResult {
+/**
+ * `exactUsage`: the usage the backend's own translator read (cache writes included, which OpenAI's usage object
+ * has no standard field for); without it, the OpenAI `usage` of the body.
+ */
+export function openAIResponseToAnthropic(ctx: RequestContext, body: Uint8Array, exactUsage?: TokenUsage): ResponseResult {
   const parsed = safeParseJson(body);
   const value = parsed.ok && isRecord(parsed.value) ? parsed.value : undefined;
   const choice = value ? asArray(value.choices)?.[0] : undefined;
@@ -89,7 +93,7 @@ export function openAIResponseToAnthropic(ctx: RequestContext, body: Uint8Array)
   if (mapped.warning) warnings.push(mapped.warning);
   // A refusal message is a refusal, whatever finish_reason says.
   const stopReason = asString(message.refusal) && !toolCalled ? 'refusal' : mapped.stopReason;
-  const usage = convertOpenAIUsage(value.usage);
+  const usage = exactUsage ?? convertOpenAIUsage(value.usage);
   const model = asString(value.model) || ctx.upstreamModel;
   const out = {
     id: messageId(ctx, value.id),

@@ -55,6 +55,8 @@ export class OpenAIToAnthropicStream implements StreamTranslator {
   private finishReason: string | undefined;
   private refused = false;
   private usage: TokenUsage | undefined;
+  /** Usage the backend's own translator read (pivot.ts); it wins over the OpenAI usage chunk. */
+  private exactUsage: TokenUsage | undefined;
   private out = '';
   private delivered = '';
   private error: ErrorShape | undefined;
@@ -62,6 +64,12 @@ export class OpenAIToAnthropicStream implements StreamTranslator {
 
   constructor(private readonly ctx: RequestContext) {
     this.decoder = new SseDecoder({ maxEventBytes: ctx.maxStreamEventBytes });
+  }
+
+  /** The exact usage so far, from the translator that read the backend's own stream. */
+  useUsage(usage: TokenUsage): void {
+    this.exactUsage = usage;
+    if (this.usage !== undefined) this.usage = usage;
   }
 
   push(chunk: Uint8Array): StreamStep {
@@ -123,7 +131,7 @@ export class OpenAIToAnthropicStream implements StreamTranslator {
     const model = asString(chunk.model);
     if (model) this.model ??= model;
     const usage = convertOpenAIUsage(chunk.usage);
-    if (usage) this.usage = usage;
+    if (usage) this.usage = this.exactUsage ?? usage;
     const choice = (asArray(chunk.choices) ?? []).find((entry) => isRecord(entry) && (entry.index ?? 0) === 0);
     if (isRecord(choice)) {
       this.start(chunk);

@@ -20,6 +20,8 @@
  *   the schema as a JSON string, key order kept). json_object has no native equivalent: a system instruction
  *   asks for a JSON object and an `emulated_parameter` warning records it.
  * - `service_tier` -> `serviceTier` (service-tier.ts).
+ * - the vendor field `anthropic_beta` (Claude beta flags, e.g. interleaved thinking) ->
+ *   `additionalModelRequestFields.anthropic_beta` for Claude models; other models get a warning.
  * - `n` > 1 is a 422; penalties, seed, logprobs... add an `unsupported_parameter` warning.
  * @see https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html
  * @see https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_OutputConfig.html
@@ -122,6 +124,17 @@ function outputConfig(responseFormat: unknown, warnings: Warning[]): { config?: 
   return { config: { textFormat: { type: 'json_schema', structure: { jsonSchema: definition } } } };
 }
 
+/** The `anthropic_beta` vendor field (Claude only: Converse passes it to Claude in additionalModelRequestFields). */
+function anthropicBetas(value: unknown, claude: boolean, warnings: Warning[]): string[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value) || !value.every((flag): flag is string => typeof flag === 'string')) throw invalidRequest('anthropic_beta must be an array of strings', 'anthropic_beta');
+  if (!claude) {
+    warnings.push({ kind: 'unsupported_parameter', detail: 'anthropic_beta applies to Claude models only and was ignored' });
+    return undefined;
+  }
+  return value.length > 0 ? value : undefined;
+}
+
 /** Builds the Converse body. Throws GatewayError ERR_INVALID_REQUEST (422) for input Bedrock cannot take. */
 export function buildConverseBody(ctx: RequestContext, warnings: Warning[]): Record<string, unknown> {
   const body = ctx.body;
@@ -155,7 +168,9 @@ export function buildConverseBody(ctx: RequestContext, warnings: Warning[]): Rec
   if (Object.keys(inferenceConfig).length > 0) out.inferenceConfig = inferenceConfig;
   if (toolConfig !== undefined) out.toolConfig = toolConfig;
   if (format.config !== undefined) out.outputConfig = format.config;
-  if (Object.keys(reasoning.fields).length > 0) out.additionalModelRequestFields = reasoning.fields;
+  const betas = anthropicBetas(body.anthropic_beta, claude, warnings);
+  const additional = betas === undefined ? reasoning.fields : { ...reasoning.fields, anthropic_beta: betas };
+  if (Object.keys(additional).length > 0) out.additionalModelRequestFields = additional;
   const serviceTier = converseServiceTier(body.service_tier, warnings);
   if (serviceTier !== undefined) out.serviceTier = serviceTier;
   return out;

@@ -18,6 +18,7 @@ import type { StreamScrubber } from '../core/secret-scrubber.js';
 import { deliveredTextOf } from './delivered-text.js';
 import { anthropicClientError } from '../translators/anthropic-ingress/anthropic-error.js';
 import { convertOpenAIError } from '../translators/openai/convert-openai-error.js';
+import { TOKEN_COUNT_HEADER } from '../translators/anthropic-ingress/count-tokens.js';
 
 /** What the response side reports back to the processor. */
 export interface ResponseHooks {
@@ -239,8 +240,13 @@ export class ResponseSide {
       if (result.responseModel) this.exchange.responseModel = result.responseModel;
       if (result.error) return this.replaceWithError(result.error, 'upstream_failure_in_success');
       out = result.body;
-      // No output reported (an OpenAI-compatible server without usage): count what the client gets.
-      if (!result.usage || result.usage.outputTokens === 0) countDelivered(this.exchange, deliveredTextOf(out ?? decoded));
+      if (this.exchange.endpoint?.operation === 'count_tokens') {
+        // A provider's token count: nothing was generated, nothing is charged.
+        changes.set(TOKEN_COUNT_HEADER, 'provider');
+      } else if (!result.usage || result.usage.outputTokens === 0) {
+        // No output reported (an OpenAI-compatible server without usage): count what the client gets.
+        countDelivered(this.exchange, deliveredTextOf(out ?? decoded));
+      }
     } else {
       return this.errorBody(decoded);
     }

@@ -9,6 +9,11 @@ import type { RuntimeConfig } from '../config/load.js';
 import { SCHEMAS, type BackendSchema } from '../config/schema.js';
 import { anthropicTranslator, gcpAnthropicTranslator } from './anthropic/index.js';
 import {
+  anthropicCountTokensTranslator,
+  awsAnthropicCountTokensTranslator,
+  gcpAnthropicCountTokensTranslator,
+} from './anthropic-ingress/count-tokens.js';
+import {
   anthropicPassthroughTranslator,
   anthropicToAzureOpenAITranslator,
   anthropicToBedrockConverseTranslator,
@@ -27,7 +32,7 @@ import type { ClientApi, Operation, Translator } from './types.js';
 /** Operations each client API speaks. */
 export interface ClientOperations {
   readonly openai: 'chat' | 'completion' | 'embeddings';
-  readonly anthropic: 'messages';
+  readonly anthropic: 'messages' | 'count_tokens';
 }
 
 /** Client API -> operation -> backend schema -> translator. A missing entry means "not served". */
@@ -61,6 +66,12 @@ export function createTranslatorTable(): TranslatorTable {
         AWSBedrock: anthropicToBedrockConverseTranslator,
         GCPVertexAI: anthropicToGeminiTranslator,
         GoogleAI: anthropicToGeminiTranslator,
+      },
+      // Claude's own counting APIs; every other backend is answered from the local estimate.
+      count_tokens: {
+        Anthropic: anthropicCountTokensTranslator,
+        GCPAnthropic: gcpAnthropicCountTokensTranslator,
+        AWSAnthropic: awsAnthropicCountTokensTranslator,
       },
     },
   };

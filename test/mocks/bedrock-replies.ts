@@ -21,7 +21,7 @@ export interface MockReply {
   readonly serviceTier?: string;
 }
 
-export type Operation = 'converse' | 'converse-stream' | 'invoke' | 'invoke-with-response-stream';
+export type Operation = 'converse' | 'converse-stream' | 'invoke' | 'invoke-with-response-stream' | 'count-tokens';
 
 export interface MockCall {
   readonly operation: Operation;

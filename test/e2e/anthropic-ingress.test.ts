@@ -206,7 +206,7 @@ for (const upstreamFilter of [true, false]) {
       assert.equal((await lastRecord(gateway)).metadata[NS]?.['llm_total_token'], 30);
     });
 
-    it('counts tokens with Claude\'s own API on Claude backends, without the estimate header', async () => {
+    it('counts tokens with Claude\'s own API on Claude backends, without the estimate header', { timeout: 30_000 }, async () => {
       for (const [model, mock] of [['claude-native', () => claude.requests.at(-1)], ['claude-bedrock', () => bedrock.requests.at(-1)]] as const) {
         const body = { model, system: 'Be brief.', messages: [{ role: 'user', content: 'Count these words please' }] };
         const response = await post('/anthropic/v1/messages/count_tokens', body);
@@ -227,7 +227,7 @@ for (const upstreamFilter of [true, false]) {
       assert.equal(invoke.model, undefined);
     });
 
-    it('counts tokens locally, marked as an estimate, where the backend has no counting API', async () => {
+    it('counts tokens locally, marked as an estimate, where the backend has no counting API', { timeout: 30_000 }, async () => {
       const before = openai.requests.length;
       const count = async (content: string) => {
         const response = await post('/anthropic/v1/messages/count_tokens', { model: 'claude-sonnet-4-5', messages: [{ role: 'user', content }] });

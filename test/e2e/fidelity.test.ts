@@ -98,10 +98,10 @@ for (const upstreamFilter of [true, false]) {
       await Promise.all([anthropic.close(), bedrock.close(), vertex.close(), compat.close()]);
     });
 
-    describe('temperature with top_p on Claude', () => {
+    describe('temperature with top_p on Claude', { timeout: 60_000 }, () => {
       const ask = (model: string) => client.chat.completions.create({ model, temperature: 0.7, top_p: 0.9, max_tokens: 64, messages: [{ role: 'user', content: 'Pick a colour.' }] });
 
-      it('keeps both for a model that accepts them, drops top_p for one documented to refuse them', async () => {
+      it('keeps both for a model that accepts them, drops top_p for one documented to refuse them', { timeout: 30_000 }, async () => {
         await ask('opus-4-1');
         const kept = anthropic.requests.at(-1)?.body as Json;
         assert.deepEqual([kept.temperature, kept.top_p], [0.7, 0.9]);
@@ -111,14 +111,14 @@ for (const upstreamFilter of [true, false]) {
         assert.deepEqual([dropped.temperature, dropped.top_p], [0.7, undefined]);
       });
 
-      it('follows the per-model config override', async () => {
+      it('follows the per-model config override', { timeout: 30_000 }, async () => {
         await ask('future-claude');
         const body = anthropic.requests.at(-1)?.body as Json;
         assert.equal(body.model, 'claude-opus-4-1-20250805');
         assert.deepEqual([body.temperature, body.top_p], [0.7, undefined]);
       });
 
-      it('applies the same rule on Bedrock Converse', async () => {
+      it('applies the same rule on Bedrock Converse', { timeout: 30_000 }, async () => {
         await ask('bedrock-claude-3-5');
         assert.deepEqual((bedrock.requests.at(-1)?.body as { inferenceConfig: Json }).inferenceConfig, { maxTokens: 64, temperature: 0.7, topP: 0.9 });
         await ask('bedrock-sonnet-4-5');
@@ -126,7 +126,7 @@ for (const upstreamFilter of [true, false]) {
       });
     });
 
-    describe('Gemini log probabilities', () => {
+    describe('Gemini log probabilities', { timeout: 60_000 }, () => {
       const token = (text: string, logProbability: number) => ({ token: text, logProbability });
       const logprobsResult = (tokens: Array<[string, number]>) => ({
         chosenCandidates: tokens.map(([text, value]) => token(text, value)),
@@ -139,7 +139,7 @@ for (const upstreamFilter of [true, false]) {
         ...(finishReason ? { finishReason } : {}),
       });
 
-      it('asks for them and returns them as choices[].logprobs', async () => {
+      it('asks for them and returns them as choices[].logprobs', { timeout: 30_000 }, async () => {
         vertex.enqueue({
           kind: 'json',
           body: { candidates: [candidate('Hi!', [['Hi', -0.25], ['!', -0.5]], 'STOP')], usageMetadata: { promptTokenCount: 3, candidatesTokenCount: 2 }, modelVersion: 'gemini-2.5-flash' },
@@ -154,7 +154,7 @@ for (const upstreamFilter of [true, false]) {
         assert.deepEqual(content[0]?.bytes, [72, 105]);
       });
 
-      it('streams them with the text they belong to', async () => {
+      it('streams them with the text they belong to', { timeout: 30_000 }, async () => {
         vertex.enqueue({
           kind: 'sse',
           events: [
@@ -173,8 +173,8 @@ for (const upstreamFilter of [true, false]) {
       });
     });
 
-    describe('service_tier on Bedrock Converse', () => {
-      it('sends the tier and reports the one Bedrock served, buffered and streamed', async () => {
+    describe('service_tier on Bedrock Converse', { timeout: 60_000 }, () => {
+      it('sends the tier and reports the one Bedrock served, buffered and streamed', { timeout: 30_000 }, async () => {
         const completion = await client.chat.completions.create({ model: 'nova', service_tier: 'priority', messages: [{ role: 'user', content: 'Hi' }] });
         assert.deepEqual((bedrock.requests.at(-1)?.body as Json).serviceTier, { type: 'priority' });
         assert.equal(completion.service_tier, 'priority');
@@ -190,7 +190,7 @@ for (const upstreamFilter of [true, false]) {
       });
     });
 
-    describe('reasoning from an OpenAI-compatible backend to an Anthropic client', () => {
+    describe('reasoning from an OpenAI-compatible backend to an Anthropic client', { timeout: 60_000 }, () => {
       const USAGE = { prompt_tokens: 14, completion_tokens: 40, total_tokens: 54 };
       const chunk = (delta: Json | undefined, finish: string | null = null): string =>
         sseEvent({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'deepseek-reasoner', choices: delta === undefined ? [] : [{ index: 0, delta, finish_reason: finish }], ...(delta === undefined ? { usage: USAGE } : {}) });
@@ -204,7 +204,7 @@ for (const upstreamFilter of [true, false]) {
         return response;
       };
 
-      it('returns thinking_blocks with their signatures, and bare reasoning_content, as thinking blocks', async () => {
+      it('returns thinking_blocks with their signatures, and bare reasoning_content, as thinking blocks', { timeout: 30_000 }, async () => {
         const replies: MockReply[] = [
           {
             kind: 'json',
@@ -227,7 +227,7 @@ for (const upstreamFilter of [true, false]) {
         assert.deepEqual(bare.content, [{ type: 'thinking', thinking: 'Plain reasoning.', signature: '' }, { type: 'text', text: 'Yes.' }]);
       });
 
-      it('streams reasoning as thinking_delta and the signature as signature_delta', async () => {
+      it('streams reasoning as thinking_delta and the signature as signature_delta', { timeout: 30_000 }, async () => {
         compat.setScript({
           kind: 'sse',
           chunks: [
@@ -253,8 +253,8 @@ for (const upstreamFilter of [true, false]) {
       });
     });
 
-    describe('Bedrock stream events without contentBlockIndex', () => {
-      it('translates them as block 0 and counts a warning, dropping nothing', async () => {
+    describe('Bedrock stream events without contentBlockIndex', { timeout: 60_000 }, () => {
+      it('translates them as block 0 and counts a warning, dropping nothing', { timeout: 30_000 }, async () => {
         const warnings = async () => sampleSum(await gateway.metrics.metrics(), 'llm_extproc_translation_warnings_total', ['kind="missing_content_block_index"']);
         const before = await warnings();
         bedrock.script({
@@ -274,7 +274,7 @@ for (const upstreamFilter of [true, false]) {
       });
     });
 
-    describe('Gemini schema fields by model', () => {
+    describe('Gemini schema fields by model', { timeout: 60_000 }, () => {
       const tool: OpenAI.ChatCompletionFunctionTool = {
         type: 'function',
         function: {
@@ -293,7 +293,7 @@ for (const upstreamFilter of [true, false]) {
         json_schema: { name: 'answer', schema: { type: 'object', additionalProperties: false, properties: { city: { type: 'string' }, temperature: { anyOf: [{ type: 'number' }, { type: 'null' }] } }, required: ['city', 'temperature'] } },
       };
 
-      it('sends the OpenAPI subset to Gemini 2.0 and JSON Schema to Gemini 2.5', async () => {
+      it('sends the OpenAPI subset to Gemini 2.0 and JSON Schema to Gemini 2.5', { timeout: 30_000 }, async () => {
         const legacy = await client.chat.completions.create({ model: 'gemini-2-0', tools: [tool], messages: [{ role: 'user', content: 'What is the weather in Paris?' }] });
         const call = legacy.choices[0]?.message.tool_calls?.[0];
         assert.equal(call?.type === 'function' ? call.function.name : undefined, 'get_weather');

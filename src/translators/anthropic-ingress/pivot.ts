@@ -133,7 +133,7 @@ export function isClaudeModel(model: string): boolean {
 /** What the Bedrock Converse translator reads beyond plain OpenAI. */
 export function bedrockPivotOptions(ctx: RequestContext): PivotOptions {
   const claude = isClaudeModel(ctx.upstreamModel);
-  return { cacheControl: true, thinkingBlocks: true, vendorThinking: claude, topK: false, toolResultImages: true, anthropicBeta: claude };
+  return { cacheControl: true, thinkingBlocks: true, vendorThinking: claude, topK: false, toolResultImages: true, toolErrors: true, anthropicBeta: claude };
 }
 
 /**

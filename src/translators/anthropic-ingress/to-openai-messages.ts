@@ -12,7 +12,8 @@
  *   turn, since OpenAI wants tool results right after the assistant's tool calls. Text content becomes the tool
  *   message text; images in a tool result follow in a user message (OpenAI tool messages carry only text), or stay
  *   in the tool message as parts with `toolResultImages`. A `cache_control` on the result is kept on the tool
- *   message (`cacheControl`). OpenAI has no `is_error`: the result text is sent as is.
+ *   message (`cacheControl`). OpenAI has no `is_error`: the result text is sent as is (with `toolErrors`, the
+ *   tool message carries `is_error: true`, which Bedrock Converse sends as `status: error`).
  * - assistant text -> `content`; `tool_use` -> `tool_calls` (input serialised as `arguments`).
  * - `thinking` / `redacted_thinking` blocks are dropped for OpenAI (it takes no reasoning input); with
  *   `thinkingBlocks`, signed ones go back as the `thinking_blocks` vendor field (plus `reasoning_content`), which
@@ -40,6 +41,8 @@ export interface PivotOptions {
   readonly topK: boolean;
   /** Images in tool results stay in the tool message, as parts. */
   readonly toolResultImages: boolean;
+  /** A tool result's `is_error: true` as the `is_error` vendor field of the tool message. */
+  readonly toolErrors?: boolean;
   /** The client's `anthropic-beta` flags that Claude on Bedrock accepts, as the `anthropic_beta` vendor field. */
   readonly anthropicBeta?: boolean;
   /** With `vendorThinking`: the largest thinking budget the backend takes (larger ones are lowered, with a warning). */
@@ -127,6 +130,7 @@ function toolMessage(block: Json, toolCallId: string, where: string, parts: Json
     parts.push(...images);
   }
   Object.assign(message, cacheOf(block, options));
+  if (options.toolErrors && block.is_error === true) message.is_error = true;
   return message;
 }
 

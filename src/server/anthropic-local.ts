@@ -1,8 +1,8 @@
 /**
  * The Anthropic endpoints the service answers itself:
  * - `GET /anthropic/v1/models`: the configured model names in Anthropic's list shape (one page, no pagination).
- * - `POST /anthropic/v1/messages/count_tokens`, when a backend of the model has no counting API (only Claude's
- *   have one, see translators/anthropic-ingress/count-tokens.ts): `{"input_tokens": N}`, where N is a LOCAL
+ * - `POST /anthropic/v1/messages/count_tokens`, when a backend of the model has no counting API (OpenAI and Azure;
+ *   see translators/anthropic-ingress/count-tokens.ts): `{"input_tokens": N}`, where N is a LOCAL
  *   ESTIMATE from the tiktoken-based estimator (src/costs/estimate-input.ts), marked with the response header
  *   `x-llm-extproc-token-count: estimate`. It can differ from the provider's tokenizer by a few percent.
  * @see https://platform.claude.com/docs/en/api/models/list

@@ -11,7 +11,9 @@ import { anthropicTranslator, gcpAnthropicTranslator } from './anthropic/index.j
 import {
   anthropicCountTokensTranslator,
   awsAnthropicCountTokensTranslator,
+  bedrockConverseCountTokensTranslator,
   gcpAnthropicCountTokensTranslator,
+  geminiCountTokensTranslator,
 } from './anthropic-ingress/count-tokens.js';
 import {
   anthropicPassthroughTranslator,
@@ -67,11 +69,14 @@ export function createTranslatorTable(): TranslatorTable {
         GCPVertexAI: anthropicToGeminiTranslator,
         GoogleAI: anthropicToGeminiTranslator,
       },
-      // Claude's own counting APIs; every other backend is answered from the local estimate.
+      // The providers' own counting APIs; OpenAI and Azure have none and are answered from the local estimate.
       count_tokens: {
         Anthropic: anthropicCountTokensTranslator,
         GCPAnthropic: gcpAnthropicCountTokensTranslator,
         AWSAnthropic: awsAnthropicCountTokensTranslator,
+        AWSBedrock: bedrockConverseCountTokensTranslator,
+        GCPVertexAI: geminiCountTokensTranslator,
+        GoogleAI: geminiCountTokensTranslator,
       },
     },
   };

@@ -4,7 +4,8 @@
  * API and Azure OpenAI, in both upstreamFilter modes. Each runs a Claude-Code-shaped session:
  * 1. a large system prompt with cache_control, more than 20 tools, extended thinking, a streamed tool-use turn (the
  *    SDK assembles the stream and parses the input_json_delta fragments);
- * 2. the tool result sent back with the assistant turn, thinking block included, its file 2 MB long.
+ * 2. the tool result sent back with the assistant turn, thinking block included, its file 2 MB long;
+ * 3. count_tokens (the provider's counting API; Azure OpenAI has none: the local estimate, marked by a header).
  * The SDK validates the event grammar and the response shapes; the mocks validate what the providers would.
  */
 import assert from 'node:assert/strict';
@@ -163,10 +164,10 @@ for (const upstreamFilter of [true, false]) {
     });
 
     const sessions: Array<{ model: string; thinking: boolean; upstream: () => Json | undefined }> = [
-      { model: 'nova', thinking: false, upstream: () => bedrock.requests.at(-1)?.body as Json },
-      { model: 'converse-claude', thinking: true, upstream: () => bedrock.requests.at(-1)?.body as Json },
-      { model: 'vertex-gemini', thinking: true, upstream: () => vertex.requests.at(-1)?.body },
-      { model: 'google-gemini', thinking: true, upstream: () => google.requests.at(-1)?.body },
+      { model: 'nova', thinking: false, upstream: () => bedrock.requests.filter((request) => request.operation !== 'count-tokens').at(-1)?.body as Json },
+      { model: 'converse-claude', thinking: true, upstream: () => bedrock.requests.filter((request) => request.operation !== 'count-tokens').at(-1)?.body as Json },
+      { model: 'vertex-gemini', thinking: true, upstream: () => vertex.requests.filter((request) => !request.path.includes(':countTokens')).at(-1)?.body },
+      { model: 'google-gemini', thinking: true, upstream: () => google.requests.filter((request) => !request.path.includes(':countTokens')).at(-1)?.body },
       { model: 'azure-gpt', thinking: false, upstream: () => azure.requests.at(-1)?.json() as Json },
     ];
 
@@ -209,11 +210,16 @@ for (const upstreamFilter of [true, false]) {
         assert.equal(answer?.text, `Read ${BIG_FILE.length} characters.`);
         assert.ok(JSON.stringify(session.upstream()).length > 2_000_000, 'the 2 MB tool result reached the backend');
         assert.ok((await lastRecord(gateway)).status === 200);
+
+        // 3. count_tokens, as Claude Code calls it: the provider's own count where it has a counting API.
+        const { data, response } = await client.messages.countTokens({ model: session.model, system: SYSTEM, tools: TOOLS, messages: [question] }).withResponse();
+        assert.ok(data.input_tokens > 0);
+        assert.equal(response.headers.get('x-llm-extproc-token-count'), session.model === 'azure-gpt' ? 'estimate' : 'provider');
       });
     }
 
     it('sends Claude on Converse its cache points, signed reasoning and exact thinking budget', { timeout: 60_000 }, async () => {
-      const body = bedrock.requests.filter((request) => request.modelId?.includes('claude')).at(-1)?.body as Json;
+      const body = bedrock.requests.filter((request) => request.modelId?.includes('claude') && request.operation === 'converse').at(-1)?.body as Json;
       assert.ok(body);
       assert.deepEqual((body.system as Json[]).at(-1), { cachePoint: { type: 'default' } });
       assert.deepEqual(((body.toolConfig as Json).tools as Json[]).at(-1), { cachePoint: { type: 'default' } });
@@ -223,7 +229,7 @@ for (const upstreamFilter of [true, false]) {
     });
 
     it('sends Gemini the thought signature back on the call it made', { timeout: 60_000 }, async () => {
-      const contents = vertex.requests.at(-1)?.body.contents as Array<{ role: string; parts: Json[] }>;
+      const contents = vertex.requests.filter((request) => request.path.includes(':generateContent')).at(-1)?.body.contents as Array<{ role: string; parts: Json[] }>;
       const call = contents[1]?.parts.find((part) => isObject(part.functionCall));
       assert.equal(call?.thoughtSignature, THOUGHT);
     });

@@ -103,11 +103,14 @@ const MESSAGES_MODELS: ReadonlyArray<readonly [model: string, backend: string]> 
   ['m-google', 'google'],
 ];
 
-/** count_tokens through Claude's own counting APIs (every other backend is answered from the local estimate). */
+/** count_tokens through the providers' own counting APIs (OpenAI and Azure have none: the local estimate). */
 const COUNT_TOKENS_MODELS: ReadonlyArray<readonly [model: string, backend: string]> = [
   ['m-claude', 'claude'],
   ['m-vertex-claude', 'vertex-claude'],
   ['m-bedrock-claude', 'bedrock-claude'],
+  ['m-bedrock', 'bedrock'],
+  ['m-vertex', 'vertex'],
+  ['m-google', 'google'],
 ];
 
 /** Embeddings and completions: the schemas that serve them. */

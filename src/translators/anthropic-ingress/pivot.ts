@@ -25,7 +25,7 @@ const ANTHROPIC_HEADERS = ['anthropic-version', 'anthropic-beta'];
 const encoder = new TextEncoder();
 
 /** The OpenAI-client view of the request: the pivot body, and everything else as the client sent it. */
-function pivotContext(ctx: RequestContext, options: PivotOptions, warnings: Warning[]): RequestContext {
+export function pivotContext(ctx: RequestContext, options: PivotOptions, warnings: Warning[]): RequestContext {
   const body = buildOpenAIChatBody(ctx, warnings, options);
   return { ...ctx, clientApi: 'openai', operation: 'chat', body, rawBody: encoder.encode(JSON.stringify(body)), forceIncludeUsage: false };
 }

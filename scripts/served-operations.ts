@@ -16,6 +16,7 @@ export const SERVED_PATHS: Readonly<Record<string, string>> = {
   'openai/completion': '/v1/completions',
   'openai/embeddings': '/v1/embeddings',
   'anthropic/messages': '/anthropic/v1/messages',
+  'anthropic/count_tokens': '/anthropic/v1/messages/count_tokens',
 };
 
 /** SERVED_PATHS, after checking that the service routes each path to its operation and that every operation has one. */

@@ -128,6 +128,17 @@ export const ModelBackendRefSchema = z
     priority: z.number().int().min(0).default(0),
     /** Share of traffic within its priority; 0 takes the backend out. */
     weight: z.number().int().min(0).default(1),
+    /**
+     * Claude models: send `top_p` together with `temperature` (keep) or only `temperature` (drop). Default: drop for
+     * the models documented to refuse the pair (Claude 4.5 and later), keep for the others.
+     */
+    topPWithTemperature: z.enum(['keep', 'drop']).optional(),
+    /**
+     * Gemini models: tool parameters and structured output as JSON Schema (`parametersJsonSchema`,
+     * `responseJsonSchema`) or in the OpenAPI subset (`parameters`, `responseSchema`). Default: openapi for ids
+     * naming Gemini 1.x or 2.0, json-schema for the others.
+     */
+    geminiSchemaFields: z.enum(['json-schema', 'openapi']).optional(),
   })
   .strict();
 export type ModelBackendRef = z.infer<typeof ModelBackendRefSchema>;

@@ -60,6 +60,8 @@ export function anthropicErrorType(status: number): string {
       return 'invalid_request_error';
     case 401:
       return 'authentication_error';
+    case 402:
+      return 'billing_error';
     case 403:
       return 'permission_error';
     case 404:
@@ -70,6 +72,8 @@ export function anthropicErrorType(status: number): string {
       return 'rate_limit_error';
     case 503:
       return 'service_unavailable_error';
+    case 504:
+      return 'timeout_error';
     case 529:
       return 'overloaded_error';
     default:

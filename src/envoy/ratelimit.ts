@@ -90,10 +90,13 @@ export function rateLimitFilter(settings: RateLimitSettings): JsonObject {
   };
 }
 
+/** What a client whose token budget is spent is told. */
+export const RATE_LIMITED_MESSAGE = 'token budget exceeded for this tenant and model; retry after the x-ratelimit-reset seconds';
+
 /** The body of the 429 Envoy answers when a budget is spent, in OpenAI's error shape. */
 export const RATE_LIMITED_BODY = openAIErrorBody({
   status: 429,
-  message: 'token budget exceeded for this tenant and model; retry after the x-ratelimit-reset seconds',
+  message: RATE_LIMITED_MESSAGE,
   type: 'rate_limit_error',
   code: 'rate_limit_exceeded',
 });

@@ -21,11 +21,13 @@ function scopeOf(exchange: Exchange): { model: string; backend: string } {
 export function requestPhaseCosts(exchange: Exchange, backendName?: string): Record<string, number> {
   const values = zeroCosts(exchange);
   const request = exchange.request;
-  if (!request) return values;
+  const operation = exchange.endpoint?.operation;
+  // A token count consumes no tokens: nothing is reserved for it.
+  if (!request || operation === 'count_tokens') return values;
   const scope = { model: request.requestModel, backend: backendName ?? '' };
   const plan = costsFor(exchange.config, scope);
   const tokenCeiling = exchange.config.file.limits.maxTokenCount;
-  const reserves = estimateReserve(plan, { ...scope, body: request.body, operation: exchange.endpoint?.operation, tokenCeiling }, exchange.config.file.reserve);
+  const reserves = estimateReserve(plan, { ...scope, body: request.body, operation, tokenCeiling }, exchange.config.file.reserve);
   exchange.reserved = reservedByKey(reserves);
   return { ...values, ...reserves };
 }

@@ -10,7 +10,7 @@ export interface Endpoint {
   readonly operation: Operation | undefined;
   /** OTel gen_ai.operation.name */
   readonly operationName: string;
-  /** Answered by the service itself: a model list, or an input token count (a local estimate). */
+  /** Answered by the service itself: a model list, or an input token count (a local estimate, when no provider counts). */
   readonly local?: 'models' | 'count_tokens';
 }
 
@@ -20,7 +20,8 @@ const ENDPOINTS: ReadonlyMap<string, Endpoint> = new Map([
   ['/v1/embeddings', { method: 'POST', clientApi: 'openai', operation: 'embeddings', operationName: 'embeddings' }],
   ['/v1/models', { method: 'GET', clientApi: 'openai', operation: undefined, operationName: 'models', local: 'models' }],
   ['/anthropic/v1/messages', { method: 'POST', clientApi: 'anthropic', operation: 'messages', operationName: 'messages' }],
-  ['/anthropic/v1/messages/count_tokens', { method: 'POST', clientApi: 'anthropic', operation: undefined, operationName: 'count_tokens', local: 'count_tokens' }],
+  // Routed to the provider's counting API when every backend of the model has one, else answered locally.
+  ['/anthropic/v1/messages/count_tokens', { method: 'POST', clientApi: 'anthropic', operation: 'count_tokens', operationName: 'count_tokens', local: 'count_tokens' }],
   ['/anthropic/v1/models', { method: 'GET', clientApi: 'anthropic', operation: undefined, operationName: 'models', local: 'models' }],
 ]);
 

@@ -15,6 +15,8 @@ import { buildAttempt, pickBackendRef } from './upstream-request.js';
 import { anthropicModelsList, countTokensReply } from './anthropic-local.js';
 import { validateAnthropicRequest } from '../translators/anthropic-ingress/validate-request.js';
 import { checkRequestLimits } from './request-limits.js';
+import { lookupTranslator } from '../translators/table.js';
+import type { ModelConfig } from '../config/schema.js';
 
 export const MODEL_HEADER = 'x-ai-eg-model';
 export const BACKEND_HEADER = 'x-ai-eg-backend';
@@ -35,7 +37,8 @@ export function onRequestHeaders(exchange: Exchange, headers: Map<string, string
   const method = (headers.get(':method') ?? '').toUpperCase();
   const endpoint = findEndpoint(exchange.path);
   const api = endpoint?.clientApi ?? clientApiForPath(exchange.path);
-  const metadata = { [EXCHANGE_ID_KEY]: exchange.id, ...zeroCosts(exchange) };
+  // client_api: Envoy's local_reply_config answers its own errors in this API's shape (src/envoy/local-reply.ts).
+  const metadata = { [EXCHANGE_ID_KEY]: exchange.id, client_api: api, ...zeroCosts(exchange) };
   const fail = (status: number, message: string, code: string, extra: Record<string, string> = {}) => {
     exchange.localReply = true;
     return immediateError(api, { status, message, code }, { headers: extra, metadata: zeroCosts(exchange), details: `llm_extproc_${code}` });
@@ -58,6 +61,15 @@ export function onRequestHeaders(exchange: Exchange, headers: Map<string, string
   }
   if (endOfStream) return fail(400, 'a JSON request body is required', 'missing_body');
   return answer('request_headers', { metadata });
+}
+
+/** Every backend the model may use has a token-counting translator (else the count is a local estimate). */
+function providerCountsTokens(exchange: Exchange, model: ModelConfig): boolean {
+  const refs = model.backends.filter((ref) => ref.weight > 0);
+  return refs.length > 0 && refs.every((ref) => {
+    const schema = exchange.config.backends.get(ref.backend)?.schema;
+    return schema !== undefined && lookupTranslator(exchange.translators, 'anthropic', 'count_tokens', schema) !== undefined;
+  });
 }
 
 export async function onRequestBody(exchange: Exchange, body: Uint8Array): Promise<ProcessingResponse> {
@@ -101,13 +113,14 @@ async function handleBody(exchange: Exchange, rawBody: Uint8Array): Promise<Proc
   }
   // Before anything is counted, reserved, translated or forwarded.
   checkRequestLimits(body, exchange.config.file.limits, model);
-  if (exchange.endpoint?.local === 'count_tokens') return countTokensReply(exchange, model, requestModel, body);
+  if (exchange.endpoint?.local === 'count_tokens' && !providerCountsTokens(exchange, model)) return countTokensReply(exchange, model, requestModel, body);
   // OpenAI's `stream` is boolean or null (null: the default, false).
   if (body['stream'] !== undefined && body['stream'] !== null && typeof body['stream'] !== 'boolean') {
     throw new GatewayError('ERR_MALFORMED_REQUEST', 'malformed request: `stream` must be a boolean', { param: 'stream' });
   }
   const streamOptions = body['stream_options'];
-  const stream = body['stream'] === true && exchange.endpoint?.operation !== 'embeddings';
+  const operation = exchange.endpoint?.operation;
+  const stream = body['stream'] === true && operation !== 'embeddings' && operation !== 'count_tokens';
   exchange.request = {
     rawBody,
     body,

@@ -16,6 +16,9 @@ import type { ServiceError } from './error-report.js';
 import { countDelivered } from './accounting.js';
 import type { StreamScrubber } from '../core/secret-scrubber.js';
 import { deliveredTextOf } from './delivered-text.js';
+import { anthropicClientError } from '../translators/anthropic-ingress/anthropic-error.js';
+import { convertOpenAIError } from '../translators/openai/convert-openai-error.js';
+import { TOKEN_COUNT_HEADER } from '../translators/anthropic-ingress/count-tokens.js';
 
 /** What the response side reports back to the processor. */
 export interface ResponseHooks {
@@ -96,6 +99,7 @@ export class ResponseSide {
     const headerAnswer = (parts: Parameters<typeof answer>[1] = {}) => answer('response_headers', { headers: changes, ...parts });
     if (endOfStream) {
       if (!this.passThrough && this.status >= 200 && this.status < 300) return this.emptySuccess();
+      if (this.translatesErrors) return this.errorWithoutBody(changes);
       return headerAnswer({ metadata: this.hooks.finish(this.errorType()) });
     }
     const attempt = this.exchange.attempt;
@@ -138,6 +142,54 @@ export class ResponseSide {
     return tail.length === 0 ? out : Buffer.concat([out, tail]);
   }
 
+  /**
+   * Error statuses of requests routed to a backend are always answered in the client's error format, even when
+   * they come from somewhere the translators never saw (an Envoy local reply with no attempt) or carry no body.
+   */
+  private get translatesErrors(): boolean {
+    return this.status >= 400 && !this.exchange.localReply && this.exchange.request !== undefined;
+  }
+
+  /** The client's error body for an upstream error body (any content, also empty), and its status. */
+  private clientError(body: Uint8Array): { body: Uint8Array; status: number } {
+    const attempt = this.exchange.attempt;
+    const api = this.exchange.endpoint?.clientApi ?? 'openai';
+    const translated = attempt
+      ? attempt.translator.error(attempt.ctx, this.status, body, this.headers)
+      : api === 'anthropic'
+        ? anthropicClientError(this.status, body, this.headers)
+        : convertOpenAIError(this.status, body, this.headers);
+    // An upstream may echo the request headers, credentials included: the client never sees ours.
+    return { body: this.exchange.scrubber.scrub(translated.body), status: translated.status ?? this.status };
+  }
+
+  /** An error status with no body at all (`500` with content-length 0): the body is created in the headers answer. */
+  private errorWithoutBody(changes: HeaderChanges): ProcessingResponse {
+    const translated = this.clientError(new Uint8Array(0));
+    changes.set('content-type', 'application/json').remove('content-encoding');
+    if (translated.status !== this.status) changes.set(':status', String(translated.status));
+    return answer('response_headers', { headers: changes, body: translated.body, replace: true, metadata: this.hooks.finish(this.errorType()) });
+  }
+
+  /** A decoded error body, translated into the client's error format (always JSON, status kept). */
+  private errorBody(decoded: Uint8Array): ProcessingResponse {
+    const translated = this.clientError(decoded);
+    const changes = new HeaderChanges()
+      .set('content-type', 'application/json')
+      .set('content-length', String(translated.body.length))
+      .remove('content-encoding');
+    if (translated.status !== this.status) changes.set(':status', String(translated.status));
+    return answer('response_body', { headers: changes, body: translated.body, metadata: this.hooks.finish(this.errorType()) });
+  }
+
+  /** An error without an attempt (an Envoy reply the translators never saw), decoded within the limits; undecodable: empty. */
+  private async errorWithoutAttempt(body: Uint8Array): Promise<ProcessingResponse> {
+    const limits = this.exchange.config.file.limits;
+    const maxOutputBytes = Math.min(limits.maxResponseBodyBytes, limits.maxDecompressedBodyBytes);
+    const decoded = this.encoding ? await decodeBody(this.encoding, body, { maxOutputBytes }).catch(() => new Uint8Array(0)) : body;
+    return this.errorBody(this.exchange.scrubber.scrub(decoded));
+  }
+
   /** A 2xx with no body at all is no answer: a 502 in the client's format, sent before any byte went out. */
   private emptySuccess(): ProcessingResponse {
     this.errored = { status: 502, message: 'upstream answered with an empty body', code: 'upstream_invalid_response' };
@@ -154,7 +206,7 @@ export class ResponseSide {
   /** BUFFERED: the whole body in one message. */
   async onBufferedBody(body: Uint8Array): Promise<ProcessingResponse> {
     const attempt = this.exchange.attempt;
-    if (this.passThrough || !attempt) return this.passThroughBody(body);
+    if (this.passThrough || !attempt) return this.translatesErrors ? this.errorWithoutAttempt(body) : this.passThroughBody(body);
     const limits = this.exchange.config.file.limits;
     if (!this.encoding && body.length > limits.maxResponseBodyBytes) {
       const message = `upstream answer of ${body.length} bytes is larger than ${describeBytes(limits.maxResponseBodyBytes)} (limits.maxResponseBodyBytes)`;
@@ -188,13 +240,15 @@ export class ResponseSide {
       if (result.responseModel) this.exchange.responseModel = result.responseModel;
       if (result.error) return this.replaceWithError(result.error, 'upstream_failure_in_success');
       out = result.body;
-      // No output reported (an OpenAI-compatible server without usage): count what the client gets.
-      if (!result.usage || result.usage.outputTokens === 0) countDelivered(this.exchange, deliveredTextOf(out ?? decoded));
+      if (this.exchange.endpoint?.operation === 'count_tokens') {
+        // A provider's token count: nothing was generated, nothing is charged.
+        changes.set(TOKEN_COUNT_HEADER, 'provider');
+      } else if (!result.usage || result.usage.outputTokens === 0) {
+        // No output reported (an OpenAI-compatible server without usage): count what the client gets.
+        countDelivered(this.exchange, deliveredTextOf(out ?? decoded));
+      }
     } else {
-      const translated = attempt.translator.error(attempt.ctx, this.status, decoded, this.headers);
-      out = translated.body;
-      changes.set('content-type', 'application/json');
-      if (translated.status !== undefined && translated.status !== this.status) changes.set(':status', String(translated.status));
+      return this.errorBody(decoded);
     }
     const scrubbed = scrubber.scrub(out ?? decoded);
     if (out !== undefined || scrubbed !== body) out = scrubbed;

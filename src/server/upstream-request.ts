@@ -9,7 +9,7 @@ import type { ResolvedBackend } from '../config/load.js';
 import type { ModelBackendRef, ModelConfig } from '../config/schema.js';
 import { GatewayError } from '../core/errors.js';
 import { lookupTranslator } from '../translators/table.js';
-import type { RequestContext } from '../translators/types.js';
+import type { ModelOptions, RequestContext } from '../translators/types.js';
 import type { Attempt, Exchange } from './exchange.js';
 import { HeaderChanges, isSafeHeaderValue } from './headers.js';
 import { backendSecretValues, secretValuesOf } from './scrub-secrets.js';
@@ -49,6 +49,14 @@ function costsConfigured(exchange: Exchange): boolean {
   return exchange.config.costs.length > 0;
 }
 
+/** The model entry's per-backend settings for translators (RequestContext.modelOptions), when it sets any. */
+function modelOptionsOf(ref: ModelBackendRef): { modelOptions?: ModelOptions } {
+  const options: { -readonly [K in keyof ModelOptions]: ModelOptions[K] } = {};
+  if (ref.topPWithTemperature !== undefined) options.topPWithTemperature = ref.topPWithTemperature;
+  if (ref.geminiSchemaFields !== undefined) options.geminiSchemaFields = ref.geminiSchemaFields;
+  return Object.keys(options).length > 0 ? { modelOptions: options } : {};
+}
+
 export async function buildAttempt(exchange: Exchange, backend: ResolvedBackend, ref: ModelBackendRef): Promise<BuiltAttempt> {
   const request = exchange.request;
   const endpoint = exchange.endpoint;
@@ -66,6 +74,7 @@ export async function buildAttempt(exchange: Exchange, backend: ResolvedBackend,
     requestModel: request.requestModel,
     upstreamModel: ref.modelNameOverride ?? request.requestModel,
     stream: request.stream,
+    ...modelOptionsOf(ref),
     forceIncludeUsage: request.stream && !request.clientWantsUsage && costsConfigured(exchange),
     requestHeaders: exchange.originalHeaders,
     now: Date.now,

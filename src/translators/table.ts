@@ -9,8 +9,17 @@ import type { RuntimeConfig } from '../config/load.js';
 import { SCHEMAS, type BackendSchema } from '../config/schema.js';
 import { anthropicTranslator, gcpAnthropicTranslator } from './anthropic/index.js';
 import {
+  anthropicCountTokensTranslator,
+  awsAnthropicCountTokensTranslator,
+  bedrockConverseCountTokensTranslator,
+  gcpAnthropicCountTokensTranslator,
+  geminiCountTokensTranslator,
+} from './anthropic-ingress/count-tokens.js';
+import {
   anthropicPassthroughTranslator,
   anthropicToAzureOpenAITranslator,
+  anthropicToBedrockConverseTranslator,
+  anthropicToGeminiTranslator,
   anthropicToOpenAITranslator,
   awsAnthropicPassthroughTranslator,
   gcpAnthropicPassthroughTranslator,
@@ -25,7 +34,7 @@ import type { ClientApi, Operation, Translator } from './types.js';
 /** Operations each client API speaks. */
 export interface ClientOperations {
   readonly openai: 'chat' | 'completion' | 'embeddings';
-  readonly anthropic: 'messages';
+  readonly anthropic: 'messages' | 'count_tokens';
 }
 
 /** Client API -> operation -> backend schema -> translator. A missing entry means "not served". */
@@ -56,6 +65,18 @@ export function createTranslatorTable(): TranslatorTable {
         AWSAnthropic: awsAnthropicPassthroughTranslator,
         OpenAI: anthropicToOpenAITranslator,
         AzureOpenAI: anthropicToAzureOpenAITranslator,
+        AWSBedrock: anthropicToBedrockConverseTranslator,
+        GCPVertexAI: anthropicToGeminiTranslator,
+        GoogleAI: anthropicToGeminiTranslator,
+      },
+      // The providers' own counting APIs; OpenAI and Azure have none and are answered from the local estimate.
+      count_tokens: {
+        Anthropic: anthropicCountTokensTranslator,
+        GCPAnthropic: gcpAnthropicCountTokensTranslator,
+        AWSAnthropic: awsAnthropicCountTokensTranslator,
+        AWSBedrock: bedrockConverseCountTokensTranslator,
+        GCPVertexAI: geminiCountTokensTranslator,
+        GoogleAI: geminiCountTokensTranslator,
       },
     },
   };

@@ -9,7 +9,7 @@ import type { ClientApi, ErrorShape } from '../core/errors.js';
 import type { TokenUsage } from '../core/usage.js';
 
 export type { ClientApi } from '../core/errors.js';
-export type Operation = 'chat' | 'completion' | 'embeddings' | 'messages';
+export type Operation = 'chat' | 'completion' | 'embeddings' | 'messages' | 'count_tokens';
 
 /** Lower-case header name -> value. */
 export type HeaderLookup = ReadonlyMap<string, string>;
@@ -29,6 +29,8 @@ export interface RequestContext {
   readonly upstreamModel: string;
   /** The client asked for a stream. */
   readonly stream: boolean;
+  /** Per-model settings from the config (the model's backend entry), for translators that read them. */
+  readonly modelOptions?: ModelOptions;
   /** Costs are configured and a streaming client did not ask for usage: ask upstream, hide it from the client. */
   readonly forceIncludeUsage: boolean;
   /** The client's request headers (lower-case names), for translators that read them (anthropic-version, anthropic-beta). */
@@ -40,6 +42,13 @@ export interface RequestContext {
    * limits.maxStreamEventBytes); a larger one makes `push` throw a LimitExceededError. Undefined: no limit.
    */
   readonly maxStreamEventBytes?: number;
+}
+
+export interface ModelOptions {
+  /** Claude: keep or drop `top_p` when `temperature` is set too (default: by model, see claude-thinking.ts). */
+  readonly topPWithTemperature?: 'keep' | 'drop';
+  /** Gemini: JSON Schema fields or the OpenAPI subset for tools and structured output (default: by model). */
+  readonly geminiSchemaFields?: 'json-schema' | 'openapi';
 }
 
 export interface Warning {

@@ -3,7 +3,8 @@
  * plain `fetch` -> Envoy stand-in -> llm-extproc -> mock upstreams, in both upstreamFilter modes.
  * - OpenAI backend (reverse translation): plain, streamed, a tool-use round trip, an upstream 429.
  * - Claude backends (native): first-party Messages (bytes through), Bedrock InvokeModel stream re-framed as SSE.
- * - Local endpoints: count_tokens (local estimate, no upstream call), the Anthropic model list, unknown model 404.
+ * - count_tokens: Claude's own counting API on Claude backends, the local estimate (marked by a header) elsewhere;
+ * - local endpoints: the Anthropic model list, unknown model 404.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -205,11 +206,33 @@ for (const upstreamFilter of [true, false]) {
       assert.equal((await lastRecord(gateway)).metadata[NS]?.['llm_total_token'], 30);
     });
 
-    it('counts tokens locally without calling the upstream', async () => {
+    it('counts tokens with Claude\'s own API on Claude backends, without the estimate header', { timeout: 30_000 }, async () => {
+      for (const [model, mock] of [['claude-native', () => claude.requests.at(-1)], ['claude-bedrock', () => bedrock.requests.at(-1)]] as const) {
+        const body = { model, system: 'Be brief.', messages: [{ role: 'user', content: 'Count these words please' }] };
+        const response = await post('/anthropic/v1/messages/count_tokens', body);
+        assert.equal(response.status, 200, model);
+        assert.equal(response.headers.get('x-llm-extproc-token-count'), 'provider');
+        const counted = (await response.json()) as Json;
+        assert.deepEqual(Object.keys(counted), ['input_tokens']);
+        assert.ok(Number(counted.input_tokens) > 0);
+        const upstream = mock();
+        assert.match(upstream?.path ?? '', /\/messages\/count_tokens$|\/count-tokens$/, model);
+        const record = await lastRecord(gateway);
+        assert.equal(record.metadata[NS]?.['llm_total_token'], 0, 'a count is not charged');
+      }
+      const bedrockCount = bedrock.requests.at(-1);
+      assert.deepEqual(bedrockCount?.signature, { ok: true });
+      const invoke = JSON.parse(Buffer.from(String(((bedrockCount?.body as Json).input as Json & { invokeModel: Json }).invokeModel.body), 'base64').toString('utf8')) as Json;
+      assert.equal(invoke.anthropic_version, 'bedrock-2023-05-31');
+      assert.equal(invoke.model, undefined);
+    });
+
+    it('counts tokens locally, marked as an estimate, where the backend has no counting API', { timeout: 30_000 }, async () => {
       const before = openai.requests.length;
       const count = async (content: string) => {
         const response = await post('/anthropic/v1/messages/count_tokens', { model: 'claude-sonnet-4-5', messages: [{ role: 'user', content }] });
         assert.equal(response.status, 200);
+        assert.equal(response.headers.get('x-llm-extproc-token-count'), 'estimate');
         const body = (await response.json()) as Json;
         assert.deepEqual(Object.keys(body), ['input_tokens']);
         return body.input_tokens as number;

@@ -274,14 +274,16 @@ describe('every shipped llm-extproc config', () => {
 });
 
 describe('local replies', () => {
-  it("gives Envoy's own error replies an OpenAI error body, and leaves llm-extproc's and the 404 route's alone", async () => {
+  it("gives Envoy's own error replies an error body in the client's shape, and leaves llm-extproc's and the 404 route's alone", async () => {
     const { localReplyConfig } = await import('../../src/envoy/local-reply.js');
     const config = localReplyConfig(true) as { mappers: Array<Record<string, unknown>> };
-    assert.equal(config.mappers.length, 3);
     const text = JSON.stringify(config);
     assert.match(text, /response\.code_details\.startsWith\('llm_extproc'\)/);
     assert.match(text, /direct_response/);
     assert.match(text, /"type":"server_error"/);
-    assert.equal((localReplyConfig(false) as { mappers: unknown[] }).mappers.length, 2, 'no rate-limit mapper without rate limiting');
+    assert.match(text, /"type":"error","error":\{"type":"api_error"/, 'Anthropic-shaped bodies for Anthropic clients');
+    assert.match(text, /request\.path\.startsWith\('\/anthropic\/'\)/);
+    assert.match(text, /metadata\.filter_metadata\['io\.envoy\.ai_gateway'\]\['client_api'\] == 'anthropic'/);
+    assert.equal(config.mappers.length - (localReplyConfig(false) as { mappers: unknown[] }).mappers.length, 2, 'two rate-limit mappers (Anthropic, OpenAI) only with rate limiting');
   });
 });

@@ -47,6 +47,7 @@ function resolveOptions(options: EnvoyOptions): ResolvedOptions {
     failureModeAllow: options.failureModeAllow ?? false,
     routeTimeoutMs: options.routeTimeoutMs ?? 300_000,
     receivingNamespaces: options.receivingNamespaces ?? ['io.envoy.ai_gateway'],
+    localReplyConfig: options.localReplyConfig,
   };
 }
 
@@ -116,6 +117,7 @@ async function handleRequest(context: RequestContext): Promise<void> {
         status: 429,
         body: Buffer.alloc(0),
         details: 'request_rate_limited',
+        flags: ['RL'],
         extraHeaders: [['x-envoy-ratelimited', 'true'], ...extraHeaders],
       });
       return;

@@ -20,6 +20,8 @@ export interface LocalReply {
   contentType?: string;
   /** Headers the filter adds (x-envoy-ratelimited, x-ratelimit-*). */
   extraHeaders?: HeaderPair[];
+  /** Response flags (%RESPONSE_FLAGS%), e.g. RL for a rate-limited request; local_reply_config filters on them. */
+  flags?: string[];
 }
 
 export function immediateToLocalReply(immediate: ImmediateResponse): LocalReply {

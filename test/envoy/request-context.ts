@@ -11,6 +11,7 @@ import { ExtProcStream } from './ext-proc-stream.js';
 import { HeaderMap, HOP_BY_HOP, type HeaderPair } from './header-map.js';
 import type { FilterRequestView, RateLimitFilterHook } from './hooks.js';
 import { localReplyHeaders, type LocalReply } from './local-reply.js';
+import { mapLocalReply } from './local-reply-mapper.js';
 import { MetadataStore } from './metadata.js';
 import type { Route } from './routing.js';
 import { newCounters, type CounterName, type Counters, type RequestRecord, type RetryOn } from './types.js';
@@ -30,6 +31,7 @@ export interface ResolvedOptions {
   failureModeAllow: boolean;
   routeTimeoutMs: number;
   receivingNamespaces: string[];
+  localReplyConfig: unknown;
 }
 
 export interface SharedState {
@@ -146,9 +148,28 @@ export class RequestContext {
     this.record.responseCodeDetails = reply.details;
     this.abortAll();
     if (reply.status === 413) this.response.shouldKeepAlive = false;
-    this.writeHead(localReplyHeaders(reply, (name) => this.count(name)));
-    this.response.end(reply.body);
+    const mapped = this.mapReply(reply);
+    this.writeHead(localReplyHeaders(mapped, (name) => this.count(name)));
+    this.response.end(mapped.body);
     this.finalize();
+  }
+
+  /** local_reply_config, when the stand-in was given one (Envoy applies it before the reply goes out). */
+  private mapReply(reply: LocalReply): LocalReply {
+    const config = this.shared.options.localReplyConfig;
+    if (config === undefined) return reply;
+    const mapped = mapLocalReply(config, {
+      status: reply.status,
+      details: reply.details,
+      body: reply.body.toString('utf8'),
+      path: this.headers.get(':path') ?? this.record.path,
+      method: this.record.method,
+      flags: reply.flags ?? [],
+      metadata: this.metadata.data,
+    });
+    if (!mapped) return reply;
+    const body = Buffer.from(mapped.body, 'utf8');
+    return { ...reply, body, ...(mapped.contentType === undefined ? {} : { contentType: mapped.contentType }) };
   }
 
   /** Resets the downstream stream (HTTP/1: the connection is closed). */

@@ -71,6 +71,8 @@ export interface EnvoyOptions {
   routeTimeoutMs?: number;
   /** metadata_options.receiving_namespaces.untyped; default ['io.envoy.ai_gateway']. */
   receivingNamespaces?: string[];
+  /** HCM local_reply_config (as src/envoy/local-reply.ts generates it); default none: local replies keep Envoy's text. */
+  localReplyConfig?: unknown;
 }
 
 export interface AttemptRecord {

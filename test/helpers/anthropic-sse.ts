@@ -13,7 +13,7 @@ export function parseAnthropicSse(text: string): SseEvent[] {
     .map((block) => ({ event: /^event: (.*)$/m.exec(block)?.[1] ?? '', data: JSON.parse(/^data: ?(.*)$/m.exec(block)?.[1] ?? '{}') as Json }));
 }
 
-/** Text and tool inputs assembled from a Messages stream, as an SDK would. */
+/** Text, thinking (with signatures) and tool inputs assembled from a Messages stream, as an SDK would. */
 export function assembleAnthropicStream(events: SseEvent[]): { blocks: Json[]; stopReason: unknown; usage: Json | undefined } {
   const blocks: Json[] = [];
   const json: string[] = [];
@@ -25,6 +25,8 @@ export function assembleAnthropicStream(events: SseEvent[]): { blocks: Json[]; s
       const block = blocks[data.index as number] as Json;
       const delta = data.delta as Json;
       if (delta.type === 'text_delta') block.text = String(block.text) + String(delta.text);
+      if (delta.type === 'thinking_delta') block.thinking = String(block.thinking ?? '') + String(delta.thinking);
+      if (delta.type === 'signature_delta') block.signature = String(block.signature ?? '') + String(delta.signature);
       if (delta.type === 'input_json_delta') json[data.index as number] = (json[data.index as number] ?? '') + String(delta.partial_json);
     }
     if (event === 'content_block_stop' && json[data.index as number] !== undefined) {

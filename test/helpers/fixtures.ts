@@ -12,7 +12,7 @@ import { decodeBody, createStreamDecoder } from '../../src/core/content-decoding
 import { GatewayError, type ClientApi } from '../../src/core/errors.js';
 import type { TokenUsage } from '../../src/core/usage.js';
 import { findShippedTranslator } from './components.js';
-import type { Operation, RequestContext, Translator, Warning } from '../../src/translators/types.js';
+import type { ModelOptions, Operation, RequestContext, Translator, Warning } from '../../src/translators/types.js';
 import { encodeEventStream, parseEventStreamJsonl } from './aws-eventstream.js';
 import { concatBytes, splitWhole } from './chunking.js';
 import zlib from 'node:zlib';
@@ -35,6 +35,8 @@ export interface CaseConfig {
   readonly requestHeaders?: Record<string, string>;
   /** Compress the upstream response with this encoding and decode it as the processor does (gzip, deflate, br). */
   readonly responseEncoding?: 'gzip' | 'deflate' | 'br';
+  /** Per-model settings from the config (RequestContext.modelOptions). */
+  readonly modelOptions?: ModelOptions;
 }
 
 export interface FixtureCase {
@@ -114,6 +116,7 @@ export function buildContext(fixture: FixtureCase): RequestContext {
     upstreamModel: fixture.config.upstreamModel ?? requestModel,
     stream: fixture.config.stream ?? body.stream === true,
     forceIncludeUsage: fixture.config.forceIncludeUsage ?? false,
+    ...(fixture.config.modelOptions ? { modelOptions: fixture.config.modelOptions } : {}),
     ...(fixture.config.requestHeaders
       ? { requestHeaders: new Map(Object.entries(fixture.config.requestHeaders).map(([name, value]) => [name.toLowerCase(), value])) }
       : {}),

@@ -12,6 +12,7 @@ import type { EnvoyOptions, EnvoyStandIn } from '../envoy/types.js';
 import type { RateLimitFilterHook } from '../envoy/hooks.js';
 import { startTestService, type TestService } from './service.js';
 import { VALIDATORS } from './components.js';
+import { localReplyConfig } from '../../src/envoy/local-reply.js';
 
 export interface GatewayOptions {
   /** The llm-extproc config, as YAML. */
@@ -55,6 +56,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     extProc: server.address,
     upstreams: options.upstreams,
     rateLimit: options.rateLimit,
+    // Envoy's own error replies formatted as the generated config formats them (client's error shape, JSON).
+    localReplyConfig: localReplyConfig(Boolean(options.rateLimit)),
   });
   return {
     baseURL: `${envoy.url}/v1`,

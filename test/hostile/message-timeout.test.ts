@@ -19,6 +19,7 @@ const PROSE = 'The committee reviewed the quarterly budget and approved the revi
 const text = (length: number) => PROSE.repeat(Math.ceil(length / PROSE.length)).slice(0, length);
 
 function reply(request: RecordedRequest): MockReply {
+  if (request.path === '/v1/messages/count_tokens') return { kind: 'json', body: { input_tokens: 500000 } };
   if (request.path.startsWith('/v1/messages')) {
     return { kind: 'json', body: { id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-x', content: [{ type: 'text', text: 'ok' }], stop_reason: 'end_turn', usage: { input_tokens: 500000, output_tokens: 1 } } };
   }
@@ -41,7 +42,8 @@ const CASES: Array<{ name: string; path: string; body: () => string; upstream: b
     upstream: true,
   },
   { name: 'translated to Anthropic', path: '/v1/chat/completions', body: () => JSON.stringify({ model: 'claude', messages: [{ role: 'user', content: text(TWO_MB) }] }), upstream: true },
-  { name: 'Anthropic count_tokens (answered locally)', path: '/anthropic/v1/messages/count_tokens', body: () => JSON.stringify({ model: 'claude', messages: [{ role: 'user', content: text(TWO_MB) }] }), upstream: false },
+  { name: 'Anthropic count_tokens (answered locally)', path: '/anthropic/v1/messages/count_tokens', body: () => JSON.stringify({ model: 'gpt-test', messages: [{ role: 'user', content: text(TWO_MB) }] }), upstream: false },
+  { name: "Anthropic count_tokens (Claude's counting API)", path: '/anthropic/v1/messages/count_tokens', body: () => JSON.stringify({ model: 'claude', messages: [{ role: 'user', content: text(TWO_MB) }] }), upstream: true },
   { name: 'Anthropic Messages to an OpenAI backend', path: '/anthropic/v1/messages', body: () => JSON.stringify({ model: 'gpt-test', max_tokens: 16, messages: [{ role: 'user', content: text(TWO_MB) }] }), upstream: true },
 ];
 

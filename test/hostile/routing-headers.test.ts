@@ -160,7 +160,7 @@ for (const upstreamFilter of [true, false]) {
 
     it(`writes usage under ${NS} only from the service (a client header named like the namespace is inert)`, async () => {
       const record = await expectRoutedToMain({ [NS]: 'llm_total_token', 'x-envoy-ai-gateway': 'backend_name=open', llm_total_token_reserve: '5' });
-      const serviceKeys = new Set(['llm_extproc_exchange_id', 'llm_input_token', 'llm_output_token', 'llm_total_token', 'backend_name', 'model_name_override', 'response_model', 'usage_estimated', 'usage_clamped', 'content_length']);
+      const serviceKeys = new Set(['llm_extproc_exchange_id', 'llm_input_token', 'llm_output_token', 'llm_total_token', 'backend_name', 'model_name_override', 'response_model', 'usage_estimated', 'usage_clamped', 'content_length', 'client_api']);
       for (const key of Object.keys(record.metadata[NS] ?? {})) assert.ok(serviceKeys.has(key), `unexpected metadata key ${key}`);
     });
   });

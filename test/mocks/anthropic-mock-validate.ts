@@ -30,7 +30,12 @@ const MEDIA_TYPES = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp
 
 export interface ValidationTarget {
   readonly vertex: boolean;
+  /** The model the request is for (body `model`, or the Vertex path); decides the temperature/top_p rule. */
+  readonly model?: string;
 }
+
+/** Claude 4.5 and later answer 400 to temperature together with top_p (Anthropic's migration guides); earlier ones accept it. */
+const REFUSES_SAMPLING_PAIR = /claude-(opus|sonnet|haiku)-(4-[5-9]|[5-9])(?!\d)/;
 
 function validateBlock(block: unknown, where: string, role: string, target: ValidationTarget, toolUseIds: Set<string>): string | undefined {
   if (!isObject(block)) return `${where}: Input should be an object`;
@@ -125,14 +130,14 @@ function validateTools(body: Json): string | undefined {
   return undefined;
 }
 
-function validateSampling(body: Json): string | undefined {
+function validateSampling(body: Json, model: string): string | undefined {
   const maxTokens = body.max_tokens;
   if (maxTokens === undefined) return 'max_tokens: Field required';
   if (typeof maxTokens !== 'number' || !Number.isInteger(maxTokens) || maxTokens < 1) return 'max_tokens: Input should be a valid positive integer';
   if (body.temperature !== undefined && (typeof body.temperature !== 'number' || body.temperature < 0 || body.temperature > 1)) {
     return 'temperature: Input should be less than or equal to 1';
   }
-  if (body.temperature !== undefined && body.top_p !== undefined) {
+  if (body.temperature !== undefined && body.top_p !== undefined && REFUSES_SAMPLING_PAIR.test(model)) {
     return '`temperature` and `top_p` cannot both be specified for this model. Please use only one.';
   }
   const thinking = body.thinking;
@@ -173,5 +178,6 @@ export function validateMessagesBody(body: unknown, target: ValidationTarget): s
   } else if (typeof body.model !== 'string' || body.model === '') {
     return 'model: Field required';
   }
-  return validateSampling(body) ?? validateSystem(body.system) ?? validateMessages(body.messages, target) ?? validateTools(body);
+  const model = target.model ?? (typeof body.model === 'string' ? body.model : '');
+  return validateSampling(body, model) ?? validateSystem(body.system) ?? validateMessages(body.messages, target) ?? validateTools(body);
 }

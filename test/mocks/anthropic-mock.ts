@@ -165,6 +165,28 @@ function checkAuth(options: Required<AnthropicMockOptions>, headers: Record<stri
   return undefined;
 }
 
+const VERTEX_COUNT_PATH = /^\/v1\/projects\/[^/]+\/locations\/[^/]+\/publishers\/anthropic\/models\/count-tokens:rawPredict$/;
+
+/** A deterministic stand-in for Claude's tokenizer: one token per 4 characters of the counted JSON. */
+export function mockTokenCount(body: Record<string, unknown>): number {
+  const counted = ['system', 'messages', 'tools'].map((key) => JSON.stringify(body[key] ?? '')).join('');
+  return Math.ceil(counted.length / 4);
+}
+
+/** count_tokens: first-party `/v1/messages/count_tokens`, or Vertex `count-tokens:rawPredict` (model in the body). */
+function countTokensAnswer(options: Required<AnthropicMockOptions>, path: string, headers: Record<string, string>, body: unknown): { status: number; body: string } | undefined {
+  const firstParty = options.flavor === 'anthropic' && path === '/v1/messages/count_tokens';
+  const vertex = options.flavor === 'vertex' && VERTEX_COUNT_PATH.test(path);
+  if (!firstParty && !vertex) return undefined;
+  const authProblem = checkAuth(options, headers);
+  if (authProblem) return authProblem;
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return { status: 400, body: anthropicError('invalid_request_error', 'invalid JSON body') };
+  const json = body as Record<string, unknown>;
+  if (typeof json.model !== 'string' || json.model === '') return { status: 400, body: anthropicError('invalid_request_error', 'model: Field required') };
+  if (!Array.isArray(json.messages)) return { status: 400, body: anthropicError('invalid_request_error', 'messages: Field required') };
+  return { status: 200, body: JSON.stringify({ input_tokens: mockTokenCount(json) }) };
+}
+
 async function handle(options: Required<AnthropicMockOptions>, mock: { requests: RecordedRequest[]; queue: ScriptedReply[]; replies: ReplyState }, request: IncomingMessage, response: ServerResponse): Promise<void> {
   const text = await readBody(request);
   const headers = headersOf(request);
@@ -179,6 +201,8 @@ async function handle(options: Required<AnthropicMockOptions>, mock: { requests:
   const scripted = mock.queue.shift();
   if (scripted) return send(response, scripted.status, scripted.body, { 'content-type': 'application/json', ...scripted.headers });
 
+  const counted = countTokensAnswer(options, path, headers, body);
+  if (counted) return send(response, counted.status, counted.body);
   const vertexMatch = VERTEX_PATH.exec(path);
   const pathOk = options.flavor === 'vertex' ? vertexMatch !== null : path === '/v1/messages';
   if (request.method !== 'POST' || !pathOk) return send(response, 404, anthropicError('not_found_error', `Not Found: ${request.method} ${path}`));
@@ -186,7 +210,7 @@ async function handle(options: Required<AnthropicMockOptions>, mock: { requests:
   if (authProblem) return send(response, authProblem.status, authProblem.body);
   if (!(headers['content-type'] ?? '').startsWith('application/json')) return send(response, 400, anthropicError('invalid_request_error', 'content-type must be application/json'));
   if (body === undefined) return send(response, 400, anthropicError('invalid_request_error', 'There was an issue with your request body: invalid JSON'));
-  const problem = validateMessagesBody(body, { vertex: options.flavor === 'vertex' });
+  const problem = validateMessagesBody(body, { vertex: options.flavor === 'vertex', ...(vertexMatch ? { model: decodeURIComponent(vertexMatch[0]) } : {}) });
   if (problem) return send(response, 400, anthropicError('invalid_request_error', problem));
   const json = body as Record<string, unknown>;
   const streaming = json.stream === true;

@@ -11,7 +11,9 @@ import {
   converseJson,
   converseStreamFrames,
   defaultReply,
+  eventFrame,
   exceptionFrame,
+  requestedServiceTier,
   invokeClaudeJson,
   invokeClaudeStreamFrames,
   type MockCall,
@@ -26,7 +28,9 @@ export type { MockReply } from './bedrock-replies.js';
 export type ScriptedAnswer =
   | { reply: MockReply }
   | { error: { status: number; type: string; message: string } }
-  | { exception: { type: string; message: string; afterFrames?: number } };
+  | { exception: { type: string; message: string; afterFrames?: number } }
+  /** Streams only: exactly these ConverseStream events (`:event-type`, JSON payload), e.g. to leave fields out. */
+  | { events: Array<{ type: string; body: Record<string, unknown> }> };
 
 export interface RecordedRequest {
   readonly method: string;
@@ -55,7 +59,7 @@ export interface BedrockMock {
   close(): Promise<void>;
 }
 
-const PATH = /^\/model\/([^/?]+)\/(converse|converse-stream|invoke|invoke-with-response-stream)$/;
+const PATH = /^\/model\/([^/?]+)\/(converse|converse-stream|invoke|invoke-with-response-stream|count-tokens)$/;
 
 function sendError(response: ServerResponse, status: number, type: string, message: string): void {
   const body = JSON.stringify({ message });
@@ -84,6 +88,31 @@ async function writeFrames(response: ServerResponse, frames: Uint8Array[]): Prom
     response.write(frame.subarray(cut));
   }
   response.end();
+}
+
+/**
+ * CountTokens: `{input: {invokeModel: {body: base64}}}` (the body checked like InvokeModel's) or `{input: {converse}}`;
+ * answers `{"inputTokens": N}`, one token per 4 characters of the counted JSON.
+ */
+function countTokens(body: unknown, record: RecordedRequest, response: ServerResponse, fail: (status: number, type: string, message: string) => void): void {
+  const input = typeof body === 'object' && body !== null ? (body as { input?: { invokeModel?: { body?: unknown }; converse?: unknown } }).input : undefined;
+  let counted: unknown = input?.converse;
+  if (typeof input?.invokeModel?.body === 'string') {
+    try {
+      counted = JSON.parse(Buffer.from(input.invokeModel.body, 'base64').toString('utf8')) as unknown;
+    } catch {
+      return fail(400, 'ValidationException', 'input.invokeModel.body is not a base64 JSON document');
+    }
+    const invalid = validateInvokeClaudeRequest(counted);
+    if (invalid) return fail(400, 'ValidationException', invalid);
+  }
+  if (counted === undefined) return fail(400, 'ValidationException', 'input must set invokeModel or converse');
+  const fields = counted as Record<string, unknown>;
+  const inputTokens = Math.ceil(['system', 'messages', 'tools'].map((key) => JSON.stringify(fields[key] ?? '')).join('').length / 4);
+  record.status = 200;
+  const json = JSON.stringify({ inputTokens });
+  response.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
+  response.end(json);
 }
 
 export async function startBedrockMock(options: BedrockMockOptions): Promise<BedrockMock> {
@@ -116,13 +145,20 @@ export async function startBedrockMock(options: BedrockMockOptions): Promise<Bed
     if (!signature.ok) return fail(403, 'InvalidSignatureException', `The request signature we calculated does not match the signature you provided (${signature.reason}).`);
     if (request.method !== 'POST' || !operation || !modelId) return fail(404, 'UnknownOperationException', `unknown operation ${request.method} ${path}`);
     if (body === undefined) return fail(400, 'ValidationException', 'Malformed input request, please reformat your input and try again.');
+    if (operation === 'count-tokens') return countTokens(body, record, response, fail);
     const invalid = operation.startsWith('invoke') ? validateInvokeClaudeRequest(body) : validateConverseRequest(body);
     if (invalid) return fail(400, 'ValidationException', invalid);
 
     const scripted = queue.shift();
     if (scripted && 'error' in scripted) return fail(scripted.error.status, scripted.error.type, scripted.error.message);
     const call: MockCall = { operation, modelId, body: body as Record<string, unknown> };
-    const reply = scripted && 'reply' in scripted ? scripted.reply : respond(call);
+    const answered = scripted && 'reply' in scripted ? scripted.reply : respond(call);
+    const tier = requestedServiceTier(call);
+    const reply = tier === undefined || answered.serviceTier !== undefined ? answered : { ...answered, serviceTier: tier };
+    if (scripted && 'events' in scripted) {
+      await writeFrames(response, scripted.events.map((entry) => eventFrame(entry.type, entry.body)));
+      return;
+    }
     record.status = 200;
     if (operation === 'converse' || operation === 'invoke') {
       const json = JSON.stringify(operation === 'converse' ? converseJson(reply) : invokeClaudeJson(reply, modelId));

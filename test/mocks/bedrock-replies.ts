@@ -17,9 +17,11 @@ export interface MockReply {
   readonly content: ReplyBlock[];
   readonly stopReason: string;
   readonly usage?: { inputTokens: number; outputTokens: number; cacheReadInputTokens?: number; cacheWriteInputTokens?: number };
+  /** The tier Bedrock reports it served the request in (`serviceTier.type`); the mock echoes the requested one. */
+  readonly serviceTier?: string;
 }
 
-export type Operation = 'converse' | 'converse-stream' | 'invoke' | 'invoke-with-response-stream';
+export type Operation = 'converse' | 'converse-stream' | 'invoke' | 'invoke-with-response-stream' | 'count-tokens';
 
 export interface MockCall {
   readonly operation: Operation;
@@ -106,7 +108,15 @@ function totalUsage(reply: MockReply): Json {
 }
 
 export function converseJson(reply: MockReply): Json {
-  return { output: { message: { role: 'assistant', content: reply.content } }, stopReason: reply.stopReason, usage: totalUsage(reply), metrics: { latencyMs: 12 } };
+  const json: Json = { output: { message: { role: 'assistant', content: reply.content } }, stopReason: reply.stopReason, usage: totalUsage(reply), metrics: { latencyMs: 12 } };
+  if (reply.serviceTier !== undefined) json.serviceTier = { type: reply.serviceTier };
+  return json;
+}
+
+/** The tier a request asked for (`serviceTier.type`), which the mock reports back as the tier it served. */
+export function requestedServiceTier(call: MockCall): string | undefined {
+  const tier = call.body.serviceTier;
+  return isObject(tier) && typeof tier.type === 'string' ? tier.type : undefined;
 }
 
 const event = (type: string, body: Json): EventStreamFrame => ({ headers: { ':event-type': type, ':message-type': 'event', ':content-type': 'application/json' }, body });
@@ -133,7 +143,7 @@ export function converseStreamFrames(reply: MockReply): Uint8Array[] {
     frames.push(event('contentBlockStop', { contentBlockIndex: index }));
   });
   frames.push(event('messageStop', { stopReason: reply.stopReason }));
-  frames.push(event('metadata', { usage: totalUsage(reply), metrics: { latencyMs: 12 } }));
+  frames.push(event('metadata', { usage: totalUsage(reply), metrics: { latencyMs: 12 }, ...(reply.serviceTier === undefined ? {} : { serviceTier: { type: reply.serviceTier } }) }));
   return frames.map(encodeFrame);
 }
 
@@ -186,6 +196,11 @@ export function invokeClaudeStreamFrames(reply: MockReply, modelId: string): Uin
     headers: { ':event-type': 'chunk', ':message-type': 'event', ':content-type': 'application/json' },
     body: { bytes: Buffer.from(JSON.stringify(payload)).toString('base64') },
   }));
+}
+
+/** One ConverseStream event frame. */
+export function eventFrame(type: string, body: Json): Uint8Array {
+  return encodeFrame(event(type, body));
 }
 
 export function exceptionFrame(type: string, message: string): Uint8Array {

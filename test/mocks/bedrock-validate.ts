@@ -144,6 +144,9 @@ export function validateConverseRequest(body: unknown): string | undefined {
   for (const key of Object.keys(body)) if (!TOP_LEVEL.includes(key)) return `Malformed input request: extraneous key [${key}] is not permitted, please reformat your input and try again.`;
   const messages = checkMessages(body.messages);
   if (messages.error) return messages.error;
+  if (body.serviceTier !== undefined && !(isObject(body.serviceTier) && ['priority', 'default', 'flex', 'reserved'].includes(String(body.serviceTier.type)))) {
+    return "1 validation error detected: Value at 'serviceTier.type' failed to satisfy constraint: Member must satisfy enum value set: [priority, default, flex, reserved]";
+  }
   if (body.system !== undefined) {
     if (!Array.isArray(body.system)) return 'system must be an array';
     for (const [index, block] of body.system.entries()) {

@@ -61,6 +61,7 @@ export function respondLikeGemini(request: GeminiMockRequest): GeminiMockReply {
 
   const generation = isObject(body.generationConfig) ? body.generationConfig : {};
   if (generation.responseJsonSchema !== undefined) return reply([{ text: JSON.stringify(sample(generation.responseJsonSchema)) }]);
+  if (generation.responseSchema !== undefined) return reply([{ text: JSON.stringify(sample(generation.responseSchema)) }]);
 
   const media = parts.flatMap((part) => {
     const data = isObject(part.inlineData) ? part.inlineData : isObject(part.fileData) ? part.fileData : undefined;

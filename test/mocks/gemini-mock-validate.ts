@@ -41,6 +41,34 @@ function containsRef(value: unknown): boolean {
   return Object.entries(value).some(([key, entry]) => key === '$ref' || containsRef(entry));
 }
 
+/** Gemini 1.x and 2.0 predate the JSON Schema fields: they take only the OpenAPI `Schema` subset. */
+function predatesJsonSchema(model: string): boolean {
+  return /(^|[/_-])gemini-(1(\.\d+)?|2\.0)([-_]|$)/i.test(model);
+}
+
+const SCHEMA_FIELDS = new Set([
+  'type', 'format', 'title', 'description', 'nullable', 'enum', 'maxItems', 'minItems', 'properties', 'required', 'minProperties',
+  'maxProperties', 'minLength', 'maxLength', 'pattern', 'example', 'anyOf', 'propertyOrdering', 'default', 'items', 'minimum', 'maximum',
+]);
+
+/** An OpenAPI-subset `Schema` (parameters, responseSchema): only its own fields, recursively, like Gemini's proto parser. */
+function checkOpenApiSchema(schema: unknown, at: string): string | undefined {
+  if (schema === undefined) return undefined;
+  if (!isObject(schema)) return `${at} must be an object.`;
+  const problem = unknownMember(schema, SCHEMA_FIELDS, at);
+  if (problem) return problem;
+  if (schema.enum !== undefined && (!Array.isArray(schema.enum) || !schema.enum.every((value) => typeof value === 'string'))) return `${at}.enum: only strings are allowed.`;
+  for (const [name, inner] of Object.entries(isObject(schema.properties) ? schema.properties : {})) {
+    const innerProblem = checkOpenApiSchema(inner, `${at}.properties[${name}]`);
+    if (innerProblem) return innerProblem;
+  }
+  for (const [index, inner] of (Array.isArray(schema.anyOf) ? schema.anyOf : []).entries()) {
+    const innerProblem = checkOpenApiSchema(inner, `${at}.any_of[${index}]`);
+    if (innerProblem) return innerProblem;
+  }
+  return checkOpenApiSchema(schema.items, `${at}.items`);
+}
+
 function isLegacyModel(model: string): boolean {
   return /(^|[/_-])gemini-(1|2)(\.\d+)?([-_]|$)/i.test(model);
 }
@@ -110,7 +138,7 @@ function checkTurns(turns: Turn[], model: string): string | undefined {
   return undefined;
 }
 
-function checkTools(tools: unknown): string | undefined {
+function checkTools(tools: unknown, model: string): string | undefined {
   if (tools === undefined) return undefined;
   if (!Array.isArray(tools)) return 'tools must be a list.';
   for (const [index, tool] of tools.entries()) {
@@ -125,6 +153,9 @@ function checkTools(tools: unknown): string | undefined {
         return `${at}: parameters and parameters_json_schema are mutually exclusive.`;
       }
       if (containsRef(declaration.parametersJsonSchema)) return `${at}.parameters_json_schema: $ref is not supported here.`;
+      if (declaration.parametersJsonSchema !== undefined && predatesJsonSchema(model)) return `${at}.parameters_json_schema is not supported for this model.`;
+      const schemaProblem = checkOpenApiSchema(declaration.parameters, `${at}.parameters`);
+      if (schemaProblem) return schemaProblem;
     }
   }
   return undefined;
@@ -136,6 +167,9 @@ function checkGenerationConfig(config: unknown, model: string): string | undefin
   const problem = unknownMember(config, GENERATION_CONFIG, 'generation_config');
   if (problem) return problem;
   if (containsRef(config.responseJsonSchema)) return 'generation_config.response_json_schema: $ref is not supported here.';
+  if (config.responseJsonSchema !== undefined && predatesJsonSchema(model)) return 'generation_config.response_json_schema is not supported for this model.';
+  const schemaProblem = checkOpenApiSchema(config.responseSchema, 'generation_config.response_schema');
+  if (schemaProblem) return schemaProblem;
   if (config.responseJsonSchema !== undefined && config.responseMimeType !== 'application/json') {
     return 'response_mime_type must be application/json when a response schema is set.';
   }
@@ -165,5 +199,5 @@ export function validateGeminiRequest(body: unknown, model: string): string | un
   if (system !== undefined && (!isObject(system) || !Array.isArray(system.parts) || system.parts.length === 0)) {
     return 'system_instruction.parts must not be empty.';
   }
-  return checkTurns(turns, model) ?? checkTools(body.tools) ?? checkGenerationConfig(body.generationConfig, model);
+  return checkTurns(turns, model) ?? checkTools(body.tools, model) ?? checkGenerationConfig(body.generationConfig, model);
 }

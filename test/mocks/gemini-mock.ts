@@ -96,8 +96,8 @@ export function toStreamEvents(response: Json): Json[] {
   return events;
 }
 
-const VERTEX_PATH = /^\/v1\/projects\/([^/]+)\/locations\/([^/]+)\/publishers\/google\/models\/([^/:]+):(generateContent|streamGenerateContent)$/;
-const GOOGLE_AI_PATH = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent)$/;
+const VERTEX_PATH = /^\/v1\/projects\/([^/]+)\/locations\/([^/]+)\/publishers\/google\/models\/([^/:]+):(generateContent|streamGenerateContent|countTokens)$/;
+const GOOGLE_AI_PATH = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent|countTokens)$/;
 
 function send(response: ServerResponse, reply: GeminiMockReply, stream: boolean): void {
   if (reply.kind === 'raw') {
@@ -122,6 +122,21 @@ async function readBody(request: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of request) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * countTokens: Vertex takes `{contents, systemInstruction, tools}`, the Gemini API `{generateContentRequest: {model,
+ * contents, ...}}` (or bare `contents`); answers `{totalTokens}`, one token per 4 characters of the counted JSON.
+ */
+function countTokens(body: unknown, record: GeminiMockRequest): GeminiMockReply {
+  const json = typeof body === 'object' && body !== null ? (body as Json) : {};
+  const request = record.surface === 'googleai' && typeof json.generateContentRequest === 'object' ? (json.generateContentRequest as Json) : json;
+  if (record.surface === 'googleai' && request !== json && request.model !== `models/${record.model}`) return googleError(400, 'generateContentRequest.model must name the model of the path');
+  if (!Array.isArray(request.contents) || request.contents.length === 0) return googleError(400, 'contents is not specified');
+  const problem = validateGeminiRequest({ contents: request.contents, ...(request.systemInstruction ? { systemInstruction: request.systemInstruction } : {}), ...(request.tools ? { tools: request.tools } : {}) }, record.model);
+  if (problem) return googleError(400, problem);
+  const counted = ['systemInstruction', 'contents', 'tools'].map((key) => JSON.stringify(request[key] ?? '')).join('');
+  return { kind: 'json', body: { totalTokens: Math.ceil(counted.length / 4) } };
 }
 
 export async function startGeminiMock(options: GeminiMockOptions = {}): Promise<GeminiMock> {
@@ -167,6 +182,7 @@ export async function startGeminiMock(options: GeminiMockOptions = {}): Promise<
         if (request.headers.authorization !== undefined) return send(response, googleError(401, 'Request had invalid authentication credentials.'), false);
       }
       if (stream && url.searchParams.get('alt') !== 'sse') return send(response, googleError(400, 'this mock only streams with alt=sse'), false);
+      if (method === 'countTokens') return send(response, countTokens(body, record), false);
       const problem = validateGeminiRequest(body, record.model);
       if (problem) return send(response, googleError(400, problem), false);
       send(response, queue.shift() ?? respond(record), stream);

@@ -98,6 +98,19 @@ const MESSAGES_MODELS: ReadonlyArray<readonly [model: string, backend: string]> 
   ['m-bedrock-claude', 'bedrock-claude'],
   ['m-openai', 'openai'],
   ['m-azure', 'azure'],
+  ['m-bedrock', 'bedrock'],
+  ['m-vertex', 'vertex'],
+  ['m-google', 'google'],
+];
+
+/** count_tokens through the providers' own counting APIs (OpenAI and Azure have none: the local estimate). */
+const COUNT_TOKENS_MODELS: ReadonlyArray<readonly [model: string, backend: string]> = [
+  ['m-claude', 'claude'],
+  ['m-vertex-claude', 'vertex-claude'],
+  ['m-bedrock-claude', 'bedrock-claude'],
+  ['m-bedrock', 'bedrock'],
+  ['m-vertex', 'vertex'],
+  ['m-google', 'google'],
 ];
 
 /** Embeddings and completions: the schemas that serve them. */
@@ -168,6 +181,7 @@ describe('the process suite covers the translator table', () => {
       ...CHAT_MODELS.map(([, backend]) => `openai/chat/${schemaOf(backend)}`),
       ...EMBEDDINGS_AND_COMPLETIONS_BACKENDS.flatMap((backend) => [`openai/embeddings/${schemaOf(backend)}`, `openai/completion/${schemaOf(backend)}`]),
       ...MESSAGES_MODELS.map(([, backend]) => `anthropic/messages/${schemaOf(backend)}`),
+      ...COUNT_TOKENS_MODELS.map(([, backend]) => `anthropic/count_tokens/${schemaOf(backend)}`),
     ]);
     for (const { clientApi, operation } of tableOperations(COMPONENTS.translators)) {
       for (const schema of SCHEMAS) {
@@ -299,6 +313,19 @@ for (const upstreamFilter of [true, false]) {
         const streamedRecord = await last();
         assert.equal(streamedRecord.status, 200);
         assert.equal(usageOf(streamedRecord)['llm_output_token'], assembled.usage?.['output_tokens']);
+      });
+    }
+
+    for (const [model, backend] of COUNT_TOKENS_MODELS) {
+      it(`Anthropic count_tokens on ${backend}: the provider's count`, async () => {
+        assert.ok(envoy);
+        const headers = { 'content-type': 'application/json', 'x-api-key': 'client-key', 'anthropic-version': '2023-06-01' };
+        const response = await fetch(`${envoy.url}/anthropic/v1/messages/count_tokens`, { method: 'POST', headers, body: JSON.stringify({ model, messages: [{ role: 'user', content: 'Hello there' }] }) });
+        const counted = (await response.json()) as { input_tokens?: number };
+        assert.equal(response.status, 200, JSON.stringify(counted));
+        assert.equal(response.headers.get('x-llm-extproc-token-count'), 'provider');
+        assert.ok((counted.input_tokens ?? 0) > 0);
+        assert.equal(usageOf(await last())['backend_name'], backend);
       });
     }
 

@@ -143,7 +143,7 @@ describe('errors for Anthropic clients', () => {
 
   it('wraps an empty 529 as overloaded_error', () => {
     const result = anthropicClientError(529, new Uint8Array(0), new Map());
-    assert.deepEqual(JSON.parse(decode(result.body)), { type: 'error', error: { type: 'overloaded_error', message: 'upstream returned HTTP 529' } });
+    assert.deepEqual(JSON.parse(decode(result.body)), { type: 'error', error: { type: 'overloaded_error', message: 'upstream returned HTTP 529 with an empty body' } });
   });
 });
 

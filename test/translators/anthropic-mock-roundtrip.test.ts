@@ -10,8 +10,13 @@ import { buildContext, listFixtureCases } from '../helpers/fixtures.js';
 import { startAnthropicMock, type AnthropicMock } from '../mocks/anthropic-mock.js';
 
 const decoder = new TextDecoder();
+/** Cases that send what Claude rejects on purpose (a config override forcing temperature with top_p on Sonnet 4.5). */
+const REJECTED_ON_PURPOSE = new Set(['openai-to-anthropic/sampling-pair-override-keep']);
 const cases = listFixtureCases().filter(
-  (fixture) => (fixture.pair === 'openai-to-anthropic' || fixture.pair === 'openai-to-gcp-anthropic') && (fixture.config.status ?? 200) < 300,
+  (fixture) =>
+    (fixture.pair === 'openai-to-anthropic' || fixture.pair === 'openai-to-gcp-anthropic') &&
+    (fixture.config.status ?? 200) < 300 &&
+    !REJECTED_ON_PURPOSE.has(`${fixture.pair}/${fixture.name}`),
 );
 
 describe('translated fixture requests against the mock Claude API', () => {

@@ -257,7 +257,7 @@ describe('anthropic request: paths and headers', () => {
   });
 
   it('returns warnings with the upstream request', () => {
-    const request = anthropicTranslator.request(anthropicContext({ ...body, temperature: 0.1, top_p: 0.1 }));
+    const request = anthropicTranslator.request(anthropicContext({ ...body, model: 'claude-sonnet-4-5', temperature: 0.1, top_p: 0.1 }));
     assert.deepStrictEqual(request.warnings?.map((warning) => warning.kind), ['unsupported_parameter']);
   });
 });

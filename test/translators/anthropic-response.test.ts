@@ -72,17 +72,19 @@ describe('translateAnthropicError', () => {
     });
   });
 
-  it('keeps short plain text in the message, but never echoes HTML', () => {
-    assert.equal((errorBody(500, 'upstream connect error or disconnect/reset before headers').body as { error: { message: string } }).error.message,
-      'upstream returned HTTP 500: upstream connect error or disconnect/reset before headers');
-    assert.equal((errorBody(504, '<!DOCTYPE html><html><body>Gateway Timeout</body></html>').body as { error: { message: string } }).error.message,
-      'upstream returned HTTP 504');
+  it('says what an unusable body was: plain text kept, HTML as its text only, empty named', () => {
+    const messageOf = (status: number, text: string) => (errorBody(status, text).body as { error: { message: string } }).error.message;
+    assert.equal(messageOf(500, 'upstream connect error or disconnect/reset before headers'),
+      'upstream returned HTTP 500 with a non-JSON body: upstream connect error or disconnect/reset before headers');
+    assert.equal(messageOf(504, '<!DOCTYPE html><html><head><style>p{}</style></head><body>Gateway Timeout</body></html>'),
+      'upstream returned HTTP 504 with an HTML page: Gateway Timeout');
+    assert.equal(messageOf(500, ''), 'upstream returned HTTP 500 with an empty body');
   });
 
   it('types an unrecognised JSON body by status', () => {
     assert.deepStrictEqual(errorBody(401, '{"detail":"nope"}'), {
       status: 401,
-      body: { error: { message: 'upstream returned HTTP 401', type: 'authentication_error', param: null, code: null } },
+      body: { error: { message: 'upstream returned HTTP 401 with a JSON body that holds no error message: {"detail":"nope"}', type: 'authentication_error', param: null, code: null } },
     });
   });
 });

@@ -133,3 +133,25 @@ describe('gemini convertSchema', () => {
     assert.deepEqual(schema, copy);
   });
 });
+
+describe('Gemini schema fields by model', () => {
+  it('uses the OpenAPI subset for Gemini 1.x and 2.0 ids, JSON Schema for the others, unless overridden', async () => {
+    const { geminiSchemaDialect } = await import('../../src/translators/gemini/schema-dialect.js');
+    for (const model of ['gemini-1.5-pro-002', 'gemini-1.0-pro', 'gemini-2.0-flash-001', 'publishers/google/models/gemini-2.0-flash-lite']) {
+      assert.equal(geminiSchemaDialect(model, undefined), 'openapi', model);
+    }
+    for (const model of ['gemini-2.5-flash', 'gemini-2.5-pro', 'gemini-3-pro-preview', 'gemini-flash-latest', 'tuned-model-7']) {
+      assert.equal(geminiSchemaDialect(model, undefined), 'json-schema', model);
+    }
+    assert.equal(geminiSchemaDialect('gemini-2.0-flash', 'json-schema'), 'json-schema');
+    assert.equal(geminiSchemaDialect('gemini-2.5-flash', 'openapi'), 'openapi');
+  });
+
+  it('keeps nothing outside the subset and says what it removed', async () => {
+    const { convertOpenApiSchema } = await import('../../src/translators/gemini/convert-schema.js');
+    const converted = convertOpenApiSchema({ type: 'object', not: { type: 'string' }, properties: { n: { type: 'integer', enum: [1, 2] } } }, 'x', false);
+    assert.deepEqual(converted.schema, { type: 'object', properties: { n: { type: 'integer' } } });
+    assert.deepEqual(converted.warnings.map((warning) => warning.kind), ['schema_keyword_dropped']);
+    assert.match(converted.warnings[0]?.detail ?? '', /removed: enum, not/);
+  });
+});

@@ -138,19 +138,19 @@ describe('OpenAI translator: error', () => {
     assert.equal(parsed.error.type, 'server_error');
     assert.equal(parsed.error.param, null);
     assert.equal(parsed.error.code, null);
-    assert.match(parsed.error.message, /^upstream returned HTTP 503: Service Unavailable Please retry later\./);
-    assert.ok(parsed.error.message.length < 560, `message too long: ${parsed.error.message.length}`);
+    assert.match(parsed.error.message, /^upstream returned HTTP 503 with an HTML page: Service Unavailable$/);
+    assert.ok(parsed.error.message.length < 300, `message too long: ${parsed.error.message.length}`);
     assert.doesNotMatch(parsed.error.message, /<|do-not-show/);
   });
 
   it('wraps text, empty bodies and JSON without an error object', () => {
     const message = (status: number, text: string) =>
       (JSON.parse(decoder.decode(translator.error(ctx, status, encoder.encode(text), headers).body)) as { error: { message: string; type: string } }).error;
-    assert.deepStrictEqual(message(429, 'Too Many Requests'), { message: 'upstream returned HTTP 429: Too Many Requests', type: 'rate_limit_error', param: null, code: null });
+    assert.deepStrictEqual(message(429, 'Too Many Requests'), { message: 'upstream returned HTTP 429 with a non-JSON body: Too Many Requests', type: 'rate_limit_error', param: null, code: null });
     assert.equal(message(500, '').message, 'upstream returned HTTP 500 with an empty body');
-    assert.equal(message(422, '{"detail":[{"loc":["body"],"msg":"bad"}]}').message, 'upstream returned HTTP 422: {"detail":[{"loc":["body"],"msg":"bad"}]}');
+    assert.equal(message(422, '{"detail":[{"loc":["body"],"msg":"bad"}]}').message, 'upstream returned HTTP 422 with a JSON body that holds no error message: {"detail":[{"loc":["body"],"msg":"bad"}]}');
     assert.equal(message(401, '{"message":"bad key"}').type, 'authentication_error');
-    assert.equal(message(400, 'null').message, 'upstream returned HTTP 400: null');
+    assert.equal(message(400, 'null').message, 'upstream returned HTTP 400 with a JSON body that holds no error message: null');
   });
 });
 

@@ -13,6 +13,7 @@ import { anthropicErrorBody, anthropicErrorType, type ErrorShape } from '../../c
 import { asString, isRecord, safeParseJson, utf8 } from '../../core/json.js';
 import { encodeSseEvent } from '../../core/sse.js';
 import { statusForAnthropicErrorType } from '../anthropic/convert-error.js';
+import { describeUnusableBody } from '../shared/upstream-error-body.js';
 import type { ErrorResult, HeaderLookup } from '../types.js';
 
 /** True for `{"type":"error","error":{"type": string, ...}}`. */
@@ -40,13 +41,7 @@ export function anthropicClientError(status: number, body: Uint8Array, headers: 
   const parsed = body.length === 0 ? undefined : safeParseJson(body);
   if (parsed?.ok && isAnthropicErrorBody(parsed.value)) return { status, body };
   const found = parsed?.ok ? messageOf(parsed.value) : undefined;
-  let message: string;
-  if (found !== undefined && found.trim() !== '') {
-    message = errorSnippet(found);
-  } else {
-    const excerpt = errorSnippet(body);
-    message = excerpt === '' ? `upstream returned HTTP ${status}` : `upstream returned HTTP ${status}: ${excerpt}`;
-  }
+  let message = found !== undefined && found.trim() !== '' ? errorSnippet(found) : describeUnusableBody(status, body, headers);
   const awsType = awsErrorType(headers);
   if (awsType !== undefined) message = `${awsType}: ${message}`;
   return { status, body: utf8(anthropicErrorBody({ status, message })) };

@@ -4,7 +4,10 @@
  *
  * - The first chunk with choices (or usage) opens the message: `message_start` (id `msg_<chunk id>`, model,
  *   empty content, usage zero: OpenAI reports usage only at the end).
- * - `delta.reasoning_content` / `delta.reasoning` -> a `thinking` block (`thinking_delta`); `delta.content` and
+ * - `delta.reasoning_content` / `delta.reasoning` -> a `thinking` block (`thinking_delta`); `delta.thinking_blocks`
+ *   (signed reasoning, as our translators and some gateways send it) -> the text not yet sent as `thinking_delta`
+ *   and the signature as `signature_delta`, which completes that thinking block; redacted thinking -> a
+ *   `redacted_thinking` block; `delta.content` and
  *   `delta.refusal` -> a `text` block (`text_delta`); each new `delta.tool_calls[].index` -> a `tool_use` block
  *   (id and name from its first delta), its `arguments` -> `input_json_delta`. A block is stopped
  *   (`content_block_stop`) when another one starts and at the end. Only the first choice is used.
@@ -34,6 +37,10 @@ type BlockKind = 'text' | 'thinking' | 'tool_use';
 interface OpenBlock {
   readonly kind: BlockKind;
   readonly index: number;
+  /** Thinking text sent in this block so far. */
+  thinking: string;
+  /** A signature was sent: the block is complete, more reasoning opens a new one. */
+  signed: boolean;
 }
 
 export class OpenAIToAnthropicStream implements StreamTranslator {
@@ -48,6 +55,8 @@ export class OpenAIToAnthropicStream implements StreamTranslator {
   private finishReason: string | undefined;
   private refused = false;
   private usage: TokenUsage | undefined;
+  /** Usage the backend's own translator read (pivot.ts); it wins over the OpenAI usage chunk. */
+  private exactUsage: TokenUsage | undefined;
   private out = '';
   private delivered = '';
   private error: ErrorShape | undefined;
@@ -55,6 +64,12 @@ export class OpenAIToAnthropicStream implements StreamTranslator {
 
   constructor(private readonly ctx: RequestContext) {
     this.decoder = new SseDecoder({ maxEventBytes: ctx.maxStreamEventBytes });
+  }
+
+  /** The exact usage so far, from the translator that read the backend's own stream. */
+  useUsage(usage: TokenUsage): void {
+    this.exactUsage = usage;
+    if (this.usage !== undefined) this.usage = usage;
   }
 
   push(chunk: Uint8Array): StreamStep {
@@ -116,7 +131,7 @@ export class OpenAIToAnthropicStream implements StreamTranslator {
     const model = asString(chunk.model);
     if (model) this.model ??= model;
     const usage = convertOpenAIUsage(chunk.usage);
-    if (usage) this.usage = usage;
+    if (usage) this.usage = this.exactUsage ?? usage;
     const choice = (asArray(chunk.choices) ?? []).find((entry) => isRecord(entry) && (entry.index ?? 0) === 0);
     if (isRecord(choice)) {
       this.start(chunk);
@@ -146,6 +161,9 @@ export class OpenAIToAnthropicStream implements StreamTranslator {
   private onDelta(delta: Json): void {
     const reasoning = asString(delta.reasoning_content) ?? asString(delta.reasoning);
     if (reasoning) this.textDelta('thinking', reasoning);
+    for (const block of asArray(delta.thinking_blocks) ?? []) {
+      if (isRecord(block)) this.thinkingBlockDelta(block, reasoning !== undefined && reasoning !== '');
+    }
     const content = asString(delta.content);
     if (content) this.textDelta('text', content);
     const refusal = asString(delta.refusal);
@@ -162,7 +180,38 @@ export class OpenAIToAnthropicStream implements StreamTranslator {
     const index = this.openBlock(kind, kind === 'text' ? { type: 'text', text: '' } : { type: 'thinking', thinking: '', signature: '' });
     const delta = kind === 'text' ? { type: 'text_delta', text } : { type: 'thinking_delta', thinking: text };
     this.emit('content_block_delta', { index, delta });
+    if (kind === 'thinking' && this.open) this.open.thinking += text;
     this.delivered += text;
+  }
+
+  /**
+   * One `delta.thinking_blocks[]` entry. Two shapes are in use: a whole block once its reasoning has streamed
+   * (our own translators: the text repeats what `reasoning_content` already sent, plus the signature), and
+   * LiteLLM-style deltas that repeat the same delta's `reasoning_content` and carry the signature at the end.
+   * Only text the client has not seen yet is sent (`thinking_delta`); a signature closes the thinking block
+   * (`signature_delta`). Redacted thinking is a block of its own.
+   */
+  private thinkingBlockDelta(block: Json, textAlreadySent: boolean): void {
+    if (block.type === 'redacted_thinking') {
+      const data = asString(block.data);
+      if (data === undefined) return;
+      this.openBlock('thinking', { type: 'redacted_thinking', data }, true);
+      this.stopBlock();
+      return;
+    }
+    if (block.type !== 'thinking') return;
+    const text = asString(block.thinking) ?? '';
+    const open = this.open?.kind === 'thinking' && !this.open.signed ? this.open : undefined;
+    if (!textAlreadySent && text !== '') {
+      const seen = open?.thinking ?? '';
+      const unseen = seen !== '' && text.startsWith(seen) ? text.slice(seen.length) : text === seen ? '' : text;
+      if (unseen !== '') this.textDelta('thinking', unseen);
+    }
+    const signature = asString(block.signature);
+    if (!signature) return;
+    const index = this.openBlock('thinking', { type: 'thinking', thinking: '', signature: '' });
+    this.emit('content_block_delta', { index, delta: { type: 'signature_delta', signature } });
+    if (this.open) this.open.signed = true;
   }
 
   private toolDelta(call: Json): void {
@@ -183,11 +232,11 @@ export class OpenAIToAnthropicStream implements StreamTranslator {
 
   /** The index of the open block of this kind, starting a new block (and stopping the open one) if needed. */
   private openBlock(kind: BlockKind, contentBlock: Json, forceNew = false): number {
-    if (!forceNew && this.open?.kind === kind) return this.open.index;
+    if (!forceNew && this.open?.kind === kind && !this.open.signed) return this.open.index;
     this.stopBlock();
     const index = this.nextIndex;
     this.nextIndex += 1;
-    this.open = { kind, index };
+    this.open = { kind, index, thinking: '', signed: false };
     this.emit('content_block_start', { index, content_block: contentBlock });
     return index;
   }

@@ -48,18 +48,18 @@ export function readAnthropicError(value: unknown): FoundError | undefined {
   return found.type === undefined && found.code === undefined && found.message === undefined ? undefined : found;
 }
 
-export function anthropicErrorShape(status: number, body: Uint8Array): ErrorShape {
-  const upstream = readUpstreamErrorBody(status, body);
+export function anthropicErrorShape(status: number, body: Uint8Array, headers?: HeaderLookup): ErrorShape {
+  const upstream = readUpstreamErrorBody(status, body, headers);
   const found = readAnthropicError(upstream.json);
   if (!found) return { status, message: upstream.fallbackMessage, type: openAIErrorType(status) };
   return {
     status,
-    message: found.message ?? `upstream returned HTTP ${status}`,
+    message: found.message ?? upstream.fallbackMessage,
     type: found.type ?? openAIErrorType(status),
     code: found.code ?? null,
   };
 }
 
-export function translateAnthropicError(status: number, body: Uint8Array, _headers: HeaderLookup): ErrorResult {
-  return { status, body: utf8(openAIErrorBody(anthropicErrorShape(status, body))) };
+export function translateAnthropicError(status: number, body: Uint8Array, headers: HeaderLookup): ErrorResult {
+  return { status, body: utf8(openAIErrorBody(anthropicErrorShape(status, body, headers))) };
 }

@@ -4,8 +4,9 @@
  *
  * Parameters:
  * - max tokens: `max_completion_tokens`, else `max_tokens`, else DEFAULT_MAX_TOKENS (Anthropic requires one).
- * - `temperature` must be 0..1 (422 otherwise). With both `temperature` and `top_p`, only `temperature` is sent
- *   (newer Claude models reject the pair) and a warning is added. `top_k` is passed through.
+ * - `temperature` must be 0..1 (422 otherwise). With both `temperature` and `top_p`, both are sent, except to the
+ *   models documented to refuse the pair (Claude 4.5 and later, see claude-thinking.ts): those get `temperature`
+ *   only, and a warning. The model's `topPWithTemperature` config key overrides the rule. `top_k` is passed through.
  * - `stop` (string or array) -> `stop_sequences`; `user` -> `metadata.user_id`; `n` > 1 is a 422.
  * - reasoning: a vendor `thinking` object is passed through as is; otherwise `reasoning_effort` maps to
  *   `thinking: {type: enabled, budget_tokens}` with REASONING_BUDGETS (never below 1024, always below
@@ -15,13 +16,14 @@
  * - `response_format` json_schema -> native structured output `output_config.format` ({type: json_schema,
  *   schema}). json_object has no native equivalent: a system instruction asks for a JSON object, and a
  *   `emulated_parameter` warning records it. A vendor `output_config` object is merged in (e.g. `effort`).
+ * - `service_tier`: auto -> auto, default -> standard_only (first-party only); anything else a warning.
  * - unsupported OpenAI parameters (penalties, seed, logprobs, ...) add an `unsupported_parameter` warning.
  * @see https://platform.claude.com/docs/en/api/messages
  * @see https://platform.claude.com/docs/en/build-with-claude/structured-outputs
  * @see https://platform.claude.com/docs/en/build-with-claude/extended-thinking
  */
 import { asString, isRecord } from '../../core/json.js';
-import { claudeSampling, DEFAULT_MAX_TOKENS, reasoningBudget, thinkingForBudget } from '../shared/claude-thinking.js';
+import { claudeSampling, DEFAULT_MAX_TOKENS, dropsTopPWithTemperature, reasoningBudget, thinkingForBudget } from '../shared/claude-thinking.js';
 import {
   clientMaxTokens,
   JSON_OBJECT_INSTRUCTION,
@@ -76,6 +78,20 @@ function outputFormat(responseFormat: unknown, system: AnthropicBlock[], warning
   return undefined;
 }
 
+/**
+ * OpenAI `service_tier` -> Anthropic `service_tier` (first-party API only; Vertex and Bedrock have no such field):
+ * `auto` -> `auto` (priority capacity when the organisation has it), `default` -> `standard_only`. `priority`,
+ * `flex` and `scale` have no Anthropic request value: ignored with a warning.
+ * @see https://platform.claude.com/docs/en/api/service-tiers
+ */
+function anthropicServiceTier(value: unknown, schema: string, warnings: Warning[]): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  const mapped = value === 'auto' ? 'auto' : value === 'default' ? 'standard_only' : undefined;
+  if (mapped !== undefined && schema === 'Anthropic') return mapped;
+  warnings.push({ kind: 'unsupported_parameter', detail: `service_tier ${JSON.stringify(value).slice(0, 40)} has no equivalent on ${schema} and was ignored` });
+  return undefined;
+}
+
 /** Builds the Messages body. Throws GatewayError ERR_INVALID_REQUEST (422) for input Anthropic cannot take. */
 export function buildAnthropicMessagesBody(ctx: RequestContext, options: BuildOptions): Record<string, unknown> {
   const body = ctx.body;
@@ -92,7 +108,8 @@ export function buildAnthropicMessagesBody(ctx: RequestContext, options: BuildOp
     throw invalidRequest('temperature must be between 0 and 1 for Anthropic models', 'temperature');
   }
   const requested = { temperature: requestedTemperature, topP: optionalNumber(body.top_p, 'top_p'), topK: positiveInteger(body.top_k, 'top_k') };
-  const { temperature, topP, topK } = claudeSampling(requested, thinking !== undefined && thinking.type !== 'disabled', warnings);
+  const dropTopP = dropsTopPWithTemperature(ctx.upstreamModel, ctx.modelOptions?.topPWithTemperature);
+  const { temperature, topP, topK } = claudeSampling(requested, thinking !== undefined && thinking.type !== 'disabled', warnings, dropTopP);
   warnUnsupportedParameters(body, 'Anthropic', warnings);
 
   const tools = convertTools(body.tools, schema);
@@ -122,6 +139,8 @@ export function buildAnthropicMessagesBody(ctx: RequestContext, options: BuildOp
   if (thinking !== undefined) out.thinking = thinking;
   if (outputConfig !== undefined) out.output_config = outputConfig;
   if (user !== undefined && user !== '') out.metadata = { user_id: user };
+  const serviceTier = anthropicServiceTier(body.service_tier, schema, warnings);
+  if (serviceTier !== undefined) out.service_tier = serviceTier;
   if (options.includeStream && ctx.stream) out.stream = true;
   return out;
 }

@@ -56,7 +56,7 @@ export function readBedrockMessage(value: unknown): string | undefined {
 }
 
 export function bedrockErrorShape(status: number, body: Uint8Array, headers: HeaderLookup): ErrorShape {
-  const { json, fallbackMessage } = readUpstreamErrorBody(status, body);
+  const { json, fallbackMessage } = readUpstreamErrorBody(status, body, headers);
   const awsType = cleanErrorType(headers.get('x-amzn-errortype')) ?? (isRecord(json) ? cleanErrorType(asString(json.__type)) : undefined);
   const message = readBedrockMessage(json) ?? fallbackMessage;
   return { status, message, type: awsType ?? openAIErrorType(status) };

@@ -9,7 +9,8 @@
  * - no empty content blocks and no empty messages: empty text is skipped, an assistant message with no text and
  *   no tool calls is dropped.
  * - `tool` messages become `toolResult` blocks in one user turn (parallel results share it, results first);
- *   the content is `{json}` when it is a JSON object, else `{text}`.
+ *   the content is `{json}` when it is a JSON object, else `{text}`; the vendor field `is_error: true` gives
+ *   `status: error`.
  * - assistant `tool_calls` become `toolUse` blocks (arguments parsed; invalid JSON is a 422).
  * - assistant `thinking_blocks` (the vendor field our responses carry, shared with the Anthropic translator)
  *   become `reasoningContent` blocks, first in the turn, signatures unchanged.
@@ -131,7 +132,9 @@ export function convertMessages(messages: unknown, warnings: Warning[]): Convert
         const toolUseId = asString(message.tool_call_id);
         if (!toolUseId) throw invalidRequest(`${param}.tool_call_id is required`, `${param}.tool_call_id`);
         const result = toolResultContent(message.content, `${param}.content`);
-        const blocks: ConverseBlock[] = [{ toolResult: { toolUseId, content: result.content } }];
+        // `is_error` (vendor field, from Anthropic clients): the result reports a failed call.
+        const status = message.is_error === true ? { status: 'error' as const } : {};
+        const blocks: ConverseBlock[] = [{ toolResult: { toolUseId, content: result.content, ...status } }];
         if (cache || result.cache) pushCachePoint(blocks);
         push('user', blocks);
         return;

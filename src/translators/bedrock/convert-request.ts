@@ -8,8 +8,9 @@
  * - `max_completion_tokens`, else `max_tokens` -> `inferenceConfig.maxTokens` (Converse has a per-model
  *   default, so none is invented, except with Claude thinking: budget + DEFAULT_MAX_TOKENS).
  * - `temperature` -> `temperature`, `top_p` -> `topP`, `stop` (string or array) -> `stopSequences`. For Claude,
- *   as in the Anthropic translator: with both, only temperature is sent; while thinking, a temperature other
- *   than 1 is dropped (warnings say so).
+ *   as in the Anthropic translator: with both, only temperature is sent to the models that refuse the pair
+ *   (claude-thinking.ts, dropsTopPWithTemperature); while thinking, a temperature other than 1 is dropped
+ *   (warnings say so).
  * - reasoning: a vendor `thinking` object is passed in `additionalModelRequestFields.thinking` as is (an
  *   enabled budget below 1024 is a 422); `reasoning_effort` maps by model family: Claude -> `thinking
  *   {type: enabled, budget_tokens}` (REASONING_BUDGETS, same values as the Anthropic translator, kept below
@@ -18,12 +19,15 @@
  * - `response_format` json_schema -> native structured output `outputConfig.textFormat` (type json_schema,
  *   the schema as a JSON string, key order kept). json_object has no native equivalent: a system instruction
  *   asks for a JSON object and an `emulated_parameter` warning records it.
+ * - `service_tier` -> `serviceTier` (service-tier.ts).
+ * - the vendor field `anthropic_beta` (Claude beta flags, e.g. interleaved thinking) ->
+ *   `additionalModelRequestFields.anthropic_beta` for Claude models; other models get a warning.
  * - `n` > 1 is a 422; penalties, seed, logprobs... add an `unsupported_parameter` warning.
  * @see https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html
  * @see https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_OutputConfig.html
  * @see https://docs.aws.amazon.com/bedrock/latest/userguide/claude-messages-extended-thinking.html
  */
-import { claudeSampling, DEFAULT_MAX_TOKENS, MIN_THINKING_BUDGET, reasoningBudget, thinkingForBudget } from '../shared/claude-thinking.js';
+import { claudeSampling, DEFAULT_MAX_TOKENS, dropsTopPWithTemperature, MIN_THINKING_BUDGET, reasoningBudget, thinkingForBudget } from '../shared/claude-thinking.js';
 import {
   clientMaxTokens,
   JSON_OBJECT_INSTRUCTION,
@@ -38,6 +42,7 @@ import type { RequestContext, UpstreamRequest, Warning } from '../types.js';
 import { convertMessages } from './convert-messages.js';
 import { convertToolConfig } from './convert-tools.js';
 import { invalidRequest } from './converse-types.js';
+import { converseServiceTier } from './service-tier.js';
 
 export { DEFAULT_MAX_TOKENS, MIN_THINKING_BUDGET, REASONING_BUDGETS } from '../shared/claude-thinking.js';
 export { JSON_OBJECT_INSTRUCTION } from '../shared/request-parameters.js';
@@ -119,6 +124,17 @@ function outputConfig(responseFormat: unknown, warnings: Warning[]): { config?: 
   return { config: { textFormat: { type: 'json_schema', structure: { jsonSchema: definition } } } };
 }
 
+/** The `anthropic_beta` vendor field (Claude only: Converse passes it to Claude in additionalModelRequestFields). */
+function anthropicBetas(value: unknown, claude: boolean, warnings: Warning[]): string[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value) || !value.every((flag): flag is string => typeof flag === 'string')) throw invalidRequest('anthropic_beta must be an array of strings', 'anthropic_beta');
+  if (!claude) {
+    warnings.push({ kind: 'unsupported_parameter', detail: 'anthropic_beta applies to Claude models only and was ignored' });
+    return undefined;
+  }
+  return value.length > 0 ? value : undefined;
+}
+
 /** Builds the Converse body. Throws GatewayError ERR_INVALID_REQUEST (422) for input Bedrock cannot take. */
 export function buildConverseBody(ctx: RequestContext, warnings: Warning[]): Record<string, unknown> {
   const body = ctx.body;
@@ -128,10 +144,13 @@ export function buildConverseBody(ctx: RequestContext, warnings: Warning[]): Rec
   const reasoning = resolveReasoning(body, ctx.upstreamModel, clientMax, warnings);
   let temperature = optionalNumber(body.temperature, 'temperature');
   let topP = optionalNumber(body.top_p, 'top_p');
-  if (modelFamily(ctx.upstreamModel) === 'claude') {
-    const thinking = reasoning.fields.thinking;
-    ({ temperature, topP } = claudeSampling({ temperature, topP }, isRecord(thinking) && thinking.type !== 'disabled', warnings));
-  }
+  const claude = modelFamily(ctx.upstreamModel) === 'claude';
+  const override = ctx.modelOptions?.topPWithTemperature;
+  // The config override also covers model ids that do not say they are Claude (inference-profile ARNs).
+  const dropTopP = override !== undefined ? override === 'drop' : claude && dropsTopPWithTemperature(ctx.upstreamModel, undefined);
+  const thinking = reasoning.fields.thinking;
+  const thinkingOn = claude && isRecord(thinking) && thinking.type !== 'disabled';
+  ({ temperature, topP } = claudeSampling({ temperature, topP }, thinkingOn, warnings, dropTopP));
   const stop = stopSequences(body.stop);
   warnUnsupportedParameters(body, 'Bedrock Converse', warnings);
   const toolConfig = convertToolConfig(body, converted.historyToolNames, warnings);
@@ -149,6 +168,10 @@ export function buildConverseBody(ctx: RequestContext, warnings: Warning[]): Rec
   if (Object.keys(inferenceConfig).length > 0) out.inferenceConfig = inferenceConfig;
   if (toolConfig !== undefined) out.toolConfig = toolConfig;
   if (format.config !== undefined) out.outputConfig = format.config;
-  if (Object.keys(reasoning.fields).length > 0) out.additionalModelRequestFields = reasoning.fields;
+  const betas = anthropicBetas(body.anthropic_beta, claude, warnings);
+  const additional = betas === undefined ? reasoning.fields : { ...reasoning.fields, anthropic_beta: betas };
+  if (Object.keys(additional).length > 0) out.additionalModelRequestFields = additional;
+  const serviceTier = converseServiceTier(body.service_tier, warnings);
+  if (serviceTier !== undefined) out.serviceTier = serviceTier;
   return out;
 }

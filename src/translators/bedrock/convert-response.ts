@@ -8,7 +8,8 @@
  *   Anthropic translator returns them: `{"type":"thinking","thinking","signature"}` for signed reasoning text,
  *   `{"type":"redacted_thinking","data"}` for redacted content. Sent back on the next turn they become the same
  *   reasoningContent blocks (convert-messages.ts). Unsigned reasoning (non-Claude models) is text only;
- * - other blocks (citations, images, ...) are not representable: skipped with a warning.
+ * - other blocks (citations, images, ...) are not representable: skipped with a warning;
+ * - `serviceTier.type` -> `service_tier` (service-tier.ts).
  * An HTTP 200 without `output.message` (a guardrail hit, a wrong endpoint) is an error (502), never an empty
  * success; usage, if reported, is still counted.
  * @see https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html#API_runtime_Converse_ResponseSyntax
@@ -19,6 +20,7 @@ import type { RequestContext, ResponseResult } from '../types.js';
 import { readBedrockMessage } from './convert-error.js';
 import { readBedrockUsage } from './convert-usage.js';
 import { mapStopReason } from './map-stop-reason.js';
+import { reportedServiceTier } from './service-tier.js';
 
 function readReasoning(reply: AssistantReply, reasoningContent: Record<string, unknown>): void {
   const reasoningText = isRecord(reasoningContent.reasoningText) ? reasoningContent.reasoningText : undefined;
@@ -65,5 +67,12 @@ export function converseResponseToOpenAI(ctx: RequestContext, body: Uint8Array):
 
   const mapped = mapStopReason(json.stopReason, reply.toolCalled);
   if (mapped.warning) reply.warn(mapped.warning);
-  return completionResult(ctx, reply, { id: `chatcmpl-${ctx.generateId()}`, model: ctx.upstreamModel, finishReason: mapped.finishReason, usage });
+  const serviceTier = reportedServiceTier(json.serviceTier);
+  return completionResult(ctx, reply, {
+    id: `chatcmpl-${ctx.generateId()}`,
+    model: ctx.upstreamModel,
+    finishReason: mapped.finishReason,
+    usage,
+    ...(serviceTier === undefined ? {} : { serviceTier }),
+  });
 }

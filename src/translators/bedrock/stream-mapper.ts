@@ -10,9 +10,10 @@
  *   ends with a signature, one chunk carries it whole for the next turn: `delta.thinking_blocks: [{type:
  *   "thinking", thinking, signature}]`; redactedContent -> `thinking_blocks: [{type:"redacted_thinking", data}]`
  *   (the same vendor field as the Anthropic translator). Only the current reasoning block's text is held.
+ * - an event without `contentBlockIndex` belongs to block 0 (a `missing_content_block_index` warning, once).
  * - messageStop -> the finish chunk (`tool_calls` whenever a tool was streamed). A stream that ends without
  *   messageStop gets no invented finish_reason: it ends with an error event, no [DONE].
- * - metadata -> usage (reported in every step from then on). At the end, the usage chunk
+ * - metadata -> usage (reported in every step from then on) and the service tier. At the end, the usage chunk
  *   `{"choices":[],"usage":...}` only when the client asked (stream_options.include_usage; a forced include is
  *   not shown), then `data: [DONE]`.
  * - exception frames (`:message-type` exception, e.g. throttlingException, modelStreamErrorException), error
@@ -30,6 +31,7 @@ import type { RequestContext, StreamStep, StreamTranslator } from '../types.js';
 import { eventStreamFramingError, readBedrockMessage, statusForBedrockException } from './convert-error.js';
 import { readBedrockUsage } from './convert-usage.js';
 import { mapStopReason } from './map-stop-reason.js';
+import { reportedServiceTier } from './service-tier.js';
 
 type BlockState = { kind: 'tool'; call: ToolCallBlock } | { kind: 'reasoning'; text: string; signature: string };
 
@@ -40,9 +42,11 @@ export class ConverseStreamMapper {
   private readonly out: OpenAIChunkWriter;
   private readonly tools: ToolCallStreamState;
   private usage: TokenUsage | undefined;
+  private serviceTier: string | undefined;
   private readonly blocks = new Map<number, BlockState>();
   private started = false;
   private stopped = false;
+  private warnedIndex = false;
 
   constructor(ctx: RequestContext) {
     this.ctx = ctx;
@@ -78,19 +82,20 @@ export class ConverseStreamMapper {
         this.onMessageStart();
         break;
       case 'contentBlockStart':
-        this.onBlockStart(event.contentBlockIndex, event.start);
+        this.onBlockStart(this.blockIndex(event.contentBlockIndex, type), event.start);
         break;
       case 'contentBlockDelta':
-        this.onBlockDelta(event.contentBlockIndex, event.delta);
+        this.onBlockDelta(this.blockIndex(event.contentBlockIndex, type), event.delta);
         break;
       case 'contentBlockStop':
-        this.onBlockStop(event.contentBlockIndex);
+        this.onBlockStop(this.blockIndex(event.contentBlockIndex, type));
         break;
       case 'messageStop':
         this.onMessageStop(event.stopReason);
         break;
       case 'metadata':
         this.usage = readBedrockUsage(event.usage) ?? this.usage;
+        this.serviceTier = reportedServiceTier(event.serviceTier) ?? this.serviceTier;
         break;
       default:
         // unknown event types are ignored
@@ -108,12 +113,26 @@ export class ConverseStreamMapper {
     if (this.out.closed) return;
     // Cut short: no invented finish reason, and no [DONE] that would make it look complete.
     if (!this.stopped) this.out.fail(TRUNCATED);
-    else this.out.finish(this.usage);
+    else this.out.finish(this.usage, this.serviceTier);
   }
 
   /** What the frames since the last step produced. */
   step(): StreamStep {
     return this.out.step(this.usage);
+  }
+
+  /**
+   * `contentBlockIndex`, or 0 when an event has none (some models and proxies leave it out on single-block
+   * answers): the content is translated, never dropped, and a `missing_content_block_index` warning is counted
+   * once per stream.
+   */
+  private blockIndex(value: unknown, type: string): number {
+    if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return value;
+    if (!this.warnedIndex) {
+      this.warnedIndex = true;
+      this.out.warn({ kind: 'missing_content_block_index', detail: `Bedrock ${type} event without contentBlockIndex was taken as block 0` });
+    }
+    return 0;
   }
 
   private onMessageStart(): void {
@@ -122,14 +141,14 @@ export class ConverseStreamMapper {
     this.out.chunk({ role: 'assistant', content: '' });
   }
 
-  private onBlockStart(index: unknown, start: unknown): void {
-    if (typeof index !== 'number' || !isRecord(start) || !isRecord(start.toolUse)) return;
+  private onBlockStart(index: number, start: unknown): void {
+    if (!isRecord(start) || !isRecord(start.toolUse)) return;
     const id = asString(start.toolUse.toolUseId) ?? `call_${this.ctx.generateId()}`;
     this.blocks.set(index, { kind: 'tool', call: this.tools.start(id, asString(start.toolUse.name) ?? '') });
   }
 
-  private onBlockDelta(index: unknown, delta: unknown): void {
-    if (typeof index !== 'number' || !isRecord(delta)) return;
+  private onBlockDelta(index: number, delta: unknown): void {
+    if (!isRecord(delta)) return;
     const block = this.blocks.get(index);
     if (typeof delta.text === 'string') {
       if (delta.text !== '') this.out.text('content', delta.text);
@@ -162,8 +181,7 @@ export class ConverseStreamMapper {
     if (signature) state.signature += signature;
   }
 
-  private onBlockStop(index: unknown): void {
-    if (typeof index !== 'number') return;
+  private onBlockStop(index: number): void {
     const block = this.blocks.get(index);
     this.blocks.delete(index);
     if (block?.kind === 'tool') this.tools.stop(block.call);

@@ -5,12 +5,14 @@
  * - `stop` (string or array) -> stopSequences; temperature, top_p, seed, n (candidateCount), presence/frequency
  *   penalties; `top_k` is accepted as a vendor field;
  * - `response_format`: json_object -> responseMimeType application/json; json_schema -> the same plus
- *   responseJsonSchema (references inlined, see convert-schema.ts);
+ *   responseJsonSchema (references inlined, see convert-schema.ts), or responseSchema in the OpenAPI subset for
+ *   the models that predate responseJsonSchema (schema-dialect.ts);
  * - `reasoning_effort` -> thinkingConfig with includeThoughts true (false for "none"): legacy models get a
  *   thinkingBudget ({@link THINKING_BUDGETS}), current models a thinkingLevel ({@link THINKING_LEVELS});
  * - the `thinking` vendor field is applied after reasoning_effort and wins: `{type:"enabled", budget_tokens}`,
  *   `{type:"disabled"}`, `{type:"adaptive"}` or Gemini's own `{thinkingBudget, thinkingLevel, includeThoughts}`.
- * logprobs, top_logprobs and logit_bias have no Gemini chat equivalent: `unsupported_parameter` warnings.
+ * - `logprobs` / `top_logprobs` -> responseLogprobs / logprobs (convert-logprobs.ts).
+ * logit_bias has no Gemini chat equivalent: an `unsupported_parameter` warning.
  *
  * @see https://ai.google.dev/api/generate-content#generationconfig
  * @see https://ai.google.dev/gemini-api/docs/thinking
@@ -18,7 +20,9 @@
 import { asArray, asString, isRecord } from '../../core/json.js';
 import { GatewayError } from '../../core/errors.js';
 import type { Warning } from '../types.js';
-import { convertSchema } from './convert-schema.js';
+import { convertLogprobsRequest } from './convert-logprobs.js';
+import { convertOpenApiSchema, convertSchema } from './convert-schema.js';
+import type { GeminiSchemaDialect } from './schema-dialect.js';
 import type { JsonObject } from './gemini-types.js';
 import type { GeminiGeneration } from './model-generation.js';
 
@@ -68,7 +72,7 @@ function stopSequences(stop: unknown): string[] | undefined {
   return list.length > 0 ? (list as string[]) : undefined;
 }
 
-function responseFormat(format: unknown, config: JsonObject, warnings: Warning[]): void {
+function responseFormat(format: unknown, config: JsonObject, warnings: Warning[], dialect: GeminiSchemaDialect): void {
   if (format === undefined || format === null) return;
   if (!isRecord(format)) invalid('"response_format" must be an object', 'response_format');
   if (format.type === 'text') return;
@@ -79,10 +83,12 @@ function responseFormat(format: unknown, config: JsonObject, warnings: Warning[]
   if (format.type === 'json_schema') {
     const spec = isRecord(format.json_schema) ? format.json_schema : undefined;
     if (!spec || spec.schema === undefined) invalid('response_format.json_schema.schema is required', 'response_format');
-    const converted = convertSchema(spec.schema, 'response_format.json_schema.schema');
+    const where = 'response_format.json_schema.schema';
+    const converted = dialect === 'openapi' ? convertOpenApiSchema(spec.schema, where, true) : convertSchema(spec.schema, where);
     warnings.push(...converted.warnings);
     config.responseMimeType = 'application/json';
-    config.responseJsonSchema = converted.schema;
+    if (dialect === 'openapi') config.responseSchema = converted.schema;
+    else config.responseJsonSchema = converted.schema;
     return;
   }
   invalid(`response_format type "${String(format.type)}" is not supported`, 'response_format');
@@ -121,7 +127,7 @@ function thinkingFromVendor(thinking: unknown): JsonObject | undefined {
   return native;
 }
 
-export function convertGenerationConfig(body: Readonly<JsonObject>, generation: GeminiGeneration): ConvertedGenerationConfig {
+export function convertGenerationConfig(body: Readonly<JsonObject>, generation: GeminiGeneration, dialect: GeminiSchemaDialect = 'json-schema'): ConvertedGenerationConfig {
   const warnings: Warning[] = [];
   const config: JsonObject = {};
   const stop = stopSequences(body.stop);
@@ -141,14 +147,14 @@ export function convertGenerationConfig(body: Readonly<JsonObject>, generation: 
     const value = numberParam(body, from, integer);
     if (value !== undefined) config[to] = value;
   }
-  responseFormat(body.response_format, config, warnings);
+  responseFormat(body.response_format, config, warnings, dialect);
   const thinking = thinkingFromVendor(body.thinking) ?? thinkingFromEffort(body.reasoning_effort, generation);
   if (thinking) config.thinkingConfig = thinking;
-  for (const key of ['logprobs', 'top_logprobs', 'logit_bias']) {
-    const value = body[key];
-    if (value !== undefined && value !== null && value !== false) {
-      warnings.push({ kind: 'unsupported_parameter', detail: `${key} is not supported by Gemini chat translation` });
-    }
+  convertLogprobsRequest(body, config, warnings);
+  if (body.service_tier !== undefined && body.service_tier !== null && body.service_tier !== 'auto') {
+    warnings.push({ kind: 'unsupported_parameter', detail: 'service_tier has no Gemini generateContent equivalent and was ignored' });
   }
+  const bias = body.logit_bias;
+  if (bias !== undefined && bias !== null) warnings.push({ kind: 'unsupported_parameter', detail: 'logit_bias is not supported by Gemini chat translation' });
   return { generationConfig: config, warnings };
 }

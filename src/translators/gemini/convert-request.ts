@@ -21,6 +21,7 @@ import { convertMessages } from './convert-messages.js';
 import { convertTools } from './convert-tools.js';
 import type { JsonObject } from './gemini-types.js';
 import { geminiGeneration } from './model-generation.js';
+import { geminiSchemaDialect } from './schema-dialect.js';
 
 function modelSegment(model: string): string {
   const name = model.startsWith('models/') ? model.slice('models/'.length) : model;
@@ -42,9 +43,10 @@ export function upstreamPath(ctx: RequestContext): string {
 export function convertRequest(ctx: RequestContext): UpstreamRequest {
   const body = ctx.body;
   const generation = geminiGeneration(ctx.upstreamModel);
+  const dialect = geminiSchemaDialect(ctx.upstreamModel, ctx.modelOptions?.geminiSchemaFields);
   const messages = convertMessages(body.messages, generation);
-  const tools = convertTools(body);
-  const config = convertGenerationConfig(body, generation);
+  const tools = convertTools(body, dialect);
+  const config = convertGenerationConfig(body, generation, dialect);
   const warnings: Warning[] = [...messages.warnings, ...tools.warnings, ...config.warnings];
 
   const out: JsonObject = { contents: messages.contents };

@@ -1,7 +1,8 @@
 /**
  * Gemini GenerateContentResponse (buffered) -> OpenAI chat.completion.
  *
- * - each candidate -> one choice (candidateCount / `n` > 1 gives several); text parts -> `content`, thought parts
+ * - each candidate -> one choice (candidateCount / `n` > 1 gives several); `logprobsResult` -> `logprobs`
+ *   (convert-logprobs.ts); text parts -> `content`, thought parts
  *   -> `reasoning_content` (a plain string), functionCall parts -> `tool_calls` with `arguments` as JSON text;
  * - tool call id: Gemini's functionCall.id when it sends one, else `call_<generated>`; a thought signature is
  *   carried on the tool call (see tool-call-id.ts);
@@ -18,6 +19,7 @@ import type { RequestContext, ResponseResult, Warning } from '../types.js';
 import { googleErrorShape } from './convert-error.js';
 import { convertUsage, openAIUsage } from './convert-usage.js';
 import { readGeminiResponse, readGoogleError, type GeminiCandidate, type GeminiFunctionCall, type GeminiResponse } from './gemini-types.js';
+import { openAILogprobs } from './convert-logprobs.js';
 import { mapFinishReason } from './map-finish-reason.js';
 import { encodeToolCallId, signatureExtraContent } from './tool-call-id.js';
 
@@ -61,7 +63,7 @@ function choice(candidate: GeminiCandidate, ctx: RequestContext, warnings: Warni
     finishReason = mapped.reason;
     if (mapped.warning) warnings.push(mapped.warning);
   }
-  return { index: candidate.index, message, logprobs: null, finish_reason: finishReason };
+  return { index: candidate.index, message, logprobs: openAILogprobs(candidate.logprobsResult) ?? null, finish_reason: finishReason };
 }
 
 export function convertResponse(ctx: RequestContext, body: Uint8Array): ResponseResult {

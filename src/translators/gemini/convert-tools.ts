@@ -2,7 +2,7 @@
  * OpenAI `tools` / `tool_choice` -> Gemini `tools[{functionDeclarations}]` / `toolConfig.functionCallingConfig`.
  *
  * Parameters go to `parametersJsonSchema` (full JSON Schema, key order kept) after local `$ref`s are inlined; see
- * convert-schema.ts. tool_choice: auto -> AUTO, none -> NONE, required -> ANY, a named function -> ANY with
+ * convert-schema.ts. Models that predate that field (schema-dialect.ts) get `parameters` in the OpenAPI subset. tool_choice: auto -> AUTO, none -> NONE, required -> ANY, a named function -> ANY with
  * allowedFunctionNames, allowed_tools -> the listed declarations only (AUTO, or ANY when required).
  * `parallel_tool_calls` has no Gemini switch: false gives an `unsupported_parameter` warning.
  * Non-function tools are a 422.
@@ -13,7 +13,8 @@
 import { asArray, asString, isRecord } from '../../core/json.js';
 import { GatewayError } from '../../core/errors.js';
 import type { Warning } from '../types.js';
-import { convertSchema } from './convert-schema.js';
+import { convertOpenApiSchema, convertSchema } from './convert-schema.js';
+import type { GeminiSchemaDialect } from './schema-dialect.js';
 import type { JsonObject } from './gemini-types.js';
 
 export interface ConvertedTools {
@@ -26,7 +27,7 @@ function invalid(message: string, param: string): never {
   throw new GatewayError('ERR_INVALID_REQUEST', message, { param });
 }
 
-function declaration(tool: unknown, index: number, warnings: Warning[]): JsonObject {
+function declaration(tool: unknown, index: number, warnings: Warning[], dialect: GeminiSchemaDialect): JsonObject {
   const param = `tools[${index}]`;
   if (!isRecord(tool) || tool.type !== 'function' || !isRecord(tool.function)) {
     invalid(`only function tools are supported for Gemini (got type "${isRecord(tool) ? String(tool.type) : typeof tool}")`, param);
@@ -38,9 +39,11 @@ function declaration(tool: unknown, index: number, warnings: Warning[]): JsonObj
   const description = asString(fn.description);
   if (description) out.description = description;
   if (fn.parameters !== undefined && fn.parameters !== null) {
-    const converted = convertSchema(fn.parameters, `${param}.function.parameters`);
+    const where = `${param}.function.parameters`;
+    const converted = dialect === 'openapi' ? convertOpenApiSchema(fn.parameters, where, false) : convertSchema(fn.parameters, where);
     warnings.push(...converted.warnings);
-    out.parametersJsonSchema = converted.schema;
+    if (dialect === 'openapi') out.parameters = converted.schema;
+    else out.parametersJsonSchema = converted.schema;
   }
   return out;
 }
@@ -74,14 +77,14 @@ function functionCallingConfig(choice: unknown, known: ReadonlySet<string>): Jso
   return invalid('tool_choice must be "auto", "none", "required", a function or allowed_tools', 'tool_choice');
 }
 
-export function convertTools(body: Readonly<JsonObject>): ConvertedTools {
+export function convertTools(body: Readonly<JsonObject>, dialect: GeminiSchemaDialect = 'json-schema'): ConvertedTools {
   const warnings: Warning[] = [];
   if (body.parallel_tool_calls === false) {
     warnings.push({ kind: 'unsupported_parameter', detail: 'parallel_tool_calls=false has no Gemini equivalent' });
   }
   const list = body.tools === undefined || body.tools === null ? [] : asArray(body.tools);
   if (!list) invalid('"tools" must be an array', 'tools');
-  let declarations = list.map((tool, index) => declaration(tool, index, warnings));
+  let declarations = list.map((tool, index) => declaration(tool, index, warnings, dialect));
   if (declarations.length === 0) return { tools: undefined, toolConfig: undefined, warnings };
   const known = new Set(declarations.map((entry) => entry.name as string));
   const choice = body.tool_choice;

@@ -30,6 +30,8 @@ export interface GeminiCandidate {
   /** Part kinds that have no OpenAI chat equivalent (inlineData, executableCode...). */
   readonly unsupportedParts: number;
   readonly finishReason: string | undefined;
+  /** `logprobsResult` as sent (read by convert-logprobs.ts). */
+  readonly logprobsResult: unknown;
 }
 
 export interface GeminiUsageMetadata {
@@ -86,7 +88,7 @@ function readCandidate(value: unknown, position: number): GeminiCandidate | unde
     if (kinds.length > 0) unsupportedParts += 1;
   }
   const index = typeof value.index === 'number' && Number.isInteger(value.index) && value.index >= 0 ? value.index : position;
-  return { index, text, reasoning, functionCalls, unsupportedParts, finishReason: asString(value.finishReason) || undefined };
+  return { index, text, reasoning, functionCalls, unsupportedParts, finishReason: asString(value.finishReason) || undefined, logprobsResult: value.logprobsResult };
 }
 
 /** Reads a GenerateContentResponse (one SSE event or a whole buffered body). Undefined when it is not an object. */

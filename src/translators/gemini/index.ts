@@ -15,6 +15,6 @@ import { GeminiStreamMapper } from './stream-mapper.js';
 export const geminiTranslator: Translator = {
   request: (ctx) => convertRequest(ctx),
   response: (ctx, body) => convertResponse(ctx, body),
-  error: (_ctx, status, body) => convertError(status, body),
+  error: (_ctx, status, body, headers) => convertError(status, body, headers),
   stream: (ctx) => new GeminiStreamMapper(ctx),
 };

@@ -4,7 +4,8 @@
  * Framing by the core SseDecoder (any line ending, so `\r\n\r\n`-delimited events work; state across chunks).
  * Per upstream event and candidate: one chunk whose delta has `content` (text parts), `reasoning_content`
  * (thought parts) and `tool_calls` (each call complete in one delta: id, name, full arguments JSON, sequential
- * index; Gemini never splits a call). `role: "assistant"` rides on each choice's first chunk. A finishReason
+ * index; Gemini never splits a call), with `logprobs` for that event's tokens when Gemini sent them
+ * (convert-logprobs.ts). `role: "assistant"` rides on each choice's first chunk. A finishReason
  * becomes its own chunk with an empty delta, mapped by map-finish-reason.ts: `tool_calls` when the candidate
  * called a function in any earlier event. At the end: a `choices: []` usage chunk when the client asked
  * (`stream_options.include_usage`; usage forced for costs stays hidden), then `data: [DONE]`.
@@ -24,6 +25,7 @@ import { noCandidateError, openAIToolCall } from './convert-response.js';
 import { googleErrorShape } from './convert-error.js';
 import { convertUsage, openAIUsage } from './convert-usage.js';
 import { readGeminiResponse, readGoogleError, type GeminiCandidate, type GeminiResponse } from './gemini-types.js';
+import { openAILogprobs } from './convert-logprobs.js';
 import { mapFinishReason } from './map-finish-reason.js';
 
 interface ChoiceState {
@@ -122,8 +124,8 @@ export class GeminiStreamMapper implements StreamTranslator {
     this.model = response.modelVersion ?? this.ctx.upstreamModel;
   }
 
-  private chunk(index: number, delta: Record<string, unknown>, finishReason: string | null): string {
-    const choice = { index, delta, logprobs: null, finish_reason: finishReason };
+  private chunk(index: number, delta: Record<string, unknown>, finishReason: string | null, logprobs: unknown = null): string {
+    const choice = { index, delta, logprobs, finish_reason: finishReason };
     const body = { id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [choice] };
     return encodeSseEvent({ data: JSON.stringify(body) });
   }
@@ -148,7 +150,7 @@ export class GeminiStreamMapper implements StreamTranslator {
       out.warnings.push({ kind: 'unsupported_output_part', detail: `${candidate.unsupportedParts} Gemini part(s) without an OpenAI equivalent` });
     }
     if (Object.keys(delta).length > 0) {
-      out.text += this.chunk(candidate.index, this.withRole(state, delta), null);
+      out.text += this.chunk(candidate.index, this.withRole(state, delta), null, openAILogprobs(candidate.logprobsResult) ?? null);
       out.delivered += candidate.text + candidate.reasoning;
       for (const call of candidate.functionCalls) out.delivered += JSON.stringify(call.args);
     }

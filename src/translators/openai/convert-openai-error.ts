@@ -6,29 +6,26 @@
 import { errorSnippet } from '../../core/error-snippet.js';
 import { asString, isRecord, safeParseJson, utf8 } from '../../core/json.js';
 import { openAIErrorBody } from '../../core/errors.js';
-import type { ErrorResult } from '../types.js';
+import { readUpstreamErrorBody } from '../shared/upstream-error-body.js';
+import type { ErrorResult, HeaderLookup } from '../types.js';
 
-/** The most useful text in a non-OpenAI error body: a JSON `error`/`message`/`detail` string, else an excerpt. */
-function describeBody(body: Uint8Array): string {
-  if (body.length === 0) return '';
-  const parsed = safeParseJson(body);
-  if (parsed.ok && isRecord(parsed.value)) {
-    const value = parsed.value;
-    const text = asString(value.error) ?? asString(value.message) ?? asString(value.detail);
-    if (text !== undefined) return errorSnippet(text);
+/** The message for a non-OpenAI error body: a JSON `error`/`message`/`detail` string, else what the body was. */
+function describeBody(status: number, body: Uint8Array, headers: HeaderLookup | undefined): string {
+  const { json, fallbackMessage } = readUpstreamErrorBody(status, body, headers);
+  if (isRecord(json)) {
+    const text = asString(json.error) ?? asString(json.message) ?? asString(json.detail);
+    if (text !== undefined && text.trim() !== '') return `upstream returned HTTP ${status}: ${errorSnippet(text)}`;
   }
-  return errorSnippet(body);
+  return fallbackMessage;
 }
 
 /** The error body for a client of the OpenAI API, from any upstream error body. */
-export function wrapUpstreamError(status: number, body: Uint8Array): Uint8Array {
-  const excerpt = describeBody(body);
-  const message = excerpt === '' ? `upstream returned HTTP ${status} with an empty body` : `upstream returned HTTP ${status}: ${excerpt}`;
-  return utf8(openAIErrorBody({ status, message }));
+export function wrapUpstreamError(status: number, body: Uint8Array, headers?: HeaderLookup): Uint8Array {
+  return utf8(openAIErrorBody({ status, message: describeBody(status, body, headers) }));
 }
 
-export function convertOpenAIError(status: number, body: Uint8Array): ErrorResult {
+export function convertOpenAIError(status: number, body: Uint8Array, headers?: HeaderLookup): ErrorResult {
   const parsed = body.length === 0 ? undefined : safeParseJson(body);
   if (parsed?.ok && isRecord(parsed.value) && isRecord(parsed.value.error)) return { body, status };
-  return { body: wrapUpstreamError(status, body), status };
+  return { body: wrapUpstreamError(status, body, headers), status };
 }

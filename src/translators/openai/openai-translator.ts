@@ -17,7 +17,7 @@ export function createOpenAITranslator(options: OpenAITranslatorOptions): Transl
   return {
     request: (ctx) => buildOpenAIRequest(ctx, options.path(ctx)),
     response: (_ctx, body) => convertOpenAIResponse(body),
-    error: (_ctx, status, body) => convertOpenAIError(status, body),
+    error: (_ctx, status, body, headers) => convertOpenAIError(status, body, headers),
     stream: (ctx) => new OpenAIStreamMapper(ctx),
   };
 }

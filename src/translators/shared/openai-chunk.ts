@@ -5,7 +5,8 @@
  * - `id` is the upstream's when it gives one before the first chunk, else `chatcmpl-<generated>` (generated
  *   lazily, at the first chunk); `created` comes from the injected clock.
  * - An error ends the stream: `data: {"error":{...}}`, StreamStep.error set, nothing after it, no [DONE].
- * - finish(): the usage chunk `{"choices":[],"usage":...}` only when the client asked
+ * - finish(): the usage chunk `{"choices":[],"usage":...}` (with `service_tier` when the provider reported one)
+ *   only when the client asked
  *   (stream_options.include_usage; usage forced for costs stays hidden), then `data: [DONE]`.
  */
 import { openAIErrorBody, type ErrorShape } from '../../core/errors.js';
@@ -93,11 +94,13 @@ export class OpenAIChunkWriter {
   }
 
   /** End of the upstream stream: the usage chunk (when asked for) and `data: [DONE]`. */
-  finish(usage: TokenUsage | undefined): void {
+  finish(usage: TokenUsage | undefined, serviceTier?: string): void {
     if (this.closed) return;
     this.done = true;
     if (this.includeUsage && usage) {
-      this.write({ id: this.chunkId(), object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [], usage: toOpenAIUsage(usage) });
+      const chunk: Record<string, unknown> = { id: this.chunkId(), object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [], usage: toOpenAIUsage(usage) };
+      if (serviceTier !== undefined) chunk.service_tier = serviceTier;
+      this.write(chunk);
     }
     this.out += SSE_DONE;
   }

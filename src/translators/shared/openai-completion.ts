@@ -70,6 +70,8 @@ export interface CompletionParts {
   readonly finishReason: string;
   /** Omitted from the body when undefined. */
   readonly usage: TokenUsage | undefined;
+  /** The provider's service tier for this request (`service_tier`), when it reports one. */
+  readonly serviceTier?: string;
 }
 
 /** The `chat.completion` body and the ResponseResult around it (warnings only when there are some). */
@@ -82,6 +84,7 @@ export function completionResult(ctx: RequestContext, reply: AssistantReply, par
     choices: [{ index: 0, message: reply.message(), logprobs: null, finish_reason: parts.finishReason }],
   };
   if (parts.usage) completion.usage = toOpenAIUsage(parts.usage);
+  if (parts.serviceTier !== undefined) completion.service_tier = parts.serviceTier;
   const result: ResponseResult = { body: encodeJson(completion), usage: parts.usage, responseModel: parts.model };
   return reply.warnings.length > 0 ? { ...result, warnings: reply.warnings } : result;
 }

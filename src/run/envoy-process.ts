@@ -33,7 +33,7 @@ export interface StartEnvoyOptions {
 }
 
 /** Calls onLine for each complete line; a last unterminated line is flushed at the end. */
-function forwardLines(stream: Readable, onLine: (line: string) => void): void {
+export function forwardLines(stream: Readable, onLine: (line: string) => void): void {
   let buffered = '';
   stream.setEncoding('utf8');
   stream.on('data', (chunk: string) => {

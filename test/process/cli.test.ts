@@ -13,9 +13,9 @@ import { parseConfigForEnvoy } from '../../src/envoy/index.js';
 import { startEnvoy } from '../envoy/envoy.js';
 import { VALIDATORS } from '../helpers/components.js';
 import { productCommand } from '../helpers/product-command.js';
-import { startHttpMock, sseEvent } from '../mocks/http-mock.js';
 import { startOpenAIMock } from '../mocks/openai-mock.js';
-import { ROOT, startProduct, watchProduct } from './product.js';
+import { openHeldStream } from './held-stream.js';
+import { ROOT, watchProduct } from './product.js';
 
 const TIMEOUT_MS = 90_000;
 const NS = 'io.envoy.ai_gateway';
@@ -86,56 +86,24 @@ describe('npm start on the shipped default config', { timeout: TIMEOUT_MS }, () 
 
 describe('SIGTERM', { timeout: TIMEOUT_MS }, () => {
   it('turns /readyz to 503, lets a stream in flight finish, then exits 0', async () => {
-    let release: () => void = () => undefined;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    const chunk = (content: string, finish: string | null = null) =>
-      sseEvent({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content }, finish_reason: finish }] });
-    const upstream = await startHttpMock({
-      kind: 'custom',
-      async handle(response) {
-        response.writeHead(200, { 'content-type': 'text/event-stream' });
-        response.write(chunk('first '));
-        await released;
-        response.write(chunk('second', 'stop'));
-        response.end('data: [DONE]\n\n');
-      },
-    });
-    const yaml = `
+    const held = await openHeldStream(`
 backends: [{ name: openai, schema: OpenAI, endpoint: https://api.openai.com }]
 models: [{ name: m, backends: [{ backend: openai }] }]
 costs: [{ metadataKey: llm_total_token, type: TotalToken }]
-`;
-    const product = await startProduct({ configYaml: yaml });
-    const loaded = await parseConfigForEnvoy(yaml, 'config.yaml', VALIDATORS);
-    assert.ok(loaded.ok);
-    const envoy = await startEnvoy({ config: loaded.config, extProc: product.grpcAddress, upstreams: { openai: upstream.url }, gracefulClose: true });
+`);
+    const { product } = held;
     try {
-      const response = await fetch(`${envoy.url}/v1/chat/completions`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ model: 'm', stream: true, messages: [{ role: 'user', content: 'hi' }] }),
-      });
-      assert.equal(response.status, 200);
-      const reader = response.body?.getReader();
-      assert.ok(reader);
-      const first = await reader.read();
-      assert.match(Buffer.from(first.value ?? new Uint8Array()).toString(), /first/);
-
       const stopped = product.stop('SIGTERM');
       await product.waitForLog((line) => typeof line.msg === 'string' && line.msg.startsWith('draining'));
       assert.equal((await fetch(`http://${product.adminAddress}/readyz`)).status, 503);
-      release();
-      let rest = '';
-      for (let part = await reader.read(); !part.done; part = await reader.read()) rest += Buffer.from(part.value).toString();
+      held.release();
+      const rest = await held.rest();
       assert.match(rest, /second/);
       assert.match(rest, /\[DONE\]/);
       assert.equal(await stopped, 0);
       assert.ok(product.logs.some((line) => line.msg === 'stopped'));
     } finally {
-      release();
-      await envoy.close();
-      await product.stop('SIGKILL');
-      await upstream.close();
+      await held.close();
     }
   });
 

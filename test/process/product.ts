@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { forwardLines } from '../../src/run/envoy-process.js';
 import { productCommand } from '../helpers/product-command.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -47,20 +48,6 @@ export interface Product {
 
 type Child = ChildProcessByStdio<null, Readable, Readable>;
 
-/** Splits a stream of text into lines, calling onLine for each complete one. */
-function lines(stream: Readable, onLine: (line: string) => void): void {
-  let buffered = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
-    buffered += chunk;
-    let newline: number;
-    while ((newline = buffered.indexOf('\n')) >= 0) {
-      onLine(buffered.slice(0, newline));
-      buffered = buffered.slice(newline + 1);
-    }
-  });
-}
-
 /** Starts the product and resolves once it serves (or rejects with its stderr when it exits first). */
 export async function startProduct(options: ProductOptions): Promise<Product> {
   const directory = await mkdtemp(join(tmpdir(), 'llm-extproc-product-'));
@@ -93,7 +80,7 @@ export async function watchProduct(
   let stderr = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (chunk: string) => (stderr += chunk));
-  lines(child.stdout, (text) => {
+  forwardLines(child.stdout, (text) => {
     if (!text.startsWith('{')) return;
     let line: LogLine;
     try {

@@ -6,11 +6,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { parseConfigForEnvoy } from '../../src/envoy/index.js';
-import { startEnvoy } from '../envoy/envoy.js';
-import { VALIDATORS } from '../helpers/components.js';
-import { startHttpMock, sseEvent } from '../mocks/http-mock.js';
-import { startProduct } from './product.js';
+import { openHeldStream } from './held-stream.js';
 
 const TIMEOUT_MS = 90_000;
 
@@ -22,37 +18,9 @@ costs: [{ metadataKey: llm_total_token, type: TotalToken }]
 
 describe('SIGHUP', { timeout: TIMEOUT_MS }, () => {
   it('reloads the config, keeps a stream in flight going and the process serving, then SIGTERM still drains', { timeout: TIMEOUT_MS }, async () => {
-    let release: () => void = () => undefined;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    const chunk = (content: string, finish: string | null = null) =>
-      sseEvent({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content }, finish_reason: finish }] });
-    const upstream = await startHttpMock({
-      kind: 'custom',
-      async handle(response) {
-        response.writeHead(200, { 'content-type': 'text/event-stream' });
-        response.write(chunk('first '));
-        await released;
-        response.write(chunk('second', 'stop'));
-        response.end('data: [DONE]\n\n');
-      },
-    });
-    const yaml = config(['m']);
-    const product = await startProduct({ configYaml: yaml });
-    const loaded = await parseConfigForEnvoy(yaml, 'config.yaml', VALIDATORS);
-    assert.ok(loaded.ok);
-    const envoy = await startEnvoy({ config: loaded.config, extProc: product.grpcAddress, upstreams: { openai: upstream.url }, gracefulClose: true });
+    const held = await openHeldStream(config(['m']));
+    const { product } = held;
     try {
-      const response = await fetch(`${envoy.url}/v1/chat/completions`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ model: 'm', stream: true, messages: [{ role: 'user', content: 'hi' }] }),
-      });
-      assert.equal(response.status, 200);
-      const reader = response.body?.getReader();
-      assert.ok(reader);
-      const first = await reader.read();
-      assert.match(Buffer.from(first.value ?? new Uint8Array()).toString(), /first/);
-
       // Three hang-ups in a row with the stream open: each one is a reload, none a shutdown.
       for (let count = 1; count <= 3; count += 1) {
         product.signal('SIGHUP');
@@ -65,9 +33,8 @@ describe('SIGHUP', { timeout: TIMEOUT_MS }, () => {
       assert.equal(reloaded['models'], 2);
 
       assert.equal((await fetch(`http://${product.adminAddress}/readyz`)).status, 200, 'still ready');
-      release();
-      let rest = '';
-      for (let part = await reader.read(); !part.done; part = await reader.read()) rest += Buffer.from(part.value).toString();
+      held.release();
+      const rest = await held.rest();
       assert.match(rest, /second/);
       assert.match(rest, /\[DONE\]/, 'the stream in flight finished normally');
       assert.ok(!product.logs.some((line) => typeof line.msg === 'string' && /draining|shutdown/.test(line.msg)), 'SIGHUP started no shutdown');
@@ -75,10 +42,7 @@ describe('SIGHUP', { timeout: TIMEOUT_MS }, () => {
       assert.equal(await product.stop('SIGTERM'), 0);
       assert.ok(product.logs.some((line) => line.msg === 'stopped'));
     } finally {
-      release();
-      await envoy.close();
-      await product.stop('SIGKILL');
-      await upstream.close();
+      await held.close();
     }
   });
 });

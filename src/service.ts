@@ -114,6 +114,8 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   const version = await packageVersion();
   const tracing = await startTracing(options, version);
   const metrics = new GatewayMetrics();
+  metrics.collectProcessMetrics();
+  metrics.setBuildInfo(version);
   const configStore = await ConfigStore.open(options.configPath, {
     logger,
     metrics,

@@ -1,7 +1,9 @@
 /**
- * The exchange's spans (tracing on only): request-header attributes at the start, and the end of the request's
- * span and of its last attempt's span with what the exchange learnt (status, usage, models, timings).
+ * What an exchange tells about itself when it ends, besides the metrics: its spans (tracing on only: request-header
+ * attributes at the start; the request's and its last attempt's span ended with the status, usage, models and
+ * timings), and the optional completion log line. Neither ever holds content or a credential.
  */
+import type { Logger } from '../logging.js';
 import { providerNameForSchema } from '../metrics/metrics.js';
 import type { ChargedUsage } from './accounting.js';
 import type { Exchange } from './exchange.js';
@@ -50,4 +52,35 @@ export function endSpans(exchange: Exchange, charged: ChargedUsage, errorType: s
     firstChunkAt: exchange.firstChunkAt,
     attempts: exchange.attemptCount,
   });
+}
+
+const millis = (value: number) => Math.round(value * 10) / 10;
+
+/** One info line per completed request (observability.completionLog): ids, routing, outcome, tokens, timings. */
+export function logCompletion(logger: Logger, exchange: Exchange, charged: ChargedUsage, errorType: string | undefined): void {
+  const attempt = exchange.attempt;
+  const usage = charged.usage;
+  const ttft = exchange.firstChunkAt !== undefined && attempt ? millis(exchange.firstChunkAt - attempt.startedAt) : undefined;
+  logger.info(
+    {
+      requestId: exchange.id,
+      operation: exchange.endpoint?.operationName,
+      model: exchange.request?.requestModel,
+      backend: attempt?.backend.name,
+      upstreamModel: attempt?.ctx.upstreamModel,
+      responseModel: exchange.responseModel,
+      status: exchange.responseStatus,
+      errorType,
+      stream: exchange.request?.stream,
+      attempts: exchange.attemptCount,
+      inputTokens: usage.inputTokens,
+      outputTokens: usage.outputTokens,
+      cachedInputTokens: usage.cachedInputTokens,
+      reasoningTokens: usage.reasoningTokens,
+      usageEstimated: charged.estimated,
+      durationMs: millis(performance.now() - exchange.startedAt),
+      timeToFirstTokenMs: ttft,
+    },
+    'request completed',
+  );
 }

@@ -15,7 +15,7 @@ import type { ProcessorDeps, StreamEnd, StreamProcessor } from './processor.js';
 import type { Warning } from '../translators/types.js';
 import { OTHER, providerNameForSchema } from '../metrics/metrics.js';
 import { logSecretsOf } from '../logging.js';
-import { endSpans, headerAttributes } from './observe.js';
+import { endSpans, headerAttributes, logCompletion } from './observe.js';
 
 /** Running usage is written at most this often during a stream (and always at its end). */
 const RUNNING_METADATA_INTERVAL_MS = 50;
@@ -70,6 +70,7 @@ export class RouterProcessor implements StreamProcessor {
   private record(charged: ChargedUsage, errorType: string | undefined): void {
     recordMetrics(this.exchange, this.deps.metrics, charged, errorType);
     endSpans(this.exchange, charged, errorType);
+    if (this.exchange.config.file.observability.completionLog) logCompletion(this.deps.logger, this.exchange, charged, errorType);
   }
 
   /** Starts the request's span for an LLM operation (tracing on only). */

@@ -128,6 +128,11 @@ export class GatewayMetrics {
     help: '1 when the last attempt to load the config succeeded, 0 when it was rejected (the previous config keeps serving).',
     registers: [this.registry],
   });
+  private readonly upstreamAttempts = this.counter(
+    'llm_extproc_upstream_attempts_total',
+    'Upstream attempts built, by backend; attempt="retry" counts Envoy\'s retries and fallbacks to another backend.',
+    ['backend', 'attempt'],
+  );
   private processMetrics = false;
 
   private requestModels: ReadonlySet<string> = new Set();
@@ -251,6 +256,11 @@ export class GatewayMetrics {
 
   streamClosed(): void {
     this.streamsActive.dec();
+  }
+
+  /** backend is a configured backend name (bounded by the config). */
+  recordUpstreamAttempt(backend: string, retry: boolean): void {
+    this.upstreamAttempts.inc({ backend, attempt: retry ? 'retry' : 'first' });
   }
 
   /** reason must come from code (a fixed set), never from request content. */

@@ -99,8 +99,13 @@ export class RouterProcessor implements StreamProcessor {
         this.startSpan(headers);
         return answered;
       }
-      case 'request_body':
-        return onRequestBody(this.exchange, message.request_body?.body ?? new Uint8Array(0));
+      case 'request_body': {
+        const answered = await onRequestBody(this.exchange, message.request_body?.body ?? new Uint8Array(0));
+        // Router-only mode builds the one attempt here (with the upstream filter, each attempt is counted there).
+        const attempt = this.exchange.attempt;
+        if (attempt && !this.exchange.config.file.envoy.upstreamFilter) this.deps.metrics.recordUpstreamAttempt(attempt.backend.name, false);
+        return answered;
+      }
       case 'response_headers':
         return this.response.onHeaders(readHeaderMap(message.response_headers?.headers), message.response_headers?.end_of_stream === true);
       case 'response_body': {

@@ -81,6 +81,7 @@ export class UpstreamProcessor implements StreamProcessor {
       for (const name of TRACE_CONTEXT_HEADERS) exchange.touchedHeaders.add(name);
     }
     exchange.startAttempt(built.attempt);
+    this.deps.metrics.recordUpstreamAttempt(backend.name, built.attempt.number > 1);
     exchange.usage = undefined;
     exchange.responseModel = undefined;
     return answer('request_headers', {

@@ -244,11 +244,23 @@ async function startTracing(options: ServiceOptions, version: string): Promise<T
   return tracing;
 }
 
+/** Spans still buffered get this long to reach the collector at shutdown; an unreachable one never delays exit more. */
+export const TRACING_SHUTDOWN_TIMEOUT_MS = 5_000;
+
 async function shutdownTracing(tracing: Tracing | undefined, logger: Logger): Promise<void> {
+  if (!tracing) return;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), TRACING_SHUTDOWN_TIMEOUT_MS);
+    timer.unref();
+  });
   try {
-    await tracing?.shutdown();
+    const result = await Promise.race([tracing.shutdown().then(() => 'done' as const), timeout]);
+    if (result === 'timeout') logger.warn({ timeoutMs: TRACING_SHUTDOWN_TIMEOUT_MS }, 'flushing spans timed out; the rest are dropped');
   } catch (error) {
     logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'flushing spans failed');
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -2,8 +2,11 @@
  * `npm run bench`: llm-extproc against a no-op ext_proc server measured in the same run, over the same
  * gRPC client and message sequence (router stream: headers, body, response headers, response body; one
  * upstream stream per request). Prints throughput and memory ratios; no thresholds (the machine is noisy).
+ * Tracing: the service as shipped has none (no OTEL_* variables); a second one traces every request (100 %
+ * sampling) into an exporter that discards the spans, which measures making them, not sending them.
  */
 import * as grpc from '@grpc/grpc-js';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { createLogger } from '../src/logging.js';
 import { extProcServiceDefinition } from '../src/server/proto.js';
 import type { ProcessingRequest, ProcessingResponse } from '../src/server/ext-proc-types.js';
@@ -99,11 +102,22 @@ async function measure(name: string, address: string, model: string, chunks: str
 
 // The service as it ships: createService from a config file on disk, with the shipped components.
 const server = await startTestService({ configYaml: CONFIG, logger: createLogger({ level: 'silent' }) });
+let spansMade = 0;
+const discard: SpanExporter = {
+  export(spans: ReadableSpan[], done) {
+    spansMade += spans.length;
+    done({ code: 0 });
+  },
+  shutdown: () => Promise.resolve(),
+};
+const traced = await startTestService({ configYaml: CONFIG, logger: createLogger({ level: 'silent' }), spanExporter: discard });
 const noop = await startNoop();
 const cases: Array<[string, string, string, string[]]> = [
   ['no-op ext_proc (baseline)', noop.address, 'gpt-4o-mini', openAIStream],
   ['llm-extproc OpenAI passthrough stream', server.address, 'gpt-4o-mini', openAIStream],
+  ['  same, tracing on (100 % sampled)', traced.address, 'gpt-4o-mini', openAIStream],
   ['llm-extproc Anthropic-translated stream', server.address, 'claude', anthropicStream],
+  ['  same, tracing on (100 % sampled)', traced.address, 'claude', anthropicStream],
 ];
 // Rounds interleave the cases so drift on a noisy machine hits them alike; the median round is reported.
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -118,6 +132,10 @@ console.log(`requests per case and round: ${REQUESTS}, rounds: ${ROUNDS} (median
 for (const result of results) {
   console.log(`${result.name.padEnd(42)} ${result.rps.toFixed(0).padStart(7)} req/s  ratio vs baseline ${(result.rps / baseline).toFixed(2)}  heap delta ${result.heapMb.toFixed(1)} MiB`);
 }
+console.log(`spans made by the traced service: ${spansMade}`);
 noop.close();
 await server.drain(1000);
+await traced.drain(1000);
+// stdout to a pipe or file is written asynchronously: let it drain before exiting.
+await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
 process.exit(0);

@@ -2,11 +2,14 @@
  * The composition root: the one function that builds the whole service from a config file on disk. The CLI's
  * `serve`, the tests and `npm run bench` all call createService, so what is tested is what ships.
  *
- *   components (translator table, config validators) -> translator table check -> metrics -> config store
- *   (first load, hot reload) -> admin HTTP server -> ext_proc gRPC server
+ *   components (translator table, config validators) -> translator table check -> tracing (only when the
+ *   OTEL_* variables turn it on: the SDK is imported then, never otherwise) -> metrics -> config store (first
+ *   load, hot reload) -> admin HTTP server -> ext_proc gRPC server
  *
  * Signals and the drain policy stay with the caller (src/cli/serve.ts).
  */
+import { readFile } from 'node:fs/promises';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { resetGcpTokenCaches } from './auth/gcp.js';
 import { startAdminServer, type AdminServer } from './admin/admin-server.js';
 import type { Components } from './components.js';
@@ -20,6 +23,8 @@ import { startExtProcServer } from './server/grpc-server.js';
 import { createTlsListener, TlsError, type TlsFiles, type TlsListener } from './server/tls.js';
 import type { ServerCredentials } from '@grpc/grpc-js';
 import { checkTranslatorTable, unservableBackends, type TranslatorTable } from './translators/table.js';
+import { spanSettingsFromEnv, tracingFromEnv } from './tracing/env.js';
+import type { Tracing } from './tracing/types.js';
 
 /** Thrown by createService when the service cannot start; `problems` lists every reason. */
 export class StartupError extends Error {
@@ -44,6 +49,7 @@ export type StartExtProcServer = (options: {
   logger: Logger;
   translators: TranslatorTable;
   credentials?: ServerCredentials;
+  tracing?: Tracing | undefined;
 }) => Promise<ExtProcServerHandle>;
 
 export interface ServiceOptions {
@@ -63,6 +69,8 @@ export interface ServiceOptions {
   readonly startServer?: StartExtProcServer;
   /** What sets `listen` and `admin`, for the message when one cannot be bound (default "--listen ADDR", "--admin ADDR"). */
   readonly setBy?: { readonly listen: string; readonly admin: string };
+  /** Tests: tracing on whatever the environment says, every span exported to this exporter as it ends. */
+  readonly spanExporter?: SpanExporter;
 }
 
 export interface Service {
@@ -73,11 +81,13 @@ export interface Service {
   readonly metrics: GatewayMetrics;
   /** Exchanges in flight (undefined only with an injected server). */
   readonly registry: ExchangeRegistry | undefined;
+  /** Present when tracing is on. */
+  readonly tracing: Tracing | undefined;
   /** /readyz turns 503, gRPC health NOT_SERVING, no new streams; resolves when open ones finished or the timeout passed. */
   drain(timeoutMs: number): Promise<void>;
   /** Closes every stream at once. */
   forceClose(): void;
-  /** Stops following the config and closes the admin server. Call after drain or forceClose. */
+  /** Stops following the config, closes the admin server and flushes the spans. Call after drain or forceClose. */
   close(): Promise<void>;
   /** The gRPC listener's TLS, when configured. */
   readonly tls?: TlsListener;
@@ -101,7 +111,11 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   const tableProblems = checkTranslatorTable(components.translators);
   if (tableProblems.length > 0) throw new StartupError(tableProblems);
 
+  const version = await packageVersion();
+  const tracing = await startTracing(options, version);
   const metrics = new GatewayMetrics();
+  metrics.collectProcessMetrics();
+  metrics.setBuildInfo(version);
   const configStore = await ConfigStore.open(options.configPath, {
     logger,
     metrics,
@@ -153,6 +167,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
       metrics,
       logger,
       translators: components.translators,
+      tracing,
       ...(tls ? { credentials: tls.credentials } : {}),
     }).catch((error: unknown) => {
       throw bindError(error, options.listen, setBy.listen);
@@ -173,6 +188,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
       configStore,
       metrics,
       registry: server.registry,
+      tracing,
       drain(timeoutMs) {
         draining = true;
         return server.drain(timeoutMs);
@@ -186,6 +202,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
         configStore.close();
         tls?.close();
         await admin.close();
+        await shutdownTracing(tracing, logger);
       },
       ...(tls ? { tls } : {}),
     };
@@ -193,7 +210,57 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     configStore.close();
     tls?.close();
     await adminServer?.close();
+    await shutdownTracing(tracing, logger);
     throw error;
+  }
+}
+
+/** The version in package.json (beside src/ and dist/ alike). */
+async function packageVersion(): Promise<string> {
+  try {
+    const text = await readFile(new URL('../package.json', import.meta.url), 'utf8');
+    const version = (JSON.parse(text) as { version?: unknown }).version;
+    return typeof version === 'string' ? version : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** The tracing SDK, imported only when tracing is on; undefined (and nothing loaded) otherwise. */
+async function startTracing(options: ServiceOptions, version: string): Promise<Tracing | undefined> {
+  const overrides = spanSettingsFromEnv(options.env);
+  if (options.spanExporter) {
+    const { startTracingSdk } = await import('./tracing/sdk.js');
+    return startTracingSdk({ choice: { exporter: 'given', spanExporter: options.spanExporter }, serviceVersion: version, overrides });
+  }
+  const decision = tracingFromEnv(options.env);
+  if (!decision.on) {
+    if (decision.problem) options.logger.warn({ problem: decision.problem }, 'tracing is off');
+    return undefined;
+  }
+  const { startTracingSdk } = await import('./tracing/sdk.js');
+  const tracing = await startTracingSdk({ choice: decision, serviceVersion: version, overrides });
+  options.logger.info({ exporter: decision.exporter, protocol: decision.exporter === 'otlp' ? decision.protocol : undefined }, 'tracing on');
+  return tracing;
+}
+
+/** Spans still buffered get this long to reach the collector at shutdown; an unreachable one never delays exit more. */
+export const TRACING_SHUTDOWN_TIMEOUT_MS = 5_000;
+
+async function shutdownTracing(tracing: Tracing | undefined, logger: Logger): Promise<void> {
+  if (!tracing) return;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), TRACING_SHUTDOWN_TIMEOUT_MS);
+    timer.unref();
+  });
+  try {
+    const result = await Promise.race([tracing.shutdown().then(() => 'done' as const), timeout]);
+    if (result === 'timeout') logger.warn({ timeoutMs: TRACING_SHUTDOWN_TIMEOUT_MS }, 'flushing spans timed out; the rest are dropped');
+  } catch (error) {
+    logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'flushing spans failed');
+  } finally {
+    clearTimeout(timer);
   }
 }
 

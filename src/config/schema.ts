@@ -3,6 +3,7 @@
  * Validation of cross-references (model -> backend, duplicate names, secrets) lives in load.ts.
  */
 import { z } from 'zod';
+import { isCredentialKey } from '../logging.js';
 
 export const SCHEMAS = [
   'OpenAI',
@@ -195,6 +196,23 @@ export const ENVOY_RETRY_ON = [
   'envoy-ratelimited',
 ] as const;
 
+/** Span attribute vocabularies (observability.tracing.conventions). */
+export const TRACE_CONVENTIONS = ['genai', 'openinference'] as const;
+export type TraceConventions = (typeof TRACE_CONVENTIONS)[number];
+
+/** Labels the GenAI metrics have already (a request-header label must not take one of these names). */
+const RESERVED_LABELS: ReadonlySet<string> = new Set([
+  'gen_ai_operation_name',
+  'gen_ai_provider_name',
+  'gen_ai_request_model',
+  'gen_ai_response_model',
+  'gen_ai_token_type',
+  'usage_estimated',
+  'error_type',
+  'le',
+  'quantile',
+]);
+
 export const ConfigSchema = z
   .object({
     /** Providers Envoy can send traffic to. */
@@ -256,9 +274,57 @@ export const ConfigSchema = z
           })
           .strict()
           .optional(),
+        /** OpenTelemetry tracing in Envoy itself (an OTLP/gRPC collector); absent: Envoy does not trace. */
+        tracing: z
+          .object({
+            /** Where Envoy sends its spans (OTLP over gRPC): host:port or unix:/path. */
+            address: z.string().min(1),
+            /** service.name of Envoy's spans. */
+            serviceName: z.string().min(1).default('llm-gateway-envoy'),
+            /** Share of requests Envoy starts a trace for, in percent (a client's sampled traceparent is always followed). */
+            samplingPercent: z.number().min(0).max(100).default(100),
+          })
+          .strict()
+          .optional(),
       })
       .strict()
       .default({ upstreamFilter: true }),
+    /** Traces, request-header labels and the per-request log line (OTEL_* variables turn tracing itself on). */
+    observability: z
+      .object({
+        /** What goes into the span of each LLM request (the tracer itself is configured by OTEL_* variables). */
+        tracing: z
+          .object({
+            /** Attribute vocabulary: OpenTelemetry GenAI conventions, or OpenInference (Phoenix, Arize). LLM_EXTPROC_TRACE_CONVENTIONS overrides it. */
+            conventions: z.enum(TRACE_CONVENTIONS).default('genai'),
+            /** Record prompts and completions in spans (OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true does too). Credentials never are. */
+            captureContent: z.boolean().default(false),
+            /** Cap, in characters, of each recorded prompt or completion. */
+            maxContentChars: z.number().int().min(16).max(1_048_576).default(8192),
+          })
+          .strict()
+          .default({ conventions: 'genai', captureContent: false, maxContentChars: 8192 }),
+        /** Request headers copied to span attributes and to the GenAI metrics as labels (e.g. x-tenant-id -> tenant). */
+        requestHeaders: z
+          .array(
+            z
+              .object({
+                /** The request header to read. Credential headers are refused. */
+                header: HeaderName.refine((name) => !isCredentialKey(name), 'is a credential header and is never recorded'),
+                /** Metric label and span attribute name. */
+                name: z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'must be a Prometheus label name').refine((name) => !RESERVED_LABELS.has(name) && !name.startsWith('__'), 'is a label the metrics already use'),
+                /** Distinct values kept per label; later ones are reported as "other" (a missing header as ""). */
+                maxValues: z.number().int().min(1).max(1000).default(20),
+              })
+              .strict(),
+          )
+          .default([])
+          .refine((entries) => new Set(entries.map((entry) => entry.name)).size === entries.length, 'names must be unique'),
+        /** Log one line at info when each request completes: id, model, backend, status, tokens, duration, time to first token. */
+        completionLog: z.boolean().default(false),
+      })
+      .strict()
+      .default({}),
     /** Size and count limits that keep one request's memory and CPU bounded; each has a safe default. */
     limits: z
       .object({

@@ -9,6 +9,7 @@
  * and counted once, until the file changes to a different failure or to a valid config. Events are debounced
  * and all I/O is asynchronous.
  */
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Logger } from '../logging.js';
@@ -31,7 +32,7 @@ export class ConfigError extends Error {
 
 export interface ConfigStoreOptions {
   logger: Logger;
-  metrics: Pick<GatewayMetrics, 'recordConfigReload' | 'setKnownModelsFromConfig'>;
+  metrics: Pick<GatewayMetrics, 'recordConfigReload' | 'setKnownModelsFromConfig' | 'recordConfigLoaded'>;
   /** Follow the file and reload on change. */
   watch: boolean;
   /** Checks beyond the schema (from src/components.ts), run on the first load and on every reload. */
@@ -91,6 +92,7 @@ export class ConfigStore {
     const problems = options.accept?.(result.config) ?? [];
     if (problems.length > 0) throw new ConfigError(absolute, problems);
     options.metrics.setKnownModelsFromConfig(result.config);
+    options.metrics.recordConfigLoaded(configHash(text.text));
     const store = new ConfigStore(absolute, result.config, text.text, options);
     if (options.watch) await store.startWatching();
     return store;
@@ -227,6 +229,7 @@ export class ConfigStore {
     this.lastFailure = undefined;
     this.config = result.config;
     metrics.setKnownModelsFromConfig(result.config);
+    metrics.recordConfigLoaded(configHash(text.text));
     metrics.recordConfigReload('success');
     logger.info(
       { path: this.path, backends: result.config.backends.size, models: result.config.models.size },
@@ -250,6 +253,11 @@ export class ConfigStore {
     log();
     return 'rejected';
   }
+}
+
+/** What identifies a config version in the metrics: the first 12 hex digits of the file's SHA-256. */
+export function configHash(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 12);
 }
 
 async function readText(path: string): Promise<{ ok: true; text: string } | { ok: false; error: string }> {

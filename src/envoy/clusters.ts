@@ -8,7 +8,7 @@ import type { ModelConfig } from '../config/schema.js';
 import { grpcCluster } from './address.js';
 import { upstreamHttpFilters } from './ext-proc-filter.js';
 import { extProcBufferBytes, type EnvoySettings } from './settings.js';
-import { ENDPOINT_BACKEND_KEY, ENDPOINT_METADATA_NAMESPACE, EXT_PROC_CLUSTER, RATE_LIMIT_CLUSTER, typeUrl, type JsonObject } from './types.js';
+import { ENDPOINT_BACKEND_KEY, ENDPOINT_METADATA_NAMESPACE, EXT_PROC_CLUSTER, RATE_LIMIT_CLUSTER, TRACING_CLUSTER, typeUrl, type JsonObject } from './types.js';
 
 /** Endpoint metadata namespace Envoy matches transport_socket_matches against. */
 const TRANSPORT_SOCKET_MATCH = 'envoy.transport_socket_match';
@@ -156,7 +156,7 @@ export function providerClusters(config: RuntimeConfig, settings: EnvoySettings)
     .map((backend) => providerCluster(backendClusterName(backend.name), [backend], [{ lb_endpoints: [lbEndpoint(backend, 1)] }], settings, false));
 }
 
-/** The gRPC clusters: ext_proc (two streams per in-flight call with the upstream filter) and rate limit. */
+/** The gRPC clusters: ext_proc (two streams per in-flight call with the upstream filter), rate limit, trace collector. */
 export function serviceClusters(settings: EnvoySettings): JsonObject[] {
   const clusters = [
     grpcCluster(EXT_PROC_CLUSTER, settings.extProc, {
@@ -175,6 +175,17 @@ export function serviceClusters(settings: EnvoySettings): JsonObject[] {
         maxConnections: 256,
         maxConcurrentStreams: 256,
         bufferBytes: 1024 * 1024,
+      }),
+    );
+  }
+  if (settings.tracing) {
+    clusters.push(
+      grpcCluster(TRACING_CLUSTER, settings.tracing.address, {
+        maxRequests: 1024,
+        maxPendingRequests: 1024,
+        maxConnections: 16,
+        maxConcurrentStreams: 128,
+        bufferBytes: 4 * 1024 * 1024,
       }),
     );
   }

@@ -8,7 +8,7 @@ import { localReplyConfig } from './local-reply.js';
 import { rateLimitFilter, RESERVE_SUFFIX } from './ratelimit.js';
 import { routes } from './routes.js';
 import type { EnvoySettings } from './settings.js';
-import { EXCHANGE_ID_METADATA_KEY, FILTER, metadataFormat, MODEL_HEADER, typeUrl, type JsonObject } from './types.js';
+import { EXCHANGE_ID_METADATA_KEY, FILTER, metadataFormat, MODEL_HEADER, TRACING_CLUSTER, typeUrl, type JsonObject } from './types.js';
 
 /** Metadata keys the service writes besides the cost keys. */
 export const USAGE_METADATA_KEYS = ['backend_name', 'model_name_override', 'response_model'] as const;
@@ -80,7 +80,26 @@ export function httpConnectionManager(config: RuntimeConfig, settings: EnvoySett
     ],
   };
   hcm['local_reply_config'] = localReplyConfig(Boolean(settings.rateLimit));
+  if (settings.tracing) hcm['tracing'] = tracing(settings.tracing);
   return hcm;
+}
+
+/**
+ * Envoy's OpenTelemetry tracer: Envoy starts (or continues) the trace, and its span of the ext_proc call carries
+ * the context to llm-extproc, whose request and attempt spans join the same trace.
+ */
+export function tracing(settings: NonNullable<EnvoySettings['tracing']>): JsonObject {
+  return {
+    random_sampling: { value: settings.samplingPercent },
+    provider: {
+      name: 'envoy.tracers.opentelemetry',
+      typed_config: {
+        '@type': typeUrl('envoy.config.trace.v3.OpenTelemetryConfig'),
+        grpc_service: { envoy_grpc: { cluster_name: TRACING_CLUSTER }, timeout: '1s' },
+        service_name: settings.serviceName,
+      },
+    },
+  };
 }
 
 export function listener(config: RuntimeConfig, settings: EnvoySettings): JsonObject {

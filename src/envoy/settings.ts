@@ -20,6 +20,13 @@ export interface RateLimitSettings {
   timeout: string;
 }
 
+export interface TracingSettings {
+  /** The OTLP/gRPC collector. */
+  address: ListenAddress;
+  serviceName: string;
+  samplingPercent: number;
+}
+
 export interface EnvoySettings {
   upstreamFilter: boolean;
   listenAddress: string;
@@ -37,6 +44,8 @@ export interface EnvoySettings {
   /** Largest request body accepted (limits.maxRequestBodyBytes); Envoy's buffers are sized from it. */
   maxBodyBytes: number;
   rateLimit: RateLimitSettings | undefined;
+  /** Envoy's own OpenTelemetry tracing (envoy.tracing); undefined: none. */
+  tracing: TracingSettings | undefined;
 }
 
 export type SettingsResult = { ok: true; settings: EnvoySettings } | { ok: false; errors: string[] };
@@ -76,6 +85,11 @@ export function resolveSettings(config: RuntimeConfig, options: EnvoyGenerateOpt
       };
     }
   }
+  let tracing: TracingSettings | undefined;
+  if (envoy.tracing) {
+    const collector = address(envoy.tracing.address, 'envoy.tracing.address');
+    if (collector) tracing = { address: collector, serviceName: envoy.tracing.serviceName, samplingPercent: envoy.tracing.samplingPercent };
+  }
   if (extProc?.kind === 'tcp' && extProc.port === 0) errors.push('ext_proc address: port 0 is not a fixed port');
   if (envoy.listenPort === envoy.adminPort) errors.push('envoy.adminPort: must differ from envoy.listenPort');
   if (!extProc || errors.length > 0) return { ok: false, errors };
@@ -97,6 +111,7 @@ export function resolveSettings(config: RuntimeConfig, options: EnvoyGenerateOpt
       caFile: envoy.caFile,
       maxBodyBytes: Math.min(config.file.limits.maxRequestBodyBytes, UINT32_MAX),
       rateLimit,
+      tracing,
     },
   };
 }

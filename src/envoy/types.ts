@@ -35,6 +35,8 @@ export const FILTER = {
 /** Cluster names of the two gRPC services. */
 export const EXT_PROC_CLUSTER = 'llm_extproc';
 export const RATE_LIMIT_CLUSTER = 'ratelimit';
+/** Cluster of the OpenTelemetry collector Envoy sends its spans to (envoy.tracing). */
+export const TRACING_CLUSTER = 'opentelemetry_collector';
 
 /** The runtime flag that makes Envoy close ext_proc streams gracefully (Envoy >= 1.34). */
 export const GRACEFUL_CLOSE_FLAG = 'envoy.reloadable_features.ext_proc_graceful_grpc_close';

@@ -5,7 +5,7 @@
  * bounded: models to the configured names (else "other"), providers to a fixed list,
  * free-form reasons to the first 50 distinct values.
  */
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RuntimeConfig } from '../config/load.js';
 import type { BackendSchema } from '../config/schema.js';
 import type { TokenUsage } from '../core/usage.js';
@@ -23,6 +23,8 @@ export const TIME_PER_OUTPUT_TOKEN_BUCKETS = [0.01, 0.025, 0.05, 0.075, 0.1, 0.1
 
 /** Label value for a model (or reason) outside the bounded set. */
 export const OTHER = 'other';
+/** Longest request-header label value (longer ones are cut). */
+export const MAX_HEADER_LABEL_CHARS = 64;
 /** How many distinct unknown finish reasons get their own label value. */
 export const MAX_FINISH_REASONS = 50;
 /** What an unknown finish reason must look like to become a label value. */
@@ -56,6 +58,15 @@ export interface GenAiLabels {
   requestModel: string;
   /** The model the provider says answered ('' when not known yet). */
   responseModel: string;
+  /** The request's headers (lower-case names): the configured observability.requestHeaders become labels. */
+  headers?: ReadonlyMap<string, string>;
+}
+
+/** A request header reported as a metric label (observability.requestHeaders). */
+export interface HeaderLabel {
+  readonly header: string;
+  readonly name: string;
+  readonly maxValues: number;
 }
 
 const MODEL_LABELS = ['gen_ai_operation_name', 'gen_ai_provider_name', 'gen_ai_request_model', 'gen_ai_response_model'] as const;
@@ -64,30 +75,10 @@ export class GatewayMetrics {
   readonly registry = new Registry();
   readonly contentType: string = this.registry.contentType;
 
-  private readonly tokenUsage = this.histogram(
-    'gen_ai_client_token_usage',
-    'Number of tokens used per request, by token type.',
-    [...MODEL_LABELS, 'gen_ai_token_type', 'usage_estimated'],
-    TOKEN_USAGE_BUCKETS,
-  );
-  private readonly requestDuration = this.histogram(
-    'gen_ai_server_request_duration_seconds',
-    'Time from the upstream request to the end of the response.',
-    [...MODEL_LABELS, 'error_type'],
-    REQUEST_DURATION_BUCKETS,
-  );
-  private readonly timeToFirstToken = this.histogram(
-    'gen_ai_server_time_to_first_token_seconds',
-    'Time to the first response body chunk of a streaming response.',
-    MODEL_LABELS,
-    TIME_TO_FIRST_TOKEN_BUCKETS,
-  );
-  private readonly timePerOutputToken = this.histogram(
-    'gen_ai_server_time_per_output_token_seconds',
-    'Time per output token after the first, for streaming responses.',
-    MODEL_LABELS,
-    TIME_PER_OUTPUT_TOKEN_BUCKETS,
-  );
+  private headerLabels: readonly HeaderLabel[] = [];
+  /** Per header label, the values seen so far (bounded by its maxValues). */
+  private headerValues = new Map<string, Set<string>>();
+  private genAi = this.genAiHistograms();
   private readonly configReloads = this.counter('llm_extproc_config_reloads_total', 'Config reloads after a file change, by result.', ['result']);
   private readonly unknownFinishReasons = this.counter(
     'llm_extproc_unknown_finish_reasons_total',
@@ -115,6 +106,34 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
   private readonly errors = this.counter('llm_extproc_errors_total', 'Error answers the service produced itself, by reason (an error code).', ['reason']);
+  private readonly buildInfo = new Gauge({
+    name: 'llm_extproc_build_info',
+    help: 'Always 1; the labels say which llm-extproc and which Node.js run.',
+    labelNames: ['version', 'node_version'],
+    registers: [this.registry],
+  });
+  private readonly configInfo = new Gauge({
+    name: 'llm_extproc_config_info',
+    help: 'Always 1; hash is the first 12 hex digits of the SHA-256 of the config file being served.',
+    labelNames: ['hash'],
+    registers: [this.registry],
+  });
+  private readonly configLoadedAt = new Gauge({
+    name: 'llm_extproc_config_last_reload_success_timestamp_seconds',
+    help: 'When the config being served was loaded (Unix time).',
+    registers: [this.registry],
+  });
+  private readonly configLastReloadOk = new Gauge({
+    name: 'llm_extproc_config_last_reload_successful',
+    help: '1 when the last attempt to load the config succeeded, 0 when it was rejected (the previous config keeps serving).',
+    registers: [this.registry],
+  });
+  private readonly upstreamAttempts = this.counter(
+    'llm_extproc_upstream_attempts_total',
+    'Upstream attempts built, by backend; attempt="retry" counts Envoy\'s retries and fallbacks to another backend.',
+    ['backend', 'attempt'],
+  );
+  private processMetrics = false;
 
   private requestModels: ReadonlySet<string> = new Set();
   private responseModels: ReadonlySet<string> = new Set();
@@ -130,19 +149,54 @@ export class GatewayMetrics {
     this.responseModels = new Set([...requests, ...responseModels]);
   }
 
-  /** setKnownModels from a loaded config. */
+  /** setKnownModels, and the request-header labels, from a loaded config. */
   setKnownModelsFromConfig(config: RuntimeConfig): void {
     const overrides: string[] = [];
     for (const model of config.models.values()) {
       for (const ref of model.backends) if (ref.modelNameOverride !== undefined) overrides.push(ref.modelNameOverride);
     }
     this.setKnownModels(config.models.keys(), overrides);
+    this.setHeaderLabels(config.file.observability.requestHeaders);
+  }
+
+  /**
+   * The request headers the GenAI metrics carry as labels. A different set of label names rebuilds the four GenAI
+   * histograms (their series start again from zero); the same names only update the headers and bounds.
+   */
+  setHeaderLabels(labels: readonly HeaderLabel[]): void {
+    const names = (list: readonly HeaderLabel[]) => list.map((label) => label.name).join(',');
+    const rebuild = names(labels) !== names(this.headerLabels);
+    this.headerLabels = labels.map((label) => ({ header: label.header.toLowerCase(), name: label.name, maxValues: label.maxValues }));
+    if (!rebuild) return;
+    this.headerValues = new Map(this.headerLabels.map((label) => [label.name, new Set<string>()]));
+    for (const histogram of Object.values(this.genAi)) this.registry.removeSingleMetric((histogram as unknown as { name: string }).name);
+    this.genAi = this.genAiHistograms();
+  }
+
+  /** prom-client's default process metrics (CPU, memory, event-loop lag, GC, handles) on this registry, once. */
+  collectProcessMetrics(): void {
+    if (this.processMetrics) return;
+    this.processMetrics = true;
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  setBuildInfo(version: string, nodeVersion: string = process.version): void {
+    this.buildInfo.reset();
+    this.buildInfo.set({ version, node_version: nodeVersion }, 1);
+  }
+
+  /** A config was loaded and is being served (first load or reload). */
+  recordConfigLoaded(hash: string, at: Date = new Date()): void {
+    this.configInfo.reset();
+    this.configInfo.set({ hash }, 1);
+    this.configLoadedAt.set(at.getTime() / 1000);
+    this.configLastReloadOk.set(1);
   }
 
   /** One observation per token type: input and output always, the others when > 0. */
   recordTokens(labels: GenAiLabels, usage: TokenUsage, estimated: boolean): void {
     const base = { ...this.modelLabels(labels), usage_estimated: estimated ? 'true' : 'false' };
-    const observe = (type: TokenType, count: number) => this.tokenUsage.observe({ ...base, gen_ai_token_type: type }, count);
+    const observe = (type: TokenType, count: number) => this.genAi.tokenUsage.observe({ ...base, gen_ai_token_type: type }, count);
     observe('input', usage.inputTokens);
     observe('output', usage.outputTokens);
     if (usage.cachedInputTokens > 0) observe('cached_input', usage.cachedInputTokens);
@@ -152,19 +206,20 @@ export class GatewayMetrics {
 
   /** errorType: '' for success, else a bounded error class (e.g. '_OTHER', an HTTP status class). */
   recordRequest(labels: GenAiLabels, seconds: number, errorType = ''): void {
-    this.requestDuration.observe({ ...this.modelLabels(labels), error_type: errorType }, seconds);
+    this.genAi.requestDuration.observe({ ...this.modelLabels(labels), error_type: errorType }, seconds);
   }
 
   recordTimeToFirstToken(labels: GenAiLabels, seconds: number): void {
-    this.timeToFirstToken.observe(this.modelLabels(labels), seconds);
+    this.genAi.timeToFirstToken.observe(this.modelLabels(labels), seconds);
   }
 
   recordTimePerOutputToken(labels: GenAiLabels, seconds: number): void {
-    this.timePerOutputToken.observe(this.modelLabels(labels), seconds);
+    this.genAi.timePerOutputToken.observe(this.modelLabels(labels), seconds);
   }
 
   recordConfigReload(result: 'success' | 'failure'): void {
     this.configReloads.inc({ result });
+    if (result === 'failure') this.configLastReloadOk.set(0);
   }
 
   /**
@@ -203,6 +258,11 @@ export class GatewayMetrics {
     this.streamsActive.dec();
   }
 
+  /** backend is a configured backend name (bounded by the config). */
+  recordUpstreamAttempt(backend: string, retry: boolean): void {
+    this.upstreamAttempts.inc({ backend, attempt: retry ? 'retry' : 'first' });
+  }
+
   /** reason must come from code (a fixed set), never from request content. */
   recordError(reason: string): void {
     this.errors.inc({ reason });
@@ -221,12 +281,56 @@ export class GatewayMetrics {
     return new Counter({ name, help, labelNames, registers: [this.registry] });
   }
 
-  private modelLabels(labels: GenAiLabels): Record<(typeof MODEL_LABELS)[number], string> {
-    return {
+  private modelLabels(labels: GenAiLabels): Record<string, string> {
+    const values: Record<string, string> = {
       gen_ai_operation_name: labels.operationName,
       gen_ai_provider_name: labels.providerName,
       gen_ai_request_model: bound(labels.requestModel, this.requestModels),
       gen_ai_response_model: bound(labels.responseModel, this.responseModels),
+    };
+    for (const label of this.headerLabels) values[label.name] = this.headerValue(label, labels.headers?.get(label.header));
+    return values;
+  }
+
+  /** A header's label value: '' when absent; the first maxValues distinct values, then "other". */
+  private headerValue(label: HeaderLabel, value: string | undefined): string {
+    if (value === undefined || value === '') return '';
+    const seen = this.headerValues.get(label.name);
+    if (!seen) return OTHER;
+    const text = value.slice(0, MAX_HEADER_LABEL_CHARS);
+    if (seen.has(text)) return text;
+    if (seen.size >= label.maxValues) return OTHER;
+    seen.add(text);
+    return text;
+  }
+
+  private genAiHistograms() {
+    const extra = this.headerLabels.map((label) => label.name);
+    return {
+      tokenUsage: this.histogram(
+        'gen_ai_client_token_usage',
+        'Number of tokens used per request, by token type.',
+        [...MODEL_LABELS, 'gen_ai_token_type', 'usage_estimated', ...extra],
+        TOKEN_USAGE_BUCKETS,
+      ),
+      requestDuration: this.histogram(
+        'gen_ai_server_request_duration_seconds',
+        'Time from the upstream request to the end of the response.',
+        [...MODEL_LABELS, 'error_type', ...extra],
+        REQUEST_DURATION_BUCKETS,
+      ),
+      timeToFirstToken: this.histogram(
+        'gen_ai_server_time_to_first_token_seconds',
+        'Time to the first response body chunk of a streaming response.',
+        [...MODEL_LABELS, ...extra],
+        TIME_TO_FIRST_TOKEN_BUCKETS,
+      ),
+      timePerOutputToken: this.histogram(
+        'gen_ai_server_time_per_output_token_seconds',
+        'Time per output token after the first, for streaming responses.',
+        [...MODEL_LABELS, ...extra],
+        TIME_PER_OUTPUT_TOKEN_BUCKETS,
+      ),
     };
   }
 }

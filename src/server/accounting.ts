@@ -101,6 +101,7 @@ export function recordMetrics(exchange: Exchange, metrics: GatewayMetrics, charg
     providerName: attempt ? providerNameForSchema(attempt.backend.schema) : 'unknown',
     requestModel: exchange.request?.requestModel ?? '',
     responseModel: exchange.responseModel ?? attempt?.ctx.upstreamModel ?? '',
+    headers: exchange.originalHeaders,
   };
   const end = performance.now();
   const start = attempt?.startedAt ?? exchange.startedAt;

@@ -13,6 +13,7 @@ import { CLIENT_CONFIDENTIAL_HEADERS } from '../auth/index.js';
 import { secretValuesOf } from './scrub-secrets.js';
 import type { TranslatorTable } from '../translators/table.js';
 import type { RequestContext, Translator } from '../translators/types.js';
+import type { AttemptSpan, RequestSpan } from '../tracing/types.js';
 import type { Endpoint } from './endpoints.js';
 
 export interface Attempt {
@@ -69,6 +70,12 @@ export class Exchange {
   private readonly secretValues = new Set<string>();
   private scrubberCache: SecretScrubber | undefined;
   private readonly releases: Array<() => void> = [];
+  /** The status the client got: the upstream's, or the service's own reply's. */
+  responseStatus: number | undefined;
+  /** The request's span, when tracing is on and the path is an LLM operation. */
+  span: RequestSpan | undefined;
+  /** The span of the latest upstream attempt (upstreamFilter: true). */
+  attemptSpan: AttemptSpan | undefined;
 
   constructor(
     readonly config: RuntimeConfig,

@@ -15,6 +15,16 @@ export interface StreamTracker {
   delete(call: ProcessCall): void;
 }
 
+/** The W3C trace context of the gRPC call (Envoy's span of the ext_proc call, when Envoy traces). */
+function traceContextOf(metadata: grpc.Metadata): Map<string, string> | undefined {
+  const traceparent = metadata.get('traceparent')[0];
+  if (typeof traceparent !== 'string') return undefined;
+  const context = new Map([['traceparent', traceparent]]);
+  const tracestate = metadata.get('tracestate')[0];
+  if (typeof tracestate === 'string') context.set('tracestate', tracestate);
+  return context;
+}
+
 export function createProcessHandler(deps: ProcessorDeps, tracker: StreamTracker): (call: ProcessCall) => void {
   return (call) => {
     tracker.add(call);
@@ -38,7 +48,7 @@ export function createProcessHandler(deps: ProcessorDeps, tracker: StreamTracker
     call.on('data', (message: ProcessingRequest) => {
       queue = queue.then(async () => {
         if (closed) return;
-        processor ??= isUpstreamStream(message) ? new UpstreamProcessor(deps) : new RouterProcessor(deps);
+        processor ??= isUpstreamStream(message) ? new UpstreamProcessor(deps) : new RouterProcessor(deps, deps.tracing ? traceContextOf(call.metadata) : undefined);
         const response = await processor.handle(message);
         if (response && !closed && !call.cancelled) call.write(response);
       }).catch((error: unknown) => {

@@ -9,6 +9,7 @@ import type { ConfigStore } from '../config/store.js';
 import type { Logger } from '../logging.js';
 import type { GatewayMetrics } from '../metrics/metrics.js';
 import type { TranslatorTable } from '../translators/table.js';
+import type { Tracing } from '../tracing/types.js';
 import { grpcBindTarget, parseListenAddress, removeStaleSocket, restrictSocket } from '../net-address.js';
 import { preloadEncoders } from '../costs/index.js';
 import { createProcessHandler, type ProcessCall } from './ext-proc-service.js';
@@ -24,6 +25,8 @@ export interface ExtProcServerOptions {
   translators: TranslatorTable;
   /** TLS (src/server/tls.ts); plaintext when absent. */
   credentials?: grpc.ServerCredentials;
+  /** Present when tracing is on. */
+  tracing?: Tracing | undefined;
 }
 
 export interface ExtProcServer {
@@ -67,7 +70,7 @@ export async function startExtProcServer(options: ExtProcServerOptions): Promise
   const registry = new ExchangeRegistry();
   const calls = new Set<ProcessCall>();
   const handler = createProcessHandler(
-    { configStore: options.configStore, registry, metrics: options.metrics, logger: options.logger, translators: options.translators },
+    { configStore: options.configStore, registry, metrics: options.metrics, logger: options.logger, translators: options.translators, tracing: options.tracing },
     { add: (call) => calls.add(call), delete: (call) => calls.delete(call) },
   );
   server.addService(extProcServiceDefinition.service(), { Process: handler });

@@ -3,6 +3,7 @@ import type { ConfigStore } from '../config/store.js';
 import type { Logger } from '../logging.js';
 import type { GatewayMetrics } from '../metrics/metrics.js';
 import type { TranslatorTable } from '../translators/table.js';
+import type { Tracing } from '../tracing/types.js';
 import type { ExchangeRegistry } from './exchange.js';
 import type { ProcessingRequest, ProcessingResponse } from './ext-proc-types.js';
 
@@ -12,6 +13,8 @@ export interface ProcessorDeps {
   readonly translators: TranslatorTable;
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
+  /** Present only when tracing is on (src/service.ts); processors do no tracing work without it. */
+  readonly tracing?: Tracing | undefined;
 }
 
 export type StreamEnd = 'end' | 'cancelled' | 'error';

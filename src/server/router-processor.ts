@@ -15,6 +15,7 @@ import type { ProcessorDeps, StreamEnd, StreamProcessor } from './processor.js';
 import type { Warning } from '../translators/types.js';
 import { OTHER, providerNameForSchema } from '../metrics/metrics.js';
 import { logSecretsOf } from '../logging.js';
+import { endSpans, headerAttributes, logCompletion } from './observe.js';
 
 /** Running usage is written at most this often during a stream (and always at its end). */
 const RUNNING_METADATA_INTERVAL_MS = 50;
@@ -29,7 +30,11 @@ export class RouterProcessor implements StreamProcessor {
   /** CEL and typed costs clamped to a valid number are counted. */
   private readonly onClamp = (metadataKey: string): void => this.deps.metrics.recordCostClamped(metadataKey);
 
-  constructor(private readonly deps: ProcessorDeps) {
+  constructor(
+    private readonly deps: ProcessorDeps,
+    /** The gRPC call's trace context (tracing on only): the parent when the request headers carry none. */
+    private readonly callTraceContext?: ReadonlyMap<string, string>,
+  ) {
     this.exchange = new Exchange(deps.configStore.current, deps.translators, logSecretsOf(deps.logger));
     deps.registry.add(this.exchange);
     this.response = new ResponseSide(this.exchange, {
@@ -51,21 +56,56 @@ export class RouterProcessor implements StreamProcessor {
     const serviceError = serviceErrorOf(response);
     if (serviceError) {
       reportServiceError(this.deps, this.exchange, serviceError);
+      this.exchange.responseStatus ??= serviceError.status;
       if (!this.exchange.finished) {
         // The service answered an error itself: still one request metric, with its status as error_type.
         this.exchange.finished = true;
-        recordMetrics(this.exchange, this.deps.metrics, effectiveUsage(this.exchange), String(serviceError.status));
+        this.record(this.charged(), String(serviceError.status));
       }
     }
     return response;
   }
 
+  /** The end of the exchange, once: metrics, spans, the completion log line. */
+  private record(charged: ChargedUsage, errorType: string | undefined): void {
+    recordMetrics(this.exchange, this.deps.metrics, charged, errorType);
+    endSpans(this.exchange, charged, errorType);
+    if (this.exchange.config.file.observability.completionLog) logCompletion(this.deps.logger, this.exchange, charged, errorType);
+  }
+
+  /** Starts the request's span for an LLM operation (tracing on only). */
+  private startSpan(headers: Map<string, string>): void {
+    const tracing = this.deps.tracing;
+    const endpoint = this.exchange.endpoint;
+    if (!tracing || !endpoint?.operation || endpoint.local) return;
+    const observability = this.exchange.config.file.observability;
+    // The request's own traceparent (the caller's, or Envoy's) first; else the context Envoy gave the ext_proc call.
+    const parent = headers.has('traceparent') || !this.callTraceContext ? headers : this.callTraceContext;
+    this.exchange.span = tracing.startRequest({
+      headers: parent,
+      operationName: endpoint.operationName,
+      startTime: this.exchange.startedAt,
+      headerAttributes: headerAttributes(observability.requestHeaders, headers),
+      settings: observability.tracing,
+      requestId: this.exchange.id,
+    });
+  }
+
   private async dispatch(message: ProcessingRequest): Promise<ProcessingResponse> {
     switch (message.request) {
-      case 'request_headers':
-        return onRequestHeaders(this.exchange, readHeaderMap(message.request_headers?.headers), message.request_headers?.end_of_stream === true);
-      case 'request_body':
-        return onRequestBody(this.exchange, message.request_body?.body ?? new Uint8Array(0));
+      case 'request_headers': {
+        const headers = readHeaderMap(message.request_headers?.headers);
+        const answered = onRequestHeaders(this.exchange, headers, message.request_headers?.end_of_stream === true);
+        this.startSpan(headers);
+        return answered;
+      }
+      case 'request_body': {
+        const answered = await onRequestBody(this.exchange, message.request_body?.body ?? new Uint8Array(0));
+        // Router-only mode builds the one attempt here (with the upstream filter, each attempt is counted there).
+        const attempt = this.exchange.attempt;
+        if (attempt && !this.exchange.config.file.envoy.upstreamFilter) this.deps.metrics.recordUpstreamAttempt(attempt.backend.name, false);
+        return answered;
+      }
       case 'response_headers':
         return this.response.onHeaders(readHeaderMap(message.response_headers?.headers), message.response_headers?.end_of_stream === true);
       case 'response_body': {
@@ -103,7 +143,8 @@ export class RouterProcessor implements StreamProcessor {
     const metadata = usageMetadata(this.exchange, charged, this.onClamp);
     if (!this.exchange.finished) {
       this.exchange.finished = true;
-      if (this.exchange.request) recordMetrics(this.exchange, this.deps.metrics, charged, errorType);
+      if (this.exchange.request) this.record(charged, errorType);
+      else endSpans(this.exchange, charged, errorType);
     }
     return metadata;
   }
@@ -165,8 +206,10 @@ export class RouterProcessor implements StreamProcessor {
       // The stream ended before the response did: the client went away, or the upstream was reset.
       this.deps.logger.debug({ exchange: this.exchange.id, reason }, 'exchange ended before the response finished');
       const errorType = this.exchange.localReplyStatus !== undefined ? String(this.exchange.localReplyStatus) : 'client_disconnect';
-      recordMetrics(this.exchange, this.deps.metrics, effectiveUsage(this.exchange), errorType);
+      this.record(this.charged(), errorType);
     }
+    // A span still open (the stream ended before the request body, or after a local reply): it ends here.
+    if (this.exchange.span) endSpans(this.exchange, effectiveUsage(this.exchange), this.exchange.responseStatus === undefined ? 'client_disconnect' : undefined);
     this.deps.registry.delete(this.exchange.id);
     this.exchange.close();
   }

@@ -129,6 +129,7 @@ async function handleBody(exchange: Exchange, rawBody: Uint8Array): Promise<Proc
     stream,
     clientWantsUsage: isRecord(streamOptions) && streamOptions['include_usage'] === true,
   };
+  exchange.span?.request({ model: requestModel, body, stream });
 
   const headers = new HeaderChanges().set(MODEL_HEADER, requestModel);
   if (exchange.config.file.envoy.upstreamFilter) {
@@ -143,6 +144,8 @@ async function handleBody(exchange: Exchange, rawBody: Uint8Array): Promise<Proc
   exchange.startAttempt(built.attempt);
   built.headers.set(MODEL_HEADER, requestModel);
   built.headers.set(BACKEND_HEADER, backend.name);
+  // The provider's side of the trace continues from this request's span.
+  exchange.span?.inject(built.headers);
   // A buffered body replaced with header mode SEND: content-length must match in the same answer.
   built.headers.set('content-length', String(built.body.length));
   return answer('request_body', {

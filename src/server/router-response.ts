@@ -92,6 +92,7 @@ export class ResponseSide {
   onHeaders(headers: Map<string, string>, endOfStream: boolean): ProcessingResponse {
     this.headers = headers;
     this.status = Number(headers.get(':status') ?? '0');
+    this.exchange.responseStatus = this.status;
     const encoding = headers.get('content-encoding');
     this.encoding = encoding && isSupportedEncoding(encoding) ? encoding : undefined;
     // An upstream may echo our credentials in a response header too.
@@ -193,6 +194,7 @@ export class ResponseSide {
   /** A 2xx with no body at all is no answer: a 502 in the client's format, sent before any byte went out. */
   private emptySuccess(): ProcessingResponse {
     this.errored = { status: 502, message: 'upstream answered with an empty body', code: 'upstream_invalid_response' };
+    this.exchange.responseStatus = 502;
     const api = this.exchange.endpoint?.clientApi ?? 'openai';
     return immediateError(api, this.errored, { metadata: this.hooks.finish(this.errorType()), details: 'llm_extproc_upstream_empty_body' });
   }
@@ -240,6 +242,7 @@ export class ResponseSide {
       if (result.responseModel) this.exchange.responseModel = result.responseModel;
       if (result.error) return this.replaceWithError(result.error, 'upstream_failure_in_success');
       out = result.body;
+      this.exchange.span?.observeOutput(out ?? decoded, false);
       if (this.exchange.endpoint?.operation === 'count_tokens') {
         // A provider's token count: nothing was generated, nothing is charged.
         changes.set(TOKEN_COUNT_HEADER, 'provider');
@@ -271,6 +274,7 @@ export class ResponseSide {
   /** A 2xx that is really a failure, or an undecodable body: answer an error in the client's format. */
   private replaceWithError(error: ErrorShape, reason: 'upstream_undecodable_body' | 'upstream_failure_in_success' | LimitReason): ProcessingResponse {
     this.errored = error;
+    this.exchange.responseStatus = error.status;
     this.hooks.serviceError({ status: error.status, reason });
     const api = this.exchange.endpoint?.clientApi ?? 'openai';
     const body = this.exchange.scrubber.scrub(Buffer.from(errorBodyFor(api, error), 'utf8'));
@@ -330,10 +334,11 @@ export class ResponseSide {
       this.decoder = undefined;
       this.streamBroken = true;
     }
-    const metadata = endOfStream ? this.hooks.finish(this.errorType()) : this.hooks.running();
     const joined = parts.length === 1 ? (parts[0] as Uint8Array) : Buffer.concat(parts);
     // Every byte for the client is scrubbed: a secret cut across chunks is held back until it can be told.
     const body = this.scrubStreamed(joined, endOfStream || this.streamBroken);
+    this.exchange.span?.observeOutput(body, true);
+    const metadata = endOfStream ? this.hooks.finish(this.errorType()) : this.hooks.running();
     if (unchanged && body === joined) return answer('response_body', { metadata });
     return answer('response_body', { body, metadata });
   }
@@ -361,7 +366,10 @@ export class ResponseSide {
   private absorb(step: { usage?: import('../core/usage.js').TokenUsage | undefined; responseModel?: string; deliveredText?: string; error?: ErrorShape; warnings?: readonly Warning[] }): void {
     if (step.usage) this.exchange.usage = step.usage;
     if (step.responseModel) this.exchange.responseModel = step.responseModel;
-    if (step.deliveredText) countDelivered(this.exchange, step.deliveredText);
+    if (step.deliveredText) {
+      countDelivered(this.exchange, step.deliveredText);
+      this.exchange.span?.observeText(step.deliveredText);
+    }
     if (step.error) this.errored = step.error;
     this.hooks.warn(step.warnings);
   }

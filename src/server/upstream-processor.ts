@@ -11,6 +11,8 @@ import { reportServiceError, serviceErrorOf } from './error-report.js';
 import { exchangeIdFromMetadata } from './router-request.js';
 import { buildAttempt, refForBackend } from './upstream-request.js';
 import type { ProcessorDeps, StreamEnd, StreamProcessor } from './processor.js';
+import { providerNameForSchema } from '../metrics/metrics.js';
+import { serverOf } from './observe.js';
 
 export const EXT_PROC_ATTRIBUTES_KEY = 'envoy.filters.http.ext_proc';
 export const HOST_BACKEND_ATTRIBUTE = "xds.upstream_host_metadata.filter_metadata['llm_extproc']['backend']";
@@ -56,6 +58,7 @@ export class UpstreamProcessor implements StreamProcessor {
     } catch (error) {
       exchange.localReply = true;
       exchange.localReplyStatus = GatewayError.isInstance(error) ? error.status : 500;
+      exchange.attemptSpan?.end({ outcome: 'local_reply', status: exchange.localReplyStatus, errorType: String(exchange.localReplyStatus) });
       const api = exchange.endpoint?.clientApi ?? 'openai';
       if (GatewayError.isInstance(error)) return gatewayErrorReply(api, error);
       // The cause, for the developers; the error answer itself is logged at warn and counted by handle().
@@ -70,8 +73,15 @@ export class UpstreamProcessor implements StreamProcessor {
     const backend = exchange.config.backends.get(backendName);
     if (!backend) throw new GatewayError('ERR_INTERNAL', `Envoy chose backend "${backendName}", which the config does not define`);
     const ref = refForBackend(request.model, backendName) ?? { backend: backendName, priority: 0, weight: 1 };
+    this.startAttemptSpan(exchange, backend.name, providerNameForSchema(backend.schema), ref.modelNameOverride ?? request.requestModel, backend.endpoint);
     const built = await buildAttempt(exchange, backend, ref);
+    if (exchange.attemptSpan) {
+      exchange.attemptSpan.inject(built.headers);
+      // Retries share one header map: the next attempt puts the client's values back before writing its own.
+      for (const name of TRACE_CONTEXT_HEADERS) exchange.touchedHeaders.add(name);
+    }
     exchange.startAttempt(built.attempt);
+    this.deps.metrics.recordUpstreamAttempt(backend.name, built.attempt.number > 1);
     exchange.usage = undefined;
     exchange.responseModel = undefined;
     return answer('request_headers', {
@@ -83,5 +93,29 @@ export class UpstreamProcessor implements StreamProcessor {
     });
   }
 
+  /** Ends the previous attempt's span (Envoy moved on: it was retried) and starts this one's, under the request's. */
+  private startAttemptSpan(exchange: Exchange, backend: string, providerName: string, upstreamModel: string, endpoint: string): void {
+    if (!exchange.span) return;
+    exchange.attemptSpan?.end({ outcome: 'retried', errorType: 'retried', retryReason: RETRY_REASON });
+    const server = serverOf(endpoint);
+    exchange.attemptSpan = exchange.span.startAttempt({
+      number: exchange.attemptCount + 1,
+      backend,
+      providerName,
+      upstreamModel,
+      serverAddress: server.address,
+      serverPort: server.port,
+    });
+  }
+
   close(_reason: StreamEnd): void {}
 }
+
+/** Headers the W3C trace-context propagator writes. */
+const TRACE_CONTEXT_HEADERS = ['traceparent', 'tracestate'];
+
+/**
+ * The upstream-level filter sees request headers only, so the service learns that an attempt failed when Envoy
+ * starts the next one; the status or reset that matched retry_on is in Envoy's own span of the attempt.
+ */
+const RETRY_REASON = 'envoy_retry_on';

@@ -14,6 +14,7 @@ import { VALIDATORS } from '../helpers/components.js';
 
 interface Service {
   image?: string;
+  profiles?: string[];
   build?: unknown;
   command?: string[];
   environment?: Record<string, string>;
@@ -50,8 +51,27 @@ function flag(command: string[] | undefined, name: string): string | undefined {
 }
 
 describe('docker-compose.yml', () => {
+  it('has an observability profile: collector, Jaeger, Prometheus with the alert rules, Grafana with the dashboard', () => {
+    const observability = Object.keys(services).filter((name) => service(name).profiles?.includes('observability'));
+    assert.deepEqual(observability.sort(), ['grafana', 'jaeger', 'otel-collector', 'prometheus']);
+    for (const name of observability) {
+      assert.match(service(name).image ?? '', /:v?\d+\.\d+\.\d+$/, `${name} is pinned to a release tag`);
+      for (const host of binds(name).keys()) assert.ok(existsSync(join(REPO_ROOT, host)), `${name} mounts ${host}, which exists`);
+    }
+    assert.equal(binds('prometheus').get('envoy/observability/prometheus/alerts.yaml'), '/etc/prometheus/alerts.yaml');
+    assert.equal(binds('grafana').get('envoy/observability/grafana/llm-extproc-dashboard.json'), '/var/lib/grafana/dashboards/llm-extproc.json');
+    const prometheus = parse(readFileSync(join(REPO_ROOT, 'envoy/observability/prometheus/prometheus.yml'), 'utf8')) as { rule_files: string[]; scrape_configs: Array<{ static_configs: Array<{ targets: string[] }> }> };
+    assert.deepEqual(prometheus.rule_files, ['/etc/prometheus/alerts.yaml']);
+    assert.ok(prometheus.scrape_configs.some((job) => job.static_configs.some((config) => config.targets.includes('llm-extproc:1064'))), 'scrapes the admin port');
+    assert.match(service('llm-extproc').environment?.['OTEL_EXPORTER_OTLP_ENDPOINT'] ?? '', /http:\/\/otel-collector:4318/);
+    // Envoy's spans go to the same collector (OTLP/gRPC), so Envoy's and the service's spans form one trace.
+    const collector = cluster(envoyConfig, 'opentelemetry_collector');
+    assert.deepEqual(dig(collector, 'load_assignment', 'endpoints', 0, 'lb_endpoints', 0, 'endpoint', 'address', 'socket_address'), { address: 'otel-collector', port_value: 4317 });
+  });
+
   it('has the whole stack', () => {
-    assert.deepEqual(Object.keys(services).sort(), ['envoy', 'llm-extproc', 'mock-openai', 'ratelimit', 'redis']);
+    const always = Object.keys(services).filter((name) => service(name).profiles === undefined);
+    assert.deepEqual(always.sort(), ['envoy', 'llm-extproc', 'mock-openai', 'ratelimit', 'redis']);
     const image = service('envoy').image ?? '';
     const version = /^envoyproxy\/envoy:v1\.(\d+)\.(\d+)$/.exec(image);
     assert.ok(version, `Envoy is pinned to a release: ${image}`);

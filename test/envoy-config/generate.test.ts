@@ -17,6 +17,7 @@ import { validateEnvoyConfig } from './validate.js';
 
 const ROUTER_ONLY = `${TWO_BACKENDS}\nenvoy: { upstreamFilter: false }\n`;
 const WITH_RATE_LIMIT = `${TWO_BACKENDS}\nenvoy: { rateLimit: { domain: budgets, tenantHeader: X-Team, failureModeDeny: true } }\n`;
+const WITH_TRACING = `${TWO_BACKENDS}\nenvoy: { tracing: { address: "otel-collector:4317", samplingPercent: 25 } }\n`;
 
 const VARIANTS: { name: string; yaml: string; options: EnvoyGenerateOptions }[] = [
   { name: 'defaults (TCP ext_proc on an IP)', yaml: TWO_BACKENDS, options: {} },
@@ -26,6 +27,8 @@ const VARIANTS: { name: string; yaml: string; options: EnvoyGenerateOptions }[] 
   { name: 'rate limit from config', yaml: WITH_RATE_LIMIT, options: {} },
   { name: 'rate limit from --ratelimit', yaml: ROUTER_ONLY, options: { rateLimit: 'ratelimit:8081' } },
   { name: 'no costs, no models', yaml: 'backends: []\n', options: {} },
+  { name: 'Envoy tracing to an OpenTelemetry collector', yaml: WITH_TRACING, options: {} },
+  { name: 'Envoy tracing, router-only, collector on a Unix socket', yaml: `${TWO_BACKENDS}\nenvoy: { upstreamFilter: false, tracing: { address: "unix:/run/otel.sock" } }\n`, options: {} },
 ];
 
 describe('generated Envoy bootstrap', () => {
@@ -43,6 +46,20 @@ describe('generated Envoy bootstrap', () => {
       assert.doesNotMatch(rendered.yaml, /[&*]a\d+/, 'no YAML anchors or aliases');
     });
   }
+
+  it('traces with OpenTelemetry only when envoy.tracing is set, to its own gRPC collector cluster', async () => {
+    const traced = await bootstrapFor(WITH_TRACING);
+    const tracing = dig(hcm(traced), 'tracing') as JsonMap;
+    assert.deepEqual(tracing['random_sampling'], { value: 25 });
+    assert.equal(dig(tracing, 'provider', 'name'), 'envoy.tracers.opentelemetry');
+    assert.deepEqual(dig(tracing, 'provider', 'typed_config', 'grpc_service', 'envoy_grpc'), { cluster_name: 'opentelemetry_collector' });
+    assert.equal(dig(tracing, 'provider', 'typed_config', 'service_name'), 'llm-gateway-envoy');
+    const collector = cluster(traced, 'opentelemetry_collector');
+    assert.ok(dig(collector, 'typed_extension_protocol_options', 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions', 'explicit_http_config', 'http2_protocol_options'), 'OTLP/gRPC needs HTTP/2');
+    const untraced = await bootstrapFor(TWO_BACKENDS);
+    assert.equal(hcm(untraced)['tracing'], undefined);
+    assert.ok(!clusterNames(untraced).includes('opentelemetry_collector'));
+  });
 
   it('runs buffer -> ext_proc -> rate limit -> router, with the router-level ext_proc modes', async () => {
     const bootstrap = await bootstrapFor(WITH_RATE_LIMIT);

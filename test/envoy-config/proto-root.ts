@@ -3,7 +3,7 @@
  * with protobufjs on demand: a type's package directory is loaded the first time the type is looked up.
  * The fields listed in src/envoy/newer-fields.ts are added by hand.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import protobuf from 'protobufjs';
@@ -21,6 +21,22 @@ export const INCLUDE_DIRS = [
   join(XDS_DEPS, 'protoc-gen-validate'),
   PROTOBUFJS_DIR,
 ];
+
+/** True when every `import "…";` of a .proto file is found in the include directories (or is one of the
+ *  google/protobuf well-known types protobufjs has built in). */
+function importsResolve(path: string, seen = new Map<string, boolean>()): boolean {
+  const known = seen.get(path);
+  if (known !== undefined) return known;
+  seen.set(path, true); // import cycles resolve to what the rest of the cycle says
+  const imports = [...readFileSync(path, 'utf8').matchAll(/^import\s+(?:public\s+|weak\s+)?"([^"]+)";/gm)].map((match) => match[1] ?? '');
+  const ok = imports.every((target) => {
+    if (target.startsWith('google/protobuf/')) return true;
+    const found = INCLUDE_DIRS.map((include) => join(include, target)).find((candidate) => existsSync(candidate));
+    return found !== undefined && importsResolve(found, seen);
+  });
+  seen.set(path, ok);
+  return ok;
+}
 
 export class EnvoyProtoRoot {
   readonly root = new protobuf.Root();
@@ -67,8 +83,10 @@ export class EnvoyProtoRoot {
     this.loadedDirs.add(relative);
     const dir = INCLUDE_DIRS.map((include) => join(include, relative)).find((candidate) => existsSync(candidate));
     if (!dir) return false;
+    // A file importing protos that are not shipped (envoy/config/trace/v3/opencensus.proto needs opencensus) is
+    // left out: its types cannot be checked, and a config using them fails as an unknown type.
     const files = readdirSync(dir)
-      .filter((name) => name.endsWith('.proto'))
+      .filter((name) => name.endsWith('.proto') && importsResolve(join(dir, name)))
       .map((name) => `${relative}/${name}`);
     if (files.length === 0) return false;
     this.root.loadSync(files, { keepCase: true });

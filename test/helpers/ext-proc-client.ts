@@ -17,9 +17,10 @@ export class ExtProcTestStream {
   readonly done: Promise<grpc.StatusObject>;
   private readonly call: grpc.ClientDuplexStream<ProcessingRequest, ProcessingResponse>;
 
-  constructor(client: grpc.Client) {
-    const method = (client as unknown as { Process: () => grpc.ClientDuplexStream<ProcessingRequest, ProcessingResponse> }).Process;
-    this.call = method.call(client);
+  /** `metadata`: the gRPC call's initial metadata (Envoy puts its ext_proc span's trace context there). */
+  constructor(client: grpc.Client, metadata?: grpc.Metadata) {
+    const method = (client as unknown as { Process: (metadata?: grpc.Metadata) => grpc.ClientDuplexStream<ProcessingRequest, ProcessingResponse> }).Process;
+    this.call = metadata ? method.call(client, metadata) : method.call(client);
     this.call.on('data', (response: ProcessingResponse) => {
       const waiter = this.waiters.shift();
       if (waiter) waiter(response);

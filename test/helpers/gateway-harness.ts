@@ -4,6 +4,7 @@
  * upstream. test/process/ runs the shipped entry as a child process instead; this harness is for the many tests
  * that need the service's metrics or exchange registry in hand.
  */
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { parseConfig, type RuntimeConfig } from '../../src/config/load.js';
 import type { Logger } from '../../src/logging.js';
 import type { GatewayMetrics } from '../../src/metrics/metrics.js';
@@ -24,6 +25,8 @@ export interface GatewayOptions {
   rateLimit?: RateLimitFilterHook;
   /** The service's logger (default: silent unless LOG_LEVEL is set); tests pass one writing to a capture stream. */
   logger?: Logger;
+  /** Tracing on, every span exported here as it ends (an InMemorySpanExporter). */
+  spanExporter?: SpanExporter;
   /** Further stand-in options (message timeout, graceful close, retries ...). */
   envoy?: Partial<Omit<EnvoyOptions, 'config' | 'extProc' | 'upstreams'>>;
 }
@@ -47,7 +50,7 @@ export async function loadTestConfig(configYaml: string, env: Record<string, str
 }
 
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
-  const server = await startTestService({ configYaml: options.configYaml, env: options.env, logger: options.logger });
+  const server = await startTestService({ configYaml: options.configYaml, env: options.env, logger: options.logger, spanExporter: options.spanExporter });
   const config = server.config;
   const metrics = server.metrics;
   const envoy = await startEnvoy({

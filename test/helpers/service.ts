@@ -4,6 +4,7 @@
  * tables from createComponents. Nothing here assembles the service any other way.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createComponents, type Components } from '../../src/components.js';
@@ -30,6 +31,8 @@ export interface TestServiceOptions {
   readonly watch?: boolean;
   /** TLS for the gRPC listener. */
   readonly tls?: TlsFiles;
+  /** Tracing on, every span exported here as it ends (an InMemorySpanExporter). */
+  readonly spanExporter?: SpanExporter;
 }
 
 export interface TestService {
@@ -72,6 +75,7 @@ export async function startTestService(options: TestServiceOptions): Promise<Tes
       components: options.components ?? createComponents(),
       watch: options.watch ?? false,
       ...(options.tls ? { tls: options.tls } : {}),
+      spanExporter: options.spanExporter,
     });
   } catch (error) {
     await rm(directory, { recursive: true, force: true });

@@ -4,9 +4,9 @@
  * bin/llm-extproc.js.
  */
 import { pathToFileURL } from 'node:url';
-import { readFile } from 'node:fs/promises';
 import { commandUsageText, findCommand, usageText, type CommandIo } from './cli/commands.js';
 import { createComponents, type Components } from './components.js';
+import { packageVersion } from './version.js';
 
 const processIo: CommandIo = {
   stdout: (text) => void process.stdout.write(text),
@@ -36,13 +36,6 @@ export async function main(argv: string[], io: CommandIo = processIo, components
   }
   const run = await command.load();
   return run(args, io, components);
-}
-
-/** The version in the package's package.json. */
-export async function packageVersion(): Promise<string> {
-  const manifest: unknown = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'));
-  const version = typeof manifest === 'object' && manifest !== null ? (manifest as Record<string, unknown>)['version'] : undefined;
-  return typeof version === 'string' ? version : 'unknown';
 }
 
 /** Entry point used by this file when run directly and by bin/llm-extproc.js. */

@@ -8,7 +8,6 @@
  *
  * Signals and the drain policy stay with the caller (src/cli/serve.ts).
  */
-import { readFile } from 'node:fs/promises';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { resetGcpTokenCaches } from './auth/gcp.js';
 import { startAdminServer, type AdminServer } from './admin/admin-server.js';
@@ -25,6 +24,7 @@ import type { ServerCredentials } from '@grpc/grpc-js';
 import { checkTranslatorTable, unservableBackends, type TranslatorTable } from './translators/table.js';
 import { spanSettingsFromEnv, tracingFromEnv } from './tracing/env.js';
 import type { Tracing } from './tracing/types.js';
+import { packageVersion } from './version.js';
 
 /** Thrown by createService when the service cannot start; `problems` lists every reason. */
 export class StartupError extends Error {
@@ -112,7 +112,6 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   if (tableProblems.length > 0) throw new StartupError(tableProblems);
 
   const version = await packageVersion();
-  const tracing = await startTracing(options, version);
   const metrics = new GatewayMetrics();
   metrics.collectProcessMetrics();
   metrics.setBuildInfo(version);
@@ -140,6 +139,8 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   const logSecrets = logSecretsOf(logger);
   logSecrets?.setConfigured(configSecretValues(configStore.current));
   configStore.onChange((config) => logSecrets?.setConfigured(configSecretValues(config)));
+  // Started last before the try below, whose failure path shuts it down again.
+  const tracing = await startTracing(options, version);
 
   let serving = false;
   let draining = false;
@@ -212,17 +213,6 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     await adminServer?.close();
     await shutdownTracing(tracing, logger);
     throw error;
-  }
-}
-
-/** The version in package.json (beside src/ and dist/ alike). */
-async function packageVersion(): Promise<string> {
-  try {
-    const text = await readFile(new URL('../package.json', import.meta.url), 'utf8');
-    const version = (JSON.parse(text) as { version?: unknown }).version;
-    return typeof version === 'string' ? version : 'unknown';
-  } catch {
-    return 'unknown';
   }
 }
 

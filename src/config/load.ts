@@ -277,6 +277,15 @@ async function resolveAuth(
   return resolved;
 }
 
+/** Every modelNameOverride the config's models give their backends: names an upstream may receive or report. */
+export function modelNameOverrides(config: Pick<RuntimeConfig, 'models'>): string[] {
+  const overrides: string[] = [];
+  for (const model of config.models.values()) {
+    for (const ref of model.backends) if (ref.modelNameOverride !== undefined) overrides.push(ref.modelNameOverride);
+  }
+  return overrides;
+}
+
 /** The `{file: PATH}` secrets of a loaded config. */
 export function fileSecretsOf(config: RuntimeConfig): Secret[] {
   const secrets: Secret[] = [];

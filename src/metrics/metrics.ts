@@ -6,7 +6,7 @@
  * free-form reasons to the first 50 distinct values.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { RuntimeConfig } from '../config/load.js';
+import { modelNameOverrides, type RuntimeConfig } from '../config/load.js';
 import type { BackendSchema } from '../config/schema.js';
 import type { TokenUsage } from '../core/usage.js';
 
@@ -151,11 +151,7 @@ export class GatewayMetrics {
 
   /** setKnownModels, and the request-header labels, from a loaded config. */
   setKnownModelsFromConfig(config: RuntimeConfig): void {
-    const overrides: string[] = [];
-    for (const model of config.models.values()) {
-      for (const ref of model.backends) if (ref.modelNameOverride !== undefined) overrides.push(ref.modelNameOverride);
-    }
-    this.setKnownModels(config.models.keys(), overrides);
+    this.setKnownModels(config.models.keys(), modelNameOverrides(config));
     this.setHeaderLabels(config.file.observability.requestHeaders);
   }
 

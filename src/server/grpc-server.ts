@@ -4,7 +4,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
-import type { RuntimeConfig } from '../config/load.js';
+import { modelNameOverrides } from '../config/load.js';
 import type { ConfigStore } from '../config/store.js';
 import type { Logger } from '../logging.js';
 import type { GatewayMetrics } from '../metrics/metrics.js';
@@ -41,16 +41,6 @@ export interface ExtProcServer {
 /** Room for headers, metadata and framing around the largest body. */
 const MESSAGE_OVERHEAD_BYTES = 1024 * 1024;
 
-/** Every model name a request may carry or a backend may receive. */
-function configuredModelNames(config: RuntimeConfig): string[] {
-  const names: string[] = [];
-  for (const model of config.models.values()) {
-    names.push(model.name);
-    for (const ref of model.backends) if (ref.modelNameOverride !== undefined) names.push(ref.modelNameOverride);
-  }
-  return names;
-}
-
 export async function startExtProcServer(options: ExtProcServerOptions): Promise<ExtProcServer> {
   const parsed = parseListenAddress(options.listen);
   if (!parsed.ok) throw new Error(`invalid listen address ${options.listen}: ${parsed.error}`);
@@ -66,7 +56,8 @@ export async function startExtProcServer(options: ExtProcServerOptions): Promise
   });
   // Before the first request: loading a tokenizer on demand would cost that request ~200 ms, Envoy's default
   // message timeout. Only the encodings the configured models need are loaded.
-  preloadEncoders(configuredModelNames(options.configStore.current));
+  const config = options.configStore.current;
+  preloadEncoders([...config.models.keys(), ...modelNameOverrides(config)]);
   const registry = new ExchangeRegistry();
   const calls = new Set<ProcessCall>();
   const handler = createProcessHandler(

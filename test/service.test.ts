@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -13,6 +13,7 @@ import { createLogger, type Logger } from '../src/logging.js';
 import type { ListenAddress } from '../src/net-address.js';
 import { ConfigError, createService, StartupError, type Service, type StartExtProcServer } from '../src/service.js';
 import { withoutChatTranslator } from './helpers/translator-table.js';
+import { connects, freePort } from './helpers/ports.js';
 
 const OPTIONS = { timeout: 30_000 };
 const LOOPBACK: ListenAddress = { kind: 'tcp', host: '127.0.0.1', port: 0 };
@@ -46,27 +47,6 @@ interface LogLine {
 }
 
 const WARN = 40;
-
-/** A port that was free a moment ago. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** Whether something accepts TCP connections on 127.0.0.1:port. */
-function connects(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
 
 describe('createService', OPTIONS, () => {
   it('throws StartupError naming the schema without a chat translator, and binds nothing', OPTIONS, async () => {

@@ -32,41 +32,48 @@ function errorLines(run: Run): string[] {
   return run.stderr.trim().split('\n').slice(1).map((line) => line.trim());
 }
 
-const BACKEND = 'backends: [{ name: b, schema: OpenAI, endpoint: "http://127.0.0.1:2" }]';
-const MODEL = 'models: [{ name: m, backends: [{ backend: b }] }]';
-
-describe('llm-extproc validate: models', OPTIONS, () => {
+/** A temporary directory for one describe block (made before its tests, removed after) and a config writer into it. */
+function temporaryDirectory(prefix: string): { path(name: string): string; configFile(name: string, lines: string[]): Promise<string> } {
   let dir = '';
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'llm-extproc-validate-'));
+    dir = await mkdtemp(join(tmpdir(), prefix));
   });
   after(async () => {
     await rm(dir, { recursive: true, force: true });
   });
+  return {
+    path: (name) => join(dir, name),
+    async configFile(name, lines) {
+      const path = join(dir, name);
+      await writeFile(path, lines.join('\n'));
+      return path;
+    },
+  };
+}
 
-  async function configFile(name: string, lines: string[]): Promise<string> {
-    const path = join(dir, name);
-    await writeFile(path, lines.join('\n'));
-    return path;
-  }
+const BACKEND = 'backends: [{ name: b, schema: OpenAI, endpoint: "http://127.0.0.1:2" }]';
+const MODEL = 'models: [{ name: m, backends: [{ backend: b }] }]';
+
+describe('llm-extproc validate: models', OPTIONS, () => {
+  const temp = temporaryDirectory('llm-extproc-validate-');
 
   it('rejects an empty file, no models key and an empty models list; --allow-no-models accepts them', OPTIONS, async () => {
     const paths = [
-      await configFile('empty.yaml', []),
-      await configFile('no-models-key.yaml', [BACKEND]),
-      await configFile('empty-models.yaml', [BACKEND, 'models: []']),
+      await temp.configFile('empty.yaml', []),
+      await temp.configFile('no-models-key.yaml', [BACKEND]),
+      await temp.configFile('empty-models.yaml', [BACKEND, 'models: []']),
     ];
     for (const path of paths) {
       const run = await validate(['--config', path]);
       assert.deepEqual(run, { code: 1, stdout: '', stderr: `${path}: 1 error\n  ${NO_MODELS_ERROR}\n` }, path);
       assert.deepEqual(await validate(['--config', path, '--allow-no-models']), { code: 0, stdout: `${path}: ok\n`, stderr: '' }, `${path} with --allow-no-models`);
     }
-    const bare = await configFile('null-models.yaml', [BACKEND, 'models:']);
+    const bare = await temp.configFile('null-models.yaml', [BACKEND, 'models:']);
     assert.deepEqual(errorLines(await validate(['--config', bare])), ['models: Expected array, received null'], 'a bare models: is the schema error alone');
   });
 
   it('reports every other error in the same pass', OPTIONS, async () => {
-    const crossReference = await configFile('cross-reference.yaml', [
+    const crossReference = await temp.configFile('cross-reference.yaml', [
       'backends:',
       '  - { name: b, schema: OpenAI, endpoint: "http://127.0.0.1:2", auth: { apiKey: { env: LLM_EXTPROC_UNSET } } }',
       '  - { name: b, schema: OpenAI, endpoint: "http://127.0.0.1:3" }',
@@ -83,16 +90,16 @@ describe('llm-extproc validate: models', OPTIONS, () => {
     assert.equal(allowed.code, 1);
     assert.equal(errorLines(allowed).length, 2, 'the other errors stay errors');
 
-    const schemaError = await configFile('schema-error.yaml', ['backends: [{ name: b, schema: OpenAI, endpoint: "http://127.0.0.1:2", colour: red }]']);
+    const schemaError = await temp.configFile('schema-error.yaml', ['backends: [{ name: b, schema: OpenAI, endpoint: "http://127.0.0.1:2", colour: red }]']);
     assert.deepEqual(errorLines(await validate(['--config', schemaError])), ['backends[0].colour: unknown key', NO_MODELS_ERROR]);
   });
 
   it('does not guess about models when the YAML itself is broken or the file is missing', OPTIONS, async () => {
-    const broken = await configFile('broken.yaml', ['backends: [', 'models:']);
+    const broken = await temp.configFile('broken.yaml', ['backends: [', 'models:']);
     const run = await validate(['--config', broken]);
     assert.equal(run.code, 1);
     assert.ok(errorLines(run).every((line) => line !== NO_MODELS_ERROR), run.stderr);
-    const missing = await validate(['--config', join(dir, 'absent.yaml')]);
+    const missing = await validate(['--config', temp.path('absent.yaml')]);
     assert.equal(missing.code, 1);
     assert.deepEqual(errorLines(missing).length, 1, missing.stderr);
     assert.match(missing.stderr, /absent\.yaml: cannot read config \(ENOENT: no such file\); give an existing file with --config FILE or LLM_EXTPROC_CONFIG/);
@@ -101,7 +108,7 @@ describe('llm-extproc validate: models', OPTIONS, () => {
   it('rejects a backend whose schema has no chat translator in the table, together with the rest', OPTIONS, async () => {
     const shipped = createComponents();
     const components: Components = { ...shipped, translators: withoutChatTranslator(shipped.translators, 'GoogleAI') };
-    const withModel = await configFile('google.yaml', [
+    const withModel = await temp.configFile('google.yaml', [
       'backends:',
       '  - { name: b, schema: OpenAI, endpoint: "http://127.0.0.1:2" }',
       '  - { name: g, schema: GoogleAI, endpoint: "http://127.0.0.1:3" }',
@@ -112,12 +119,12 @@ describe('llm-extproc validate: models', OPTIONS, () => {
     assert.deepEqual(errorLines(run), ['backend g: no translator serves schema GoogleAI']);
     assert.deepEqual(await validate(['--config', withModel]), { code: 0, stdout: `${withModel}: ok\n`, stderr: '' }, 'the shipped table serves it');
 
-    const noModels = await configFile('google-no-models.yaml', ['backends: [{ name: g, schema: GoogleAI, endpoint: "http://127.0.0.1:3" }]']);
+    const noModels = await temp.configFile('google-no-models.yaml', ['backends: [{ name: g, schema: GoogleAI, endpoint: "http://127.0.0.1:3" }]']);
     assert.deepEqual(errorLines(await validate(['--config', noModels], {}, components)), ['backend g: no translator serves schema GoogleAI', NO_MODELS_ERROR]);
   });
 
   it('accepts a config with a model', OPTIONS, async () => {
-    const path = await configFile('ok.yaml', [BACKEND, MODEL]);
+    const path = await temp.configFile('ok.yaml', [BACKEND, MODEL]);
     assert.deepEqual(await validate(['--config', path]), { code: 0, stdout: `${path}: ok\n`, stderr: '' });
   });
 
@@ -129,13 +136,7 @@ describe('llm-extproc validate: models', OPTIONS, () => {
 });
 
 describe('llm-extproc validate: shipped configs', OPTIONS, () => {
-  let dir = '';
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'llm-extproc-validate-shipped-'));
-  });
-  after(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  const temp = temporaryDirectory('llm-extproc-validate-shipped-');
 
   /**
    * The config's path, or a copy whose `{file: PATH}` secrets and `credentialsFile`s point at temporary files; env
@@ -147,11 +148,11 @@ describe('llm-extproc validate: shipped configs', OPTIONS, () => {
     const files = [...new Set([...text.matchAll(/\{\s*file:\s*([^\s,}]+)/g)].map((match) => match[1] ?? ''))];
     const credentials = [...new Set([...text.matchAll(/^\s*credentialsFile:\s*(\S+)/gm)].map((match) => match[1] ?? ''))];
     if (files.length === 0 && credentials.length === 0) return { path: join(ROOT, relative), env };
-    const secret = join(dir, 'secret');
+    const secret = temp.path('secret');
     await writeFile(secret, 'dummy-token\n');
-    const credentialsFile = join(dir, 'credentials.json');
+    const credentialsFile = temp.path('credentials.json');
     await writeFile(credentialsFile, '{"type":"service_account"}\n');
-    const path = join(dir, relative.replace(/\//g, '_'));
+    const path = temp.path(relative.replace(/\//g, '_'));
     let copy = files.reduce((current, file) => current.split(file).join(secret), text);
     copy = credentials.reduce((current, file) => current.split(file).join(credentialsFile), copy);
     await writeFile(path, copy);
@@ -172,22 +173,10 @@ describe('llm-extproc validate: shipped configs', OPTIONS, () => {
 });
 
 describe('llm-extproc validate: every error at once, in words', OPTIONS, () => {
-  let dir = '';
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'llm-extproc-validate-all-'));
-  });
-  after(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
-
-  async function configFile(name: string, lines: string[]): Promise<string> {
-    const path = join(dir, name);
-    await writeFile(path, lines.join('\n'));
-    return path;
-  }
+  const temp = temporaryDirectory('llm-extproc-validate-all-');
 
   it('a schema error does not hide duplicate names, unknown references, secrets or CEL errors', OPTIONS, async () => {
-    const path = await configFile('mixed.yaml', [
+    const path = await temp.configFile('mixed.yaml', [
       'backends:',
       '  - { name: b, schema: OpenAi, endpoint: "http://127.0.0.1:2", auth: { apiKey: { env: LLM_EXTPROC_UNSET } } }',
       '  - { name: b, schema: OpenAI, endpoint: "http://127.0.0.1:3" }',
@@ -215,7 +204,7 @@ describe('llm-extproc validate: every error at once, in words', OPTIONS, () => {
   });
 
   it('says what a valid value looks like, and never shows a value from auth or headers', OPTIONS, async () => {
-    const path = await configFile('values.yaml', [
+    const path = await temp.configFile('values.yaml', [
       'backends:',
       '  - name: b',
       '    schema: OpenAI',
@@ -240,20 +229,20 @@ describe('llm-extproc validate: every error at once, in words', OPTIONS, () => {
       `backends: [{ name: v, schema: GCPVertexAI, endpoint: "https://us-central1-aiplatform.googleapis.com", auth: { gcp: { projectId: p, region: us-central1, credentialsFile: "${file}" } } }]`,
       MODEL.replace('backend: b', 'backend: v'),
     ];
-    const missing = join(dir, 'absent.json');
-    const run = await validate(['--config', await configFile('gcp-missing.yaml', [...gcp(missing), 'envoy: { listenPort: 0 }'])]);
+    const missing = temp.path('absent.json');
+    const run = await validate(['--config', await temp.configFile('gcp-missing.yaml', [...gcp(missing), 'envoy: { listenPort: 0 }'])]);
     assert.deepEqual(errorLines(run), [
       'envoy.listenPort: Number must be greater than or equal to 1, got 0',
       `backends[0].auth.gcp.credentialsFile: cannot read credentials file ${missing} (ENOENT: no such file)`,
     ]);
-    const notJson = join(dir, 'not-json.json');
+    const notJson = temp.path('not-json.json');
     await writeFile(notJson, 'not json');
-    assert.deepEqual(errorLines(await validate(['--config', await configFile('gcp-not-json.yaml', gcp(notJson))])), [
+    assert.deepEqual(errorLines(await validate(['--config', await temp.configFile('gcp-not-json.yaml', gcp(notJson))])), [
       `backends[0].auth.gcp.credentialsFile: ${notJson} is not a JSON credentials file (a service-account key or an external-account config)`,
     ]);
-    const good = join(dir, 'key.json');
+    const good = temp.path('key.json');
     await writeFile(good, '{"type":"service_account"}');
-    const goodPath = await configFile('gcp-good.yaml', gcp(good));
+    const goodPath = await temp.configFile('gcp-good.yaml', gcp(good));
     assert.deepEqual(await validate(['--config', goodPath]), { code: 0, stdout: `${goodPath}: ok\n`, stderr: '' });
   });
 
@@ -268,7 +257,7 @@ describe('llm-extproc validate: every error at once, in words', OPTIONS, () => {
     assert.equal((await validate(['--config', gcp])).code, 1, 'the credentials file is missing here');
     assert.equal((await validate(['--config', gcp, '--skip-secrets'])).code, 0);
 
-    const broken = await configFile('skip-broken.yaml', [
+    const broken = await temp.configFile('skip-broken.yaml', [
       'backends: [{ name: b, schema: OpenAI, endpoint: "http://127.0.0.1:2", auth: { apiKey: { env: LLM_EXTPROC_UNSET }, anthropicApiKey: { file: /nonexistent } } }]',
       'models: [{ name: m, backends: [{ backend: ghost }] }]',
     ]);

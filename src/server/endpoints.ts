@@ -23,6 +23,9 @@ const ENDPOINTS: ReadonlyMap<string, Endpoint> = new Map([
   // Routed to the provider's counting API when every backend of the model has one, else answered locally.
   ['/anthropic/v1/messages/count_tokens', { method: 'POST', clientApi: 'anthropic', operation: 'count_tokens', operationName: 'count_tokens', local: 'count_tokens' }],
   ['/anthropic/v1/models', { method: 'GET', clientApi: 'anthropic', operation: undefined, operationName: 'models', local: 'models' }],
+  // Anthropic's own paths, for clients pointed at the gateway's root (ANTHROPIC_BASE_URL=http://gateway).
+  ['/v1/messages', { method: 'POST', clientApi: 'anthropic', operation: 'messages', operationName: 'messages' }],
+  ['/v1/messages/count_tokens', { method: 'POST', clientApi: 'anthropic', operation: 'count_tokens', operationName: 'count_tokens', local: 'count_tokens' }],
 ]);
 
 /** The endpoint for a `:path`, ignoring the query string. */
@@ -33,7 +36,7 @@ export function findEndpoint(path: string): Endpoint | undefined {
 
 /** The client API to answer errors in, for any path (also unknown ones). */
 export function clientApiForPath(path: string): ClientApi {
-  return path.startsWith('/anthropic/') ? 'anthropic' : 'openai';
+  return path.startsWith('/anthropic/') || path === '/v1/messages' || path.startsWith('/v1/messages/') || path.startsWith('/v1/messages?') ? 'anthropic' : 'openai';
 }
 
 /** True when a content-type denotes JSON (application/json, with parameters, or a +json type). */

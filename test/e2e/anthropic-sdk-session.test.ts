@@ -218,6 +218,26 @@ for (const upstreamFilter of [true, false]) {
       });
     }
 
+    it('serves the same client at Anthropic\'s own paths (/v1/messages, /v1/messages/count_tokens)', { timeout: 60_000 }, async () => {
+      const rootClient = new Anthropic({ baseURL: gateway.url, apiKey: 'client-key', maxRetries: 0 });
+      const question: Anthropic.MessageParam = { role: 'user', content: 'What does README.md say?' };
+      const stream = rootClient.messages.stream({ model: 'google-gemini', max_tokens: 1024, system: SYSTEM, tools: TOOLS, messages: [question] });
+      const message = await stream.finalMessage();
+      assert.equal(message.stop_reason, 'tool_use');
+      const record = await lastRecord(gateway);
+      assert.equal(record.metadata[NS]?.['llm_output_token'], message.usage.output_tokens);
+      const { data, response } = await rootClient.messages.countTokens({ model: 'google-gemini', messages: [question] }).withResponse();
+      assert.ok(data.input_tokens > 0);
+      assert.equal(response.headers.get('x-llm-extproc-token-count'), 'provider');
+      // A model the config does not serve gets Anthropic's error shape at the root path too.
+      const missing = await rootClient.messages.create({ model: 'no-such-model', max_tokens: 16, messages: [question] }).then(
+        () => assert.fail('expected an error'),
+        (error: unknown) => error,
+      );
+      assert.ok(missing instanceof Anthropic.APIError, String(missing));
+      assert.equal((missing.error as { type?: string } | undefined)?.type, 'error', JSON.stringify(missing.error));
+    });
+
     it('sends Claude on Converse its cache points, signed reasoning and exact thinking budget', { timeout: 60_000 }, async () => {
       const body = bedrock.requests.filter((request) => request.modelId?.includes('claude') && request.operation === 'converse').at(-1)?.body as Json;
       assert.ok(body);

@@ -8,6 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import { loadConfigFile, type LoadResult } from '../config/load.js';
+import { ATTEMPT_RESPONSE_HEADERS_NOTE } from '../envoy/settings.js';
 import { unservableBackends } from '../translators/table.js';
 import { COMMANDS, type CommandRun } from './commands.js';
 import { configPath, parseFlags, stringFlag } from './options.js';
@@ -53,6 +54,7 @@ export const runValidate: CommandRun = async (args, io, components) => {
   if (flags.values['allow-no-models'] !== true && (await hasNoModels(path, result))) errors.push(NO_MODELS_ERROR);
   if (errors.length === 0) {
     io.stdout(`${path}: ok${skipSecrets ? ' (secrets not checked)' : ''}\n`);
+    if (result.ok && result.config.file.envoy.attemptResponseHeaders) io.stdout(`  note: ${ATTEMPT_RESPONSE_HEADERS_NOTE}\n`);
     return 0;
   }
   const count = errors.length;

@@ -182,6 +182,10 @@ export async function parseConfig(
       if (typeof name === 'string' && !backendNames.has(name)) errors.push(`costs[${index}].backends[${backendIndex}]: unknown backend "${name}"`);
     }
   }
+  const envoy = isRecord(view) && isRecord(view['envoy']) ? view['envoy'] : undefined;
+  if (envoy?.['attemptResponseHeaders'] === true && envoy['upstreamFilter'] === false) {
+    errors.push('envoy.attemptResponseHeaders: needs envoy.upstreamFilter: true (router-only mode has no per-attempt filter)');
+  }
   const checked = parsed.success ? parsed.data : sectionsThatParse(raw);
   for (const validator of validators) errors.push(...validator(checked));
 

@@ -226,6 +226,13 @@ export const ConfigSchema = z
       .object({
         /** true: translate per upstream attempt (dual attachment); false: router-level only. */
         upstreamFilter: z.boolean().default(true),
+        /**
+         * Needs Envoy 1.37 or later. true: the upstream-level ext_proc filter also sends each attempt's response
+         * headers (response_header_mode SEND), so attempt spans carry the attempt's status and why it was retried
+         * (status_503, reset_or_timeout). On Envoy 1.36 an upstream ext_proc filter that processes response headers
+         * breaks retries on 5xx, so it is off by default. Needs upstreamFilter: true.
+         */
+        attemptResponseHeaders: z.boolean().default(false),
         // The fields below only shape the Envoy config `llm-extproc envoy` generates (src/envoy/).
         /** Port of the Envoy listener that clients call. */
         listenPort: z.number().int().min(1).max(65535).default(10000),

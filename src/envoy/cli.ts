@@ -1,7 +1,7 @@
 /** `llm-extproc envoy --config FILE [--extproc ADDR] [--ratelimit ADDR]`: prints the Envoy bootstrap YAML. */
 import { COMMANDS, type CommandRun } from '../cli/commands.js';
 import { configPath, parseFlags, stringFlag } from '../cli/options.js';
-import { renderEnvoyConfig } from './index.js';
+import { ATTEMPT_RESPONSE_HEADERS_NOTE, renderEnvoyConfig } from './index.js';
 import { loadConfigForEnvoy } from './load.js';
 
 export const runEnvoy: CommandRun = async (args, io, components) => {
@@ -28,6 +28,7 @@ export const runEnvoy: CommandRun = async (args, io, components) => {
     io.stderr(`llm-extproc envoy: ${rendered.errors.join('\n')}\n`);
     return 2;
   }
+  if (loaded.config.file.envoy.attemptResponseHeaders) io.stderr(`llm-extproc envoy: note: ${ATTEMPT_RESPONSE_HEADERS_NOTE}\n`);
   io.stdout(rendered.yaml);
   return 0;
 };

@@ -54,8 +54,10 @@ export function routerExtProcFilter(settings: EnvoySettings): JsonObject {
 }
 
 /**
- * Upstream-level: one stream per attempt, request headers only. The request attributes name the backend
- * Envoy chose; the router stream's metadata (the exchange id) is forwarded so the service finds its state.
+ * Upstream-level: one stream per attempt, request headers only; with envoy.attemptResponseHeaders (Envoy >= 1.37)
+ * also the attempt's response headers, answered before Envoy decides whether to retry, so the service sees each
+ * attempt's status. The request attributes name the backend Envoy chose; the router stream's metadata (the
+ * exchange id) is forwarded so the service finds its state.
  */
 export function upstreamExtProcFilter(settings: EnvoySettings): JsonObject {
   return {
@@ -66,7 +68,7 @@ export function upstreamExtProcFilter(settings: EnvoySettings): JsonObject {
       failure_mode_allow: false,
       processing_mode: {
         request_header_mode: 'SEND',
-        response_header_mode: 'SKIP',
+        response_header_mode: settings.attemptResponseHeaders ? 'SEND' : 'SKIP',
         request_body_mode: 'NONE',
         response_body_mode: 'NONE',
         request_trailer_mode: 'SKIP',

@@ -7,7 +7,7 @@ import type { EnvoyGenerateOptions } from './settings.js';
 export { buildBootstrap, generateBootstrap } from './bootstrap.js';
 export { loadConfigForEnvoy, parseConfigForEnvoy } from './load.js';
 export { costKeysForModel, rateLimitPolicies, DESCRIPTOR_KEYS, RESERVE_SUFFIX } from './ratelimit.js';
-export { resolveSettings, type EnvoyGenerateOptions, type EnvoySettings } from './settings.js';
+export { ATTEMPT_RESPONSE_HEADERS_NOTE, resolveSettings, type EnvoyGenerateOptions, type EnvoySettings } from './settings.js';
 export { modelClusterNames, backendClusterName, backendEndpoint } from './clusters.js';
 export { NOT_FOUND_BODY } from './routes.js';
 export * from './types.js';

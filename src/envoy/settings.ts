@@ -29,6 +29,8 @@ export interface TracingSettings {
 
 export interface EnvoySettings {
   upstreamFilter: boolean;
+  /** envoy.attemptResponseHeaders: the upstream-level filter sends each attempt's response headers (Envoy >= 1.37). */
+  attemptResponseHeaders: boolean;
   listenAddress: string;
   listenPort: number;
   adminPort: number;
@@ -49,6 +51,15 @@ export interface EnvoySettings {
 }
 
 export type SettingsResult = { ok: true; settings: EnvoySettings } | { ok: false; errors: string[] };
+
+/** The oldest Envoy the generated config works with, and the one envoy.attemptResponseHeaders needs. */
+export const MIN_ENVOY = '1.36';
+export const ATTEMPT_RESPONSE_HEADERS_MIN_ENVOY = '1.37';
+
+/** Said by `validate`, `envoy` and the generated file's header when envoy.attemptResponseHeaders is on. */
+export const ATTEMPT_RESPONSE_HEADERS_NOTE =
+  `envoy.attemptResponseHeaders needs Envoy >= ${ATTEMPT_RESPONSE_HEADERS_MIN_ENVOY}: on ${MIN_ENVOY} an upstream ext_proc filter that ` +
+  'processes response headers breaks retries on 5xx';
 
 /** Envoy's UInt32Value byte limits cannot go higher. */
 const UINT32_MAX = 0xffffffff;
@@ -97,6 +108,7 @@ export function resolveSettings(config: RuntimeConfig, options: EnvoyGenerateOpt
     ok: true,
     settings: {
       upstreamFilter: envoy.upstreamFilter,
+      attemptResponseHeaders: envoy.upstreamFilter && envoy.attemptResponseHeaders,
       listenAddress: envoy.listenAddress,
       listenPort: envoy.listenPort,
       adminPort: envoy.adminPort,

@@ -128,6 +128,17 @@ describe('llm-extproc validate: models', OPTIONS, () => {
     assert.deepEqual(await validate(['--config', path]), { code: 0, stdout: `${path}: ok\n`, stderr: '' });
   });
 
+  it('accepts envoy.attemptResponseHeaders with a note that it needs Envoy 1.37, and refuses it in router-only mode', OPTIONS, async () => {
+    const path = await temp.configFile('attempt-headers.yaml', [BACKEND, MODEL, 'envoy: { attemptResponseHeaders: true }']);
+    const run = await validate(['--config', path]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /^.*: ok\n  note: envoy\.attemptResponseHeaders needs Envoy >= 1\.37: on 1\.36 .* breaks retries on 5xx\n$/);
+    const routerOnly = await temp.configFile('attempt-headers-router.yaml', [BACKEND, MODEL, 'envoy: { upstreamFilter: false, attemptResponseHeaders: true }']);
+    assert.deepEqual(errorLines(await validate(['--config', routerOnly])), [
+      'envoy.attemptResponseHeaders: needs envoy.upstreamFilter: true (router-only mode has no per-attempt filter)',
+    ]);
+  });
+
   it('shows --allow-no-models in its usage', OPTIONS, async () => {
     const help = await validate(['--help']);
     assert.equal(help.code, 0);

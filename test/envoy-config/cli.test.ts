@@ -40,6 +40,15 @@ describe('llm-extproc envoy', () => {
     assert.match(result.stdout, /--extproc unix:\/s\/x\.sock --ratelimit rl:8081/);
   });
 
+  it('says on stderr that envoy.attemptResponseHeaders needs Envoy 1.37', async () => {
+    await writeFile(join(dir, 'attempt-headers.yaml'), `${TWO_BACKENDS}\nenvoy: { attemptResponseHeaders: true }\n`);
+    const result = await run(['envoy', '--config', join(dir, 'attempt-headers.yaml')]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(validateEnvoyYaml(result.stdout), []);
+    assert.match(result.stderr, /^llm-extproc envoy: note: envoy\.attemptResponseHeaders needs Envoy >= 1\.37/);
+    assert.equal((await run(['envoy', '--config', join(dir, 'good.yaml')])).stderr, '');
+  });
+
   it('needs no secret: a missing key file is fine for Envoy config', async () => {
     const result = await run(['envoy', '--config', join(dir, 'file-secret.yaml')]);
     assert.equal(result.code, 0, result.stderr);

@@ -9,7 +9,8 @@ import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { envoyDurationSeconds } from '../../src/config/schema.js';
 import { EXCHANGE_ID_KEY } from '../../src/server/router-request.js';
-import { generateBootstrap, GRACEFUL_CLOSE_FLAG, renderEnvoyConfig, type EnvoyGenerateOptions } from '../../src/envoy/index.js';
+import { generateBootstrap, GRACEFUL_CLOSE_FLAG, parseConfigForEnvoy, renderEnvoyConfig, type EnvoyGenerateOptions } from '../../src/envoy/index.js';
+import { VALIDATORS } from '../helpers/components.js';
 import { REPO_ROOT } from '../../scripts/envoy-generate.js';
 import { checkReferences } from './references.js';
 import { asList, bootstrapFor, cluster, clusterNames, configFrom, dig, hcm, httpFilters, routes, TWO_BACKENDS, type JsonMap } from './helpers.js';
@@ -17,6 +18,7 @@ import { validateEnvoyConfig } from './validate.js';
 
 const ROUTER_ONLY = `${TWO_BACKENDS}\nenvoy: { upstreamFilter: false }\n`;
 const WITH_RATE_LIMIT = `${TWO_BACKENDS}\nenvoy: { rateLimit: { domain: budgets, tenantHeader: X-Team, failureModeDeny: true } }\n`;
+const WITH_ATTEMPT_HEADERS = `${TWO_BACKENDS}\nenvoy: { attemptResponseHeaders: true }\n`;
 const WITH_TRACING = `${TWO_BACKENDS}\nenvoy: { tracing: { address: "otel-collector:4317", samplingPercent: 25 } }\n`;
 
 const VARIANTS: { name: string; yaml: string; options: EnvoyGenerateOptions }[] = [
@@ -28,6 +30,7 @@ const VARIANTS: { name: string; yaml: string; options: EnvoyGenerateOptions }[] 
   { name: 'rate limit from --ratelimit', yaml: ROUTER_ONLY, options: { rateLimit: 'ratelimit:8081' } },
   { name: 'no costs, no models', yaml: 'backends: []\n', options: {} },
   { name: 'Envoy tracing to an OpenTelemetry collector', yaml: WITH_TRACING, options: {} },
+  { name: 'attempt response headers (envoy.attemptResponseHeaders, Envoy >= 1.37)', yaml: WITH_ATTEMPT_HEADERS, options: {} },
   { name: 'Envoy tracing, router-only, collector on a Unix socket', yaml: `${TWO_BACKENDS}\nenvoy: { upstreamFilter: false, tracing: { address: "unix:/run/otel.sock" } }\n`, options: {} },
 ];
 
@@ -195,6 +198,39 @@ describe('generated Envoy bootstrap', () => {
     assert.deepEqual(dig(chain[1], 'typed_config', 'mutations', 'request_mutations'), [
       { append: { header: { key: 'content-length', value: '%DYNAMIC_METADATA(io.envoy.ai_gateway:content_length)%' }, append_action: 'ADD_IF_ABSENT' } },
     ]);
+  });
+
+  it('sends each attempt\'s response headers only with envoy.attemptResponseHeaders, and says it needs Envoy 1.37', async () => {
+    const upstreamModes = (bootstrap: JsonMap): unknown[] =>
+      clusterNames(bootstrap)
+        .filter((name) => name.startsWith('model_'))
+        .map((name) => {
+          const chain = asList(dig(cluster(bootstrap, name), 'typed_extension_protocol_options', 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions', 'http_filters'));
+          return dig(chain[0], 'typed_config', 'processing_mode', 'response_header_mode');
+        });
+    const on = await bootstrapFor(WITH_ATTEMPT_HEADERS);
+    assert.ok(upstreamModes(on).length >= 2);
+    assert.ok(upstreamModes(on).every((mode) => mode === 'SEND'));
+    assert.ok(upstreamModes(await bootstrapFor(TWO_BACKENDS)).every((mode) => mode === 'SKIP'));
+    // The router-level filter is the same either way.
+    assert.deepEqual(httpFilters(on).find((filter) => filter['name'] === 'envoy.filters.http.ext_proc'), httpFilters(await bootstrapFor(TWO_BACKENDS)).find((filter) => filter['name'] === 'envoy.filters.http.ext_proc'));
+    const render = async (yaml: string): Promise<string> => {
+      const rendered = renderEnvoyConfig(await configFrom(yaml), {}, { source: 'test.yaml', command: 'test' });
+      assert.ok(rendered.ok);
+      return rendered.yaml;
+    };
+    const onYaml = await render(WITH_ATTEMPT_HEADERS);
+    assert.match(onYaml, /^# Requires Envoy >= 1\.37: envoy\.attemptResponseHeaders/m);
+    assert.match(onYaml, /response headers go to llm-extproc before Envoy decides on a retry/);
+    const offYaml = await render(TWO_BACKENDS);
+    assert.match(offYaml, /^# Requires Envoy >= 1\.36 /m);
+    assert.doesNotMatch(offYaml, /attemptResponseHeaders/);
+  });
+
+  it('refuses envoy.attemptResponseHeaders in router-only mode', async () => {
+    const loaded = await parseConfigForEnvoy(`${TWO_BACKENDS}\nenvoy: { upstreamFilter: false, attemptResponseHeaders: true }\n`, 'test.yaml', VALIDATORS);
+    assert.ok(!loaded.ok);
+    assert.deepEqual(loaded.errors, ['envoy.attemptResponseHeaders: needs envoy.upstreamFilter: true (router-only mode has no per-attempt filter)']);
   });
 
   it('router-only: routes match model and backend, clusters per backend, no upstream ext_proc', async () => {

@@ -133,6 +133,11 @@ export class GatewayMetrics {
     'Upstream attempts built, by backend; attempt="retry" counts Envoy\'s retries and fallbacks to another backend.',
     ['backend', 'attempt'],
   );
+  private readonly retriedAttempts = this.counter(
+    'llm_extproc_upstream_retried_attempts_total',
+    'Upstream attempts Envoy retried, by the failed attempt\'s backend and reason: status_<code> or reset_or_timeout with envoy.attemptResponseHeaders, else envoy_retry_on.',
+    ['backend', 'reason'],
+  );
   private processMetrics = false;
 
   private requestModels: ReadonlySet<string> = new Set();
@@ -257,6 +262,11 @@ export class GatewayMetrics {
   /** backend is a configured backend name (bounded by the config). */
   recordUpstreamAttempt(backend: string, retry: boolean): void {
     this.upstreamAttempts.inc({ backend, attempt: retry ? 'retry' : 'first' });
+  }
+
+  /** backend: a configured backend name; reason: retryReasonOf (an HTTP status code or one of three words). */
+  recordRetriedAttempt(backend: string, reason: string): void {
+    this.retriedAttempts.inc({ backend, reason });
   }
 
   /** reason must come from code (a fixed set), never from request content. */

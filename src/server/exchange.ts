@@ -76,6 +76,11 @@ export class Exchange {
   span: RequestSpan | undefined;
   /** The span of the latest upstream attempt (upstreamFilter: true). */
   attemptSpan: AttemptSpan | undefined;
+  /**
+   * The HTTP status of the latest attempt's response headers, as the upstream-level filter saw them before Envoy
+   * decided on a retry (envoy.attemptResponseHeaders only); undefined while none arrived.
+   */
+  attemptResponseStatus: number | undefined;
 
   constructor(
     readonly config: RuntimeConfig,

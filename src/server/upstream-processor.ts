@@ -13,6 +13,7 @@ import { buildAttempt, refForBackend } from './upstream-request.js';
 import type { ProcessorDeps, StreamEnd, StreamProcessor } from './processor.js';
 import { providerNameForSchema } from '../metrics/metrics.js';
 import { serverOf } from './observe.js';
+import { readHeaderMap } from './headers.js';
 
 export const EXT_PROC_ATTRIBUTES_KEY = 'envoy.filters.http.ext_proc';
 export const HOST_BACKEND_ATTRIBUTE = "xds.upstream_host_metadata.filter_metadata['llm_extproc']['backend']";
@@ -31,7 +32,28 @@ export function isUpstreamStream(message: ProcessingRequest): boolean {
   return backendFromAttributes(message.attributes) !== undefined;
 }
 
+/** Why Envoy retried an attempt, from what the upstream-level filter saw of it. */
+export type RetryReason = `status_${number}` | 'status_other' | 'reset_or_timeout' | 'envoy_retry_on';
+
+/**
+ * The reason for retrying the exchange's latest attempt. With envoy.attemptResponseHeaders, Envoy hands every
+ * attempt's response headers to its stream and awaits the answer before it decides on a retry, so when the next
+ * attempt starts the service knows: the status of the failed attempt's headers, or none at all (the attempt was
+ * reset or timed out before any). Without the setting (Envoy 1.36) it cannot tell: envoy_retry_on.
+ */
+export function retryReasonOf(exchange: Exchange): RetryReason {
+  if (!exchange.config.file.envoy.attemptResponseHeaders) return 'envoy_retry_on';
+  const status = exchange.attemptResponseStatus;
+  if (status === undefined) return 'reset_or_timeout';
+  // Bounded for the metric's label: an HTTP status code, anything else is one value.
+  return Number.isInteger(status) && status >= 100 && status <= 599 ? `status_${status}` : 'status_other';
+}
+
 export class UpstreamProcessor implements StreamProcessor {
+  /** The exchange and attempt number this stream's request headers built (one stream per attempt). */
+  private exchange: Exchange | undefined;
+  private attemptNumber: number | undefined;
+
   constructor(private readonly deps: ProcessorDeps) {}
 
   async handle(message: ProcessingRequest): Promise<ProcessingResponse | undefined> {
@@ -45,8 +67,13 @@ export class UpstreamProcessor implements StreamProcessor {
   }
 
   private async answerFor(message: ProcessingRequest, exchange: Exchange | undefined, exchangeId: string | undefined): Promise<ProcessingResponse | undefined> {
+    if (message.request === 'response_headers') {
+      this.observeResponseHeaders(message);
+      return answer('response_headers');
+    }
     if (message.request !== 'request_headers') {
-      // Upstream-level filters send request headers only; answer anything else unchanged.
+      // Upstream-level filters send request headers, and response headers with envoy.attemptResponseHeaders;
+      // answer anything else unchanged.
       return message.request ? answer(message.request) : undefined;
     }
     if (!exchange) {
@@ -73,7 +100,12 @@ export class UpstreamProcessor implements StreamProcessor {
     const backend = exchange.config.backends.get(backendName);
     if (!backend) throw new GatewayError('ERR_INTERNAL', `Envoy chose backend "${backendName}", which the config does not define`);
     const ref = refForBackend(request.model, backendName) ?? { backend: backendName, priority: 0, weight: 1 };
-    this.startAttemptSpan(exchange, backend.name, providerNameForSchema(backend.schema), ref.modelNameOverride ?? request.requestModel, backend.endpoint);
+    // A later attempt: Envoy gave up on the previous one.
+    const previous = exchange.attempt;
+    const retryReason = previous ? retryReasonOf(exchange) : undefined;
+    if (previous && retryReason) this.deps.metrics.recordRetriedAttempt(previous.backend.name, retryReason);
+    this.startAttemptSpan(exchange, retryReason, backend.name, providerNameForSchema(backend.schema), ref.modelNameOverride ?? request.requestModel, backend.endpoint);
+    exchange.attemptResponseStatus = undefined;
     const built = await buildAttempt(exchange, backend, ref);
     if (exchange.attemptSpan) {
       exchange.attemptSpan.inject(built.headers);
@@ -81,6 +113,8 @@ export class UpstreamProcessor implements StreamProcessor {
       for (const name of TRACE_CONTEXT_HEADERS) exchange.touchedHeaders.add(name);
     }
     exchange.startAttempt(built.attempt);
+    this.exchange = exchange;
+    this.attemptNumber = built.attempt.number;
     this.deps.metrics.recordUpstreamAttempt(backend.name, built.attempt.number > 1);
     exchange.usage = undefined;
     exchange.responseModel = undefined;
@@ -93,10 +127,22 @@ export class UpstreamProcessor implements StreamProcessor {
     });
   }
 
+  /**
+   * This attempt's response headers (envoy.attemptResponseHeaders): their status goes on the attempt's span, and
+   * stays on the exchange for the retry reason should Envoy retry. Only while this attempt is the latest one.
+   */
+  private observeResponseHeaders(message: ProcessingRequest): void {
+    const exchange = this.exchange;
+    if (!exchange || exchange.attempt?.number !== this.attemptNumber) return;
+    const status = Number(readHeaderMap(message.response_headers?.headers).get(':status') ?? '0');
+    exchange.attemptResponseStatus = status;
+    exchange.attemptSpan?.responseStatus(status);
+  }
+
   /** Ends the previous attempt's span (Envoy moved on: it was retried) and starts this one's, under the request's. */
-  private startAttemptSpan(exchange: Exchange, backend: string, providerName: string, upstreamModel: string, endpoint: string): void {
+  private startAttemptSpan(exchange: Exchange, retryReason: RetryReason | undefined, backend: string, providerName: string, upstreamModel: string, endpoint: string): void {
     if (!exchange.span) return;
-    exchange.attemptSpan?.end({ outcome: 'retried', errorType: 'retried', retryReason: RETRY_REASON });
+    exchange.attemptSpan?.end({ outcome: 'retried', status: exchange.attemptResponseStatus, errorType: 'retried', retryReason: retryReason ?? 'envoy_retry_on' });
     const server = serverOf(endpoint);
     exchange.attemptSpan = exchange.span.startAttempt({
       number: exchange.attemptCount + 1,
@@ -114,8 +160,3 @@ export class UpstreamProcessor implements StreamProcessor {
 /** Headers the W3C trace-context propagator writes. */
 const TRACE_CONTEXT_HEADERS = ['traceparent', 'tracestate'];
 
-/**
- * The upstream-level filter sees request headers only, so the service learns that an attempt failed when Envoy
- * starts the next one; the status or reset that matched retry_on is in Envoy's own span of the attempt.
- */
-const RETRY_REASON = 'envoy_retry_on';

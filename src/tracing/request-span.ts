@@ -41,6 +41,11 @@ class Attempt implements AttemptSpan {
     injectInto(this.propagator, trace.setSpan(ROOT_CONTEXT, this.span), headers);
   }
 
+  responseStatus(status: number): void {
+    if (this.ended || !this.span.isRecording()) return;
+    if (status > 0) this.span.setAttribute(COMMON.httpStatus, status);
+  }
+
   end(result: AttemptEnd): void {
     if (this.ended) return;
     this.ended = true;

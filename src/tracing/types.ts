@@ -54,7 +54,10 @@ export interface AttemptEnd {
   readonly outcome: 'response' | 'retried' | 'local_reply' | 'abandoned';
   readonly status?: number | undefined;
   readonly errorType?: string | undefined;
-  /** Why Envoy retried, as far as the service can tell. */
+  /**
+   * Why Envoy retried, as far as the service can tell: status_<code> or reset_or_timeout when the upstream-level
+   * filter sees response headers (envoy.attemptResponseHeaders), else envoy_retry_on (unknown).
+   */
   readonly retryReason?: string | undefined;
 }
 
@@ -81,6 +84,8 @@ export interface RequestEnd {
 export interface AttemptSpan {
   /** Writes the attempt's trace context (traceparent, tracestate) into the upstream request's headers. */
   inject(headers: HeaderChanges): void;
+  /** The attempt's response headers arrived with this status (envoy.attemptResponseHeaders). */
+  responseStatus(status: number): void;
   /** Ends the span; later calls do nothing. */
   end(result: AttemptEnd): void;
 }

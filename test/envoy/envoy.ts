@@ -140,7 +140,7 @@ async function handleRequest(context: RequestContext): Promise<void> {
     const result = await forward(context, route);
     if (result.kind === 'stopped' || context.finished) return;
     context.onAbort(result.abort);
-    await runRouterResponsePhase(context, routerStream, result.response, result.ended, extraHeaders);
+    await runRouterResponsePhase(context, routerStream, result.response, result.headers, result.ended, extraHeaders);
   } finally {
     clearTimeout(routeTimer);
   }

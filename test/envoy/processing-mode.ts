@@ -1,6 +1,7 @@
 /**
  * ProcessingMode handling (contract §2): normalised modes, mode_override merging, content-length stripping.
  */
+import type { RuntimeConfig } from '../../src/config/load.js';
 import type { BodySendMode, ProcessingMode } from '../../src/server/ext-proc-types.js';
 
 export type Direction = 'request' | 'response';
@@ -87,3 +88,11 @@ export const UPSTREAM_PROCESSING_MODE: ProcessingMode = {
   request_trailer_mode: 'SKIP',
   response_trailer_mode: 'SKIP',
 };
+
+/**
+ * The upstream-level filter's mode for a config: with envoy.attemptResponseHeaders it also sends each attempt's
+ * response headers (Envoy >= 1.37 behaviour, see upstream-attempt.ts).
+ */
+export function upstreamProcessingMode(config: RuntimeConfig): ProcessingMode {
+  return config.file.envoy.attemptResponseHeaders ? { ...UPSTREAM_PROCESSING_MODE, response_header_mode: 'SEND' } : UPSTREAM_PROCESSING_MODE;
+}

@@ -17,17 +17,17 @@ export async function runRouterResponsePhase(
   context: RequestContext,
   stream: ExtProcStream,
   upstream: http.IncomingMessage,
+  /** The upstream response headers as the upstream filter chain left them (:status first). */
+  upstreamHeaders: HeaderMap,
   /** How the upstream response ended, watched since it arrived (see watchEnd in upstream-attempt.ts). */
   upstreamEnded: Promise<boolean>,
   extraHeaders: readonly HeaderPair[],
 ): Promise<void> {
-  const headers = new HeaderMap();
-  headers.set(':status', String(upstream.statusCode ?? 502));
-  for (const [name, value] of HeaderMap.fromRaw(upstream.rawHeaders)) headers.add(name, value);
+  const headers = HeaderMap.fromPairs(upstreamHeaders.pairs());
   headers.set('x-envoy-upstream-service-time', String(Math.round(context.record.timings.upstreamHeaders ?? 0)));
   for (const [name, value] of extraHeaders) headers.set(name, value);
   const declaredLength = contentLengthOf(headers);
-  const status = upstream.statusCode ?? 0;
+  const status = Number(headers.get(':status') ?? '0');
   const noBody = status === 204 || status === 304 || context.headers.get(':method') === 'HEAD' || declaredLength === 0;
   const answers: AnswerContext = { stream, direction: 'response', headers, count: (name) => context.count(name) };
   let replacedBody: Buffer | undefined;

@@ -4,13 +4,14 @@
  * the last attempt's response (or failure) is what goes downstream.
  */
 import type * as http from 'node:http';
+import type { HeaderMap } from './header-map.js';
 import type { RequestContext } from './request-context.js';
 import { pickTarget, priorityCount, type Route } from './routing.js';
 import type { AttemptRecord } from './types.js';
 import { runAttempt } from './upstream-attempt.js';
 
 export type ForwardResult =
-  | { kind: 'response'; response: http.IncomingMessage; ended: Promise<boolean>; attempt: AttemptRecord; abort(): void }
+  | { kind: 'response'; response: http.IncomingMessage; headers: HeaderMap; ended: Promise<boolean>; attempt: AttemptRecord; abort(): void }
   | { kind: 'stopped' };
 
 const RESET_BODY = 'upstream connect error or disconnect/reset before headers. reset reason: ';
@@ -54,8 +55,9 @@ export async function forward(context: RequestContext, route: Route): Promise<Fo
       });
       return { kind: 'stopped' };
     }
-    const status = result.response.statusCode ?? 0;
-    record.status = status;
+    record.status = result.response.statusCode ?? 0;
+    // The retry decision reads the headers as the upstream filter chain left them.
+    const status = Number(result.headers.get(':status') ?? '0');
     const retriable = (options.retryOn.fiveXx && status >= 500) || options.retryOn.statusCodes.includes(status);
     if (retriable && retriesLeft) {
       result.response.resume();
@@ -63,6 +65,6 @@ export async function forward(context: RequestContext, route: Route): Promise<Fo
       continue;
     }
     context.record.timings.upstreamHeaders = context.elapsed();
-    return { kind: 'response', response: result.response, ended: result.ended, attempt: record, abort: result.abort };
+    return { kind: 'response', response: result.response, headers: result.headers, ended: result.ended, attempt: record, abort: result.abort };
   }
 }

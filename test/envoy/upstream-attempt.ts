@@ -4,12 +4,21 @@
  * x-envoy-expected-rq-timeout-ms), then the cluster's upstream filter chain
  * [ext_proc (fresh stream per attempt) -> header_mutation (content-length ADD_IF_ABSENT from
  * %DYNAMIC_METADATA(io.envoy.ai_gateway:content_length)%) -> upstream_codec], then the real HTTP/1 request.
+ *
+ * With envoy.attemptResponseHeaders (response_header_mode SEND) the attempt's response headers go on the
+ * attempt's own stream, a 503 about to be retried included; the router sees the headers (and decides on a retry)
+ * only after the answer, with the message timeout running meanwhile. The stream is closed once the answer is in
+ * (nothing more to process: Envoy 1.37's stream-close optimisation), or when the attempt is torn down without
+ * response headers (reset, connect failure). This is Envoy 1.37+ behaviour: on 1.36 this mode breaks retries on
+ * 5xx, which the stand-in does not model.
  */
 import * as http from 'node:http';
 import { applyHeadersAnswer } from './answers.js';
 import { toStruct } from '../../src/server/struct.js';
+import type { ExtProcStream } from './ext-proc-stream.js';
+import { contentLengthOf, HeaderMap } from './header-map.js';
 import { headersToProto } from './proto-values.js';
-import { UPSTREAM_PROCESSING_MODE } from './processing-mode.js';
+import { sendsHeaders, upstreamProcessingMode } from './processing-mode.js';
 import type { RequestContext } from './request-context.js';
 import type { AttemptRecord } from './types.js';
 
@@ -20,7 +29,8 @@ export const BACKEND_ATTRIBUTES = [
 ];
 
 export type AttemptResult =
-  | { kind: 'response'; response: http.IncomingMessage; ended: Promise<boolean>; abort(): void }
+  /** headers: the response headers as the upstream filter chain left them (:status first). */
+  | { kind: 'response'; response: http.IncomingMessage; headers: HeaderMap; ended: Promise<boolean>; abort(): void }
   | { kind: 'failure'; reason: 'connect_failure' | 'reset' }
   /** A local reply (ext_proc error or immediate response) was sent downstream; never retried. */
   | { kind: 'stopped' };
@@ -40,10 +50,11 @@ export async function runAttempt(context: RequestContext, record: AttemptRecord)
   if (options.routeTimeoutMs > 0) headers.set('x-envoy-expected-rq-timeout-ms', String(options.routeTimeoutMs));
   headers.set('x-envoy-attempt-count', String(record.attempt));
   let body = context.body;
+  let stream: ExtProcStream | undefined;
 
   if (options.config.file.envoy.upstreamFilter) {
     const attributes = toStruct(Object.fromEntries(BACKEND_ATTRIBUTES.map((key) => [key, record.backend])));
-    const stream = context.newStream('upstream', UPSTREAM_PROCESSING_MODE, record.attempt, attributes);
+    stream = context.newStream('upstream', upstreamProcessingMode(options.config), record.attempt, attributes);
     const pending = stream.send('request', 'headers', { headers: headersToProto(headers), end_of_stream: body.length === 0 });
     record.extProcStreamId = stream.record?.id;
     const outcome = await pending;
@@ -62,7 +73,7 @@ export async function runAttempt(context: RequestContext, record: AttemptRecord)
       }
       if (result.replacedBody !== undefined) body = result.replacedBody;
       // Last exchange for this filter (body NONE, response SKIP): the stream closes now (1.37+).
-      stream.closeMaybeGraceful();
+      if (!sendsHeaders(stream.mode, 'response')) stream.closeMaybeGraceful();
     }
     const contentLength = context.metadata.format(METADATA_NAMESPACE, 'content_length');
     if (contentLength !== undefined && !headers.has('content-length')) headers.set('content-length', contentLength);
@@ -70,7 +81,51 @@ export async function runAttempt(context: RequestContext, record: AttemptRecord)
 
   record.requestHeaders = headers.pairs();
   record.requestBody = body;
-  return send(context, upstreamUrl, body, record);
+  const result = await send(context, upstreamUrl, body, record);
+  if (!stream) return result;
+  if (result.kind !== 'response') {
+    // The attempt is torn down without response headers: its stream closes (onDestroy).
+    stream.destroy();
+    return result;
+  }
+  return upstreamResponseHeaders(context, stream, result);
+}
+
+/**
+ * The upstream filter's encodeHeaders, when its mode sends response headers: respH on the attempt's stream, wait
+ * (the message timer runs), apply the answer to the response headers, close the stream (nothing more to process).
+ */
+async function upstreamResponseHeaders(
+  context: RequestContext,
+  stream: ExtProcStream,
+  result: Extract<AttemptResult, { kind: 'response' }>,
+): Promise<AttemptResult> {
+  if (stream.complete || !sendsHeaders(stream.mode, 'response')) {
+    stream.closeMaybeGraceful();
+    return result;
+  }
+  const headers = result.headers;
+  const status = Number(headers.get(':status') ?? '0');
+  const noBody = status === 204 || status === 304 || context.headers.get(':method') === 'HEAD' || contentLengthOf(headers) === 0;
+  const outcome = await stream.send('response', 'headers', { headers: headersToProto(headers), end_of_stream: noBody });
+  if (outcome.type === 'stopped' || context.finished) {
+    result.abort();
+    return { kind: 'stopped' };
+  }
+  if (outcome.type === 'answer') {
+    const applied = applyHeadersAnswer(
+      { stream, direction: 'response', headers, count: (name) => context.count(name), upstream: true },
+      outcome.response.response_headers,
+    );
+    if (!applied.ok) {
+      result.abort();
+      return { kind: 'stopped' };
+    }
+    // The service never replaces an attempt's response body; the stand-in does not model it.
+    if (applied.replacedBody !== undefined) throw new Error('envoy stand-in: CONTINUE_AND_REPLACE in an upstream respH answer is not modelled');
+  }
+  stream.closeMaybeGraceful();
+  return result;
 }
 
 function send(context: RequestContext, upstreamUrl: string, body: Buffer, record: AttemptRecord): Promise<AttemptResult> {
@@ -109,9 +164,13 @@ function send(context: RequestContext, upstreamUrl: string, body: Buffer, record
       else socket.once('connect', () => (connected = true));
     });
     request.on('response', (response) => {
+      const headers = new HeaderMap();
+      headers.set(':status', String(response.statusCode ?? 502));
+      for (const [name, value] of HeaderMap.fromRaw(response.rawHeaders)) headers.add(name, value);
       settle({
         kind: 'response',
         response,
+        headers,
         ended: watchEnd(response),
         abort: () => {
           unregister();

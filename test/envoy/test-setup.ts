@@ -22,8 +22,9 @@ models:
     backends: [{ backend: a }]
 `;
 
-export async function loadConfig(yaml: string, upstreamFilter = true): Promise<RuntimeConfig> {
-  const result = await parseConfig(`${yaml}\nenvoy: { upstreamFilter: ${upstreamFilter} }\n`, 'test', {}, VALIDATORS);
+export async function loadConfig(yaml: string, upstreamFilter = true, attemptResponseHeaders = false): Promise<RuntimeConfig> {
+  const envoy = `envoy: { upstreamFilter: ${upstreamFilter}${attemptResponseHeaders ? ', attemptResponseHeaders: true' : ''} }`;
+  const result = await parseConfig(`${yaml}\n${envoy}\n`, 'test', {}, VALIDATORS);
   if (!result.ok) throw new Error(result.errors.join('\n'));
   return result.config;
 }
@@ -40,13 +41,15 @@ export interface HarnessOptions {
   upstreams?: Record<string, MockScript>;
   yaml?: string;
   upstreamFilter?: boolean;
+  /** envoy.attemptResponseHeaders: the upstream-level filter also sends each attempt's response headers. */
+  attemptResponseHeaders?: boolean;
   envoy?: Partial<Omit<EnvoyOptions, 'config' | 'extProc' | 'upstreams'>>;
   /** Backend name -> URL overrides (e.g. a closed port). */
   upstreamUrls?: Record<string, string>;
 }
 
 export async function startHarness(options: HarnessOptions): Promise<Harness> {
-  const config = await loadConfig(options.yaml ?? TWO_BACKENDS_YAML, options.upstreamFilter ?? true);
+  const config = await loadConfig(options.yaml ?? TWO_BACKENDS_YAML, options.upstreamFilter ?? true, options.attemptResponseHeaders ?? false);
   const extProc = await startScriptedExtProc(options.script);
   const upstreams: Record<string, HttpMock> = {};
   const urls: Record<string, string> = {};

@@ -12,6 +12,7 @@ import type { RuntimeConfig } from '../../src/config/load.js';
 import { parseConfigForEnvoy } from '../../src/envoy/index.js';
 import { startEnvoy, type EnvoyStandIn } from '../envoy/envoy.js';
 import { VALIDATORS } from '../helpers/components.js';
+import { startHttpMock, type HttpMock } from '../mocks/http-mock.js';
 import { startOpenAIMock, type OpenAIMock } from '../mocks/openai-mock.js';
 import { startProduct, type Product } from './product.js';
 
@@ -22,10 +23,16 @@ const PARENT = '00f067aa0ba902b7';
 const CONFIG = `
 backends:
   - { name: openai, schema: OpenAI, endpoint: https://api.openai.com, auth: { apiKey: { env: OPENAI_KEY } } }
+  - { name: busy, schema: OpenAI, endpoint: https://busy.example.com }
 models:
   - { name: m-openai, backends: [{ backend: openai, modelNameOverride: gpt-4o-mini }] }
+  - name: m-fallback
+    backends:
+      - { backend: busy, priority: 0 }
+      - { backend: openai, modelNameOverride: gpt-4o-mini, priority: 1 }
 envoy:
   upstreamFilter: true
+  attemptResponseHeaders: true
 `;
 
 interface OtlpValue {
@@ -124,11 +131,13 @@ describe('the shipped process exports spans over OTLP/HTTP when OTEL_EXPORTER_OT
   let openai: OpenAIMock;
   let product: Product;
   let envoy: EnvoyStandIn;
+  let busy: HttpMock;
 
   before(async () => {
     receiver = new OtlpReceiver();
     const endpoint = await receiver.start();
     openai = await startOpenAIMock({ reply: 'traced hello' });
+    busy = await startHttpMock({ kind: 'json', status: 503, body: { error: { message: 'overloaded', type: 'server_error' } } });
     product = await startProduct({
       configYaml: CONFIG,
       env: {
@@ -139,12 +148,12 @@ describe('the shipped process exports spans over OTLP/HTTP when OTEL_EXPORTER_OT
         OTEL_BSP_SCHEDULE_DELAY: '50',
       },
     });
-    envoy = await startEnvoy({ config: await envoyView(product.configText), extProc: product.grpcAddress, upstreams: { openai: openai.url }, gracefulClose: true });
+    envoy = await startEnvoy({ config: await envoyView(product.configText), extProc: product.grpcAddress, upstreams: { openai: openai.url, busy: busy.url }, gracefulClose: true });
   });
   after(async () => {
     await envoy.close();
     const code = await product.stop('SIGTERM');
-    await Promise.all([openai.close(), receiver.close()]);
+    await Promise.all([openai.close(), busy.close(), receiver.close()]);
     assert.equal(code, 0);
   });
 
@@ -171,6 +180,25 @@ describe('the shipped process exports spans over OTLP/HTTP when OTEL_EXPORTER_OT
     assert.equal(upstreamHeader.split('-')[2], hex(attempt.span.spanId));
     assert.ok(receiver.paths.every((path) => path.startsWith('POST /v1/traces application/json')), receiver.paths.join('\n'));
     assert.ok(!JSON.stringify(receiver.spans).includes('sk-process-trace'), 'no credential in any span');
+  });
+
+  it('with envoy.attemptResponseHeaders, a fallback after a 503 shows the failed attempt\'s status and retry reason', { timeout: TIMEOUT }, async () => {
+    const traceId = 'bbf92f3577b34da6a3ce929d0e0e4736';
+    const response = await fetch(`${envoy.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', traceparent: `00-${traceId}-${PARENT}-01` },
+      body: JSON.stringify({ model: 'm-fallback', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    assert.equal(response.status, 200);
+    assert.ok((await response.text()).includes('traced hello'));
+    const failed = await receiver.waitFor(({ span }) => hex(span.traceId) === traceId && span.name === 'attempt 1 busy');
+    assert.equal(attribute(failed.span, 'llm_extproc.attempt.outcome'), 'retried');
+    assert.equal(attribute(failed.span, 'llm_extproc.attempt.retry_reason'), 'status_503');
+    assert.equal(attribute(failed.span, 'http.response.status_code'), 503);
+    const answered = await receiver.waitFor(({ span }) => hex(span.traceId) === traceId && span.name === 'attempt 2 openai');
+    assert.equal(attribute(answered.span, 'llm_extproc.attempt.outcome'), 'response');
+    assert.equal(attribute(answered.span, 'http.response.status_code'), 200);
+    assert.equal(hex(answered.span.parentSpanId), hex(failed.span.parentSpanId));
   });
 });
 

@@ -14,11 +14,11 @@ import { join } from 'node:path';
 import type { Components } from '../components.js';
 import { loadConfigFile, type RuntimeConfig } from '../config/load.js';
 import { ConfigError } from '../config/store.js';
-import { renderEnvoyConfig } from '../envoy/index.js';
+import { ATTEMPT_RESPONSE_HEADERS_NOTE, renderEnvoyConfig } from '../envoy/index.js';
 import { createLogger, type Logger } from '../logging.js';
 import { checkListenAddresses, parseListenAddress, type ListenAddress } from '../net-address.js';
 import { drainAndStop, startEnvoy, waitForReady, type EnvoyExit } from '../run/envoy-process.js';
-import { findEnvoy } from '../run/find-envoy.js';
+import { ENVOY_IMAGE, findEnvoy } from '../run/find-envoy.js';
 import { createService, StartupError, type Service } from '../service.js';
 import { COMMANDS, type CommandIo, type CommandRun } from './commands.js';
 import { configPath, parseFlags, stringFlag } from './options.js';
@@ -177,6 +177,12 @@ export async function runGateway(options: RunOptions): Promise<number> {
     ];
     logger.info({ envoy: launcher.description, bootstrap: bootstrapPath }, 'starting Envoy');
     say(`starting Envoy: ${launcher.description}`);
+    if (envoySettings.upstreamFilter && envoySettings.attemptResponseHeaders) {
+      // Envoy's version is not checked; the pinned image is older than the setting needs.
+      const image = launcher.kind === 'docker' ? ` (the image run here is ${ENVOY_IMAGE})` : '';
+      logger.warn({ envoy: launcher.description }, ATTEMPT_RESPONSE_HEADERS_NOTE);
+      say(`note: ${ATTEMPT_RESPONSE_HEADERS_NOTE}${image}`);
+    }
     const envoy = startEnvoy({
       launcher,
       envoyArgs,

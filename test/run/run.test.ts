@@ -230,6 +230,23 @@ describe('llm-extproc run: with a fake Envoy', OPTIONS, () => {
     });
   }
 
+  it('says that envoy.attemptResponseHeaders needs Envoy 1.37, naming the pinned image when it runs that', OPTIONS, async () => {
+    await rm(s.report, { force: true });
+    const config = join(s.dir, 'attempt-headers.yaml');
+    await writeFile(config, (await readFile(s.config, 'utf8')).replace('envoy: {', 'envoy: { attemptResponseHeaders: true,'));
+    const run = startRun({ PATH: await s.bin('docker'), FAKE_ENVOY_REPORT: s.report }, config);
+    await whenReady(run);
+    assert.match(run.stdout(), new RegExp(`^llm-extproc run: note: envoy\\.attemptResponseHeaders needs Envoy >= 1\\.37: .* \\(the image run here is ${ENVOY_IMAGE.replace(/\./g, '\\.')}\\)$`, 'm'));
+    assert.ok(run.logs.some((line) => line.level === 40 && line.msg.startsWith('envoy.attemptResponseHeaders needs Envoy >= 1.37')));
+    run.signals.emit('SIGTERM', 'SIGTERM');
+    assert.equal(await run.code, 0, run.stderr());
+    const plain = startRun({ PATH: await s.bin('docker'), FAKE_ENVOY_REPORT: s.report }, s.config);
+    await whenReady(plain);
+    assert.doesNotMatch(plain.stdout(), /attemptResponseHeaders/);
+    plain.signals.emit('SIGTERM', 'SIGTERM');
+    assert.equal(await plain.code, 0, plain.stderr());
+  });
+
   it('exits 1 when Envoy dies, draining the service', OPTIONS, async () => {
     await rm(s.report, { force: true });
     const bin = await s.bin('envoy');

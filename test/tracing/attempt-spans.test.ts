@@ -126,6 +126,11 @@ describe('attempt spans with envoy.attemptResponseHeaders: status and retry reas
       assert.equal(attempts.length, 2);
       assertRetried(attempts[0], 'attempt 1 busy', 'status_503', 503);
       assertAnswered(attempts[1], 'attempt 2 main', 200);
+      // Each attempt's response headers were answered with a plain CONTINUE on that attempt's own stream.
+      await gateway.envoy.settled();
+      const upstream = (gateway.envoy.requests.at(-1)?.streams ?? []).filter((record) => record.level === 'upstream');
+      assert.deepEqual(upstream.map((record) => record.sent.map((message) => (message.request_headers ? 'request_headers' : message.response_headers ? 'response_headers' : 'other'))), [['request_headers', 'response_headers'], ['request_headers', 'response_headers']]);
+      for (const record of upstream) assert.deepEqual(record.received.at(-1)?.response_headers, { response: {} });
     });
 
     it(`${kind}: a reset before response headers, reset_or_timeout on the failed attempt and no status`, { timeout: TIMEOUT }, async () => {

@@ -15,6 +15,7 @@ export const SERVED_PATHS: Readonly<Record<string, string>> = {
   'openai/chat': '/v1/chat/completions',
   'openai/completion': '/v1/completions',
   'openai/embeddings': '/v1/embeddings',
+  'openai/image_generation': '/v1/images/generations',
   'anthropic/messages': '/anthropic/v1/messages',
   'anthropic/count_tokens': '/anthropic/v1/messages/count_tokens',
 };

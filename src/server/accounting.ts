@@ -60,9 +60,10 @@ export function effectiveUsage(exchange: Exchange): ChargedUsage {
 
 function unclampedUsage(exchange: Exchange): { usage: TokenUsage; estimated: boolean } {
   const reported = exchange.usage;
-  if (reported && reported.outputTokens > 0) return { usage: reported, estimated: false };
+  const translatorEstimated = exchange.usageEstimated;
+  if (reported && reported.outputTokens > 0) return { usage: reported, estimated: translatorEstimated };
   const counted = exchange.outputCounter?.tokens ?? 0;
-  if (counted === 0) return { usage: reported ?? makeUsage({}), estimated: false };
+  if (counted === 0) return { usage: reported ?? makeUsage({}), estimated: translatorEstimated };
   const request = exchange.request;
   if (request && exchange.estimatedInputTokens === undefined) {
     exchange.estimatedInputTokens = estimateInputTokens(exchange.attempt?.ctx.upstreamModel ?? request.requestModel, request.body);

@@ -18,6 +18,8 @@ const ENDPOINTS: ReadonlyMap<string, Endpoint> = new Map([
   ['/v1/chat/completions', { method: 'POST', clientApi: 'openai', operation: 'chat', operationName: 'chat' }],
   ['/v1/completions', { method: 'POST', clientApi: 'openai', operation: 'completion', operationName: 'completion' }],
   ['/v1/embeddings', { method: 'POST', clientApi: 'openai', operation: 'embeddings', operationName: 'embeddings' }],
+  // The GenAI conventions have no image operation; multimodal generation is generate_content.
+  ['/v1/images/generations', { method: 'POST', clientApi: 'openai', operation: 'image_generation', operationName: 'generate_content' }],
   ['/v1/models', { method: 'GET', clientApi: 'openai', operation: undefined, operationName: 'models', local: 'models' }],
   ['/anthropic/v1/messages', { method: 'POST', clientApi: 'anthropic', operation: 'messages', operationName: 'messages' }],
   // Routed to the provider's counting API when every backend of the model has one, else answered locally.
@@ -27,6 +29,11 @@ const ENDPOINTS: ReadonlyMap<string, Endpoint> = new Map([
   ['/v1/messages', { method: 'POST', clientApi: 'anthropic', operation: 'messages', operationName: 'messages' }],
   ['/v1/messages/count_tokens', { method: 'POST', clientApi: 'anthropic', operation: 'count_tokens', operationName: 'count_tokens', local: 'count_tokens' }],
 ]);
+
+/** Every endpoint that reaches a backend (or may: count_tokens), with its path, in a stable order. */
+export function operationEndpoints(): Array<{ path: string; endpoint: Endpoint & { operation: Operation } }> {
+  return [...ENDPOINTS].flatMap(([path, endpoint]) => (endpoint.operation === undefined ? [] : [{ path, endpoint: { ...endpoint, operation: endpoint.operation } }]));
+}
 
 /** The endpoint for a `:path`, ignoring the query string. */
 export function findEndpoint(path: string): Endpoint | undefined {

@@ -61,6 +61,8 @@ export class Exchange {
   /** Tokens of the text delivered to the client, for when the backend reports no usage. */
   outputCounter: TokenCounter | undefined;
   estimatedInputTokens: number | undefined;
+  /** The translator counted the usage locally (the provider reported none). */
+  usageEstimated = false;
   finished = false;
   /** An error answer of the service's own was logged and counted (once per exchange). */
   errorReported = false;

@@ -13,6 +13,7 @@ import { answer, gatewayErrorReply, immediateError, immediateJson, METADATA_NAME
 import { requestPhaseCosts, zeroCosts } from './accounting.js';
 import { buildAttempt, pickBackendRef } from './upstream-request.js';
 import { anthropicModelsList, countTokensReply } from './anthropic-local.js';
+import { openAIModelsList } from './models-list.js';
 import { validateAnthropicRequest } from '../translators/anthropic-ingress/validate-request.js';
 import { checkRequestLimits } from './request-limits.js';
 import { lookupTranslator } from '../translators/table.js';
@@ -24,12 +25,6 @@ export const BACKEND_HEADER = 'x-ai-eg-backend';
 export const EXCHANGE_ID_KEY = 'llm_extproc_exchange_id';
 /** Deeper request JSON is refused: no real request nests this far, and translators walk bodies recursively. */
 export const MAX_JSON_DEPTH = 128;
-
-function modelsList(exchange: Exchange): string {
-  const created = Math.floor(Date.now() / 1000);
-  const data = [...exchange.config.models.keys()].map((id) => ({ id, object: 'model', created, owned_by: 'llm-extproc' }));
-  return JSON.stringify({ object: 'list', data });
-}
 
 export function onRequestHeaders(exchange: Exchange, headers: Map<string, string>, endOfStream: boolean): ProcessingResponse {
   exchange.originalHeaders = headers;
@@ -48,7 +43,7 @@ export function onRequestHeaders(exchange: Exchange, headers: Map<string, string
   if (method !== endpoint.method) return fail(405, `method ${method} is not allowed on ${exchange.path.split('?')[0]}`, 'method_not_allowed', { allow: endpoint.method });
   if (endpoint.local === 'models') {
     exchange.localReply = true;
-    const list = endpoint.clientApi === 'anthropic' ? anthropicModelsList(exchange.config.models.keys(), new Date()) : modelsList(exchange);
+    const list = endpoint.clientApi === 'anthropic' ? anthropicModelsList(exchange.config.models.keys(), new Date()) : openAIModelsList(exchange.config, exchange.translators, new Date());
     return immediateJson(200, list, { metadata: zeroCosts(exchange), details: 'llm_extproc_models' });
   }
   const contentType = headers.get('content-type');

@@ -239,6 +239,7 @@ export class ResponseSide {
       const result = attempt.translator.response(attempt.ctx, decoded, this.headers);
       this.hooks.warn(result.warnings);
       if (result.usage) this.exchange.usage = result.usage;
+      if (result.usageEstimated) this.exchange.usageEstimated = true;
       if (result.responseModel) this.exchange.responseModel = result.responseModel;
       if (result.error) return this.replaceWithError(result.error, 'upstream_failure_in_success');
       out = result.body;

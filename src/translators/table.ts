@@ -27,13 +27,15 @@ import {
 import { awsAnthropicTranslator } from './aws-anthropic/index.js';
 import { azureOpenAITranslator } from './azure-openai/index.js';
 import { bedrockConverseTranslator } from './bedrock/index.js';
+import { bedrockEmbeddingsTranslator, googleEmbeddingsTranslator } from './embeddings/index.js';
 import { geminiTranslator } from './gemini/index.js';
+import { azureOpenAIImagesTranslator, openAIImagesTranslator } from './images/index.js';
 import { openAITranslator } from './openai/index.js';
 import type { ClientApi, Operation, Translator } from './types.js';
 
 /** Operations each client API speaks. */
 export interface ClientOperations {
-  readonly openai: 'chat' | 'completion' | 'embeddings';
+  readonly openai: 'chat' | 'completion' | 'embeddings' | 'image_generation';
   readonly anthropic: 'messages' | 'count_tokens';
 }
 
@@ -56,7 +58,14 @@ export function createTranslatorTable(): TranslatorTable {
         GoogleAI: geminiTranslator,
       },
       completion: { OpenAI: openAITranslator, AzureOpenAI: azureOpenAITranslator },
-      embeddings: { OpenAI: openAITranslator, AzureOpenAI: azureOpenAITranslator },
+      embeddings: {
+        OpenAI: openAITranslator,
+        AzureOpenAI: azureOpenAITranslator,
+        AWSBedrock: bedrockEmbeddingsTranslator,
+        GCPVertexAI: googleEmbeddingsTranslator,
+        GoogleAI: googleEmbeddingsTranslator,
+      },
+      image_generation: { OpenAI: openAIImagesTranslator, AzureOpenAI: azureOpenAIImagesTranslator },
     },
     anthropic: {
       messages: {

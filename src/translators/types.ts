@@ -9,7 +9,7 @@ import type { ClientApi, ErrorShape } from '../core/errors.js';
 import type { TokenUsage } from '../core/usage.js';
 
 export type { ClientApi } from '../core/errors.js';
-export type Operation = 'chat' | 'completion' | 'embeddings' | 'messages' | 'count_tokens';
+export type Operation = 'chat' | 'completion' | 'embeddings' | 'image_generation' | 'messages' | 'count_tokens';
 
 /** Lower-case header name -> value. */
 export type HeaderLookup = ReadonlyMap<string, string>;
@@ -74,6 +74,8 @@ export interface ResponseResult {
   readonly body: Uint8Array | undefined;
   readonly usage: TokenUsage | undefined;
   readonly responseModel?: string;
+  /** The provider reported no token counts: `usage` was counted locally (written as usage_estimated). */
+  readonly usageEstimated?: boolean;
   /** Set when a 2xx response is really a failure (Bedrock without `output`, Gemini blockReason, ...). */
   readonly error?: ErrorShape;
   readonly warnings?: readonly Warning[];

@@ -226,6 +226,7 @@ export async function runFixture(fixture: FixtureCase, split: (bytes: Uint8Array
     files['response.meta.json'] = pretty({
       responseModel: result.responseModel ?? null,
       passthrough: result.body === undefined,
+      ...(result.usageEstimated ? { usageEstimated: true } : {}),
       ...(result.error ? { error: result.error } : {}),
       ...(result.warnings && result.warnings.length > 0 ? { warnings: uniqueWarnings(result.warnings) } : {}),
     });

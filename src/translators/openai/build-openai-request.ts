@@ -12,9 +12,10 @@ const ENDPOINTS: Readonly<Partial<Record<Operation, string>>> = {
   chat: 'chat/completions',
   completion: 'completions',
   embeddings: 'embeddings',
+  image_generation: 'images/generations',
 };
 
-/** The endpoint suffix for an operation (`chat/completions`, `completions`, `embeddings`). */
+/** The endpoint suffix for an operation (`chat/completions`, `completions`, `embeddings`, `images/generations`). */
 export function openAIEndpoint(operation: Operation): string {
   const endpoint = ENDPOINTS[operation];
   if (endpoint === undefined) throw new GatewayError('ERR_INVALID_REQUEST', `operation ${operation} is not supported by this backend`);

@@ -1,6 +1,6 @@
 /**
  * A mock Bedrock runtime on 127.0.0.1: Converse, ConverseStream, InvokeModel and InvokeModelWithResponseStream
- * for Claude. It checks the SigV4 signature of every request against the credentials it was given (403 like AWS
+ * for Claude, and InvokeModel for Titan and Cohere embeddings (embeddings-mock.ts). It checks the SigV4 signature of every request against the credentials it was given (403 like AWS
  * otherwise), rejects what Bedrock rejects (bedrock-validate.ts) with a ValidationException, and answers in the
  * real wire formats (JSON, binary event-stream frames written in split pieces).
  */
@@ -21,6 +21,7 @@ import {
   type Operation,
 } from './bedrock-replies.js';
 import { validateConverseRequest, validateInvokeClaudeRequest } from './bedrock-validate.js';
+import { bedrockEmbed } from './embeddings-mock.js';
 
 export type { MockReply } from './bedrock-replies.js';
 
@@ -146,6 +147,15 @@ export async function startBedrockMock(options: BedrockMockOptions): Promise<Bed
     if (request.method !== 'POST' || !operation || !modelId) return fail(404, 'UnknownOperationException', `unknown operation ${request.method} ${path}`);
     if (body === undefined) return fail(400, 'ValidationException', 'Malformed input request, please reformat your input and try again.');
     if (operation === 'count-tokens') return countTokens(body, record, response, fail);
+    const embedded = operation === 'invoke' ? bedrockEmbed(modelId, body as Record<string, unknown>) : undefined;
+    if (embedded) {
+      if (embedded.status !== 200) return fail(embedded.status, 'ValidationException', String(embedded.body.message));
+      record.status = 200;
+      const json = JSON.stringify(embedded.body);
+      response.writeHead(200, { 'content-type': 'application/json', 'x-amzn-requestid': 'mock-request-id', 'content-length': Buffer.byteLength(json), ...embedded.headers });
+      response.end(json);
+      return;
+    }
     const invalid = operation.startsWith('invoke') ? validateInvokeClaudeRequest(body) : validateConverseRequest(body);
     if (invalid) return fail(400, 'ValidationException', invalid);
 

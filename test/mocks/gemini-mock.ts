@@ -4,6 +4,7 @@
  *   (or :streamGenerateContent?alt=sse), `authorization: Bearer <accessToken>`;
  * - Gemini API: POST /v1beta/models/{model}:generateContent (or :streamGenerateContent?alt=sse),
  *   `x-goog-api-key: <apiKey>`.
+ * Embeddings too: Vertex `:predict` and `:embedContent`, Gemini API `:batchEmbedContents` (embeddings-mock.ts).
  * Bodies are validated like Gemini does (gemini-mock-validate.ts); failures are Google error JSON
  * `{"error":{"code","message","status"}}`. Replies come from a responder, `enqueue`d replies first; a JSON reply to a streaming request is
  * turned into SSE events (`data: <json>\r\n\r\n`, as Vertex frames them), one per text word.
@@ -12,6 +13,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { respondLikeGemini } from './gemini-mock-respond.js';
 import { validateGeminiRequest } from './gemini-mock-validate.js';
+import { googleBatchEmbed, vertexEmbedContent, vertexPredict } from './embeddings-mock.js';
 
 type Json = Record<string, unknown>;
 
@@ -96,8 +98,8 @@ export function toStreamEvents(response: Json): Json[] {
   return events;
 }
 
-const VERTEX_PATH = /^\/v1\/projects\/([^/]+)\/locations\/([^/]+)\/publishers\/google\/models\/([^/:]+):(generateContent|streamGenerateContent|countTokens)$/;
-const GOOGLE_AI_PATH = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent|countTokens)$/;
+const VERTEX_PATH = /^\/v1\/projects\/([^/]+)\/locations\/([^/]+)\/publishers\/google\/models\/([^/:]+):(generateContent|streamGenerateContent|countTokens|predict|embedContent)$/;
+const GOOGLE_AI_PATH = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent|countTokens|batchEmbedContents)$/;
 
 function send(response: ServerResponse, reply: GeminiMockReply, stream: boolean): void {
   if (reply.kind === 'raw') {
@@ -183,6 +185,11 @@ export async function startGeminiMock(options: GeminiMockOptions = {}): Promise<
       }
       if (stream && url.searchParams.get('alt') !== 'sse') return send(response, googleError(400, 'this mock only streams with alt=sse'), false);
       if (method === 'countTokens') return send(response, countTokens(body, record), false);
+      if (method === 'predict' || method === 'embedContent' || method === 'batchEmbedContents') {
+        const json = record.body;
+        const embedded = method === 'predict' ? vertexPredict(record.model, json) : method === 'embedContent' ? vertexEmbedContent(json) : googleBatchEmbed(record.model, json);
+        return send(response, 'error' in embedded ? googleError(400, embedded.error) : (queue.shift() ?? { kind: 'json', body: embedded.answer }), false);
+      }
       const problem = validateGeminiRequest(body, record.model);
       if (problem) return send(response, googleError(400, problem), false);
       send(response, queue.shift() ?? respond(record), stream);

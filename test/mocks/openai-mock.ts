@@ -1,6 +1,6 @@
 /**
  * A mock OpenAI-compatible server: chat completions (JSON and SSE, usage only when asked for, as OpenAI does),
- * completions and embeddings. Records what it received; can be told to fail or to gzip its answers.
+ * completions, embeddings and image generation. Records what it received; can be told to fail or to gzip its answers.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -110,6 +110,12 @@ export async function startOpenAIMock(initial: OpenAIMockOptions = {}): Promise<
         const vector = [0.1, 0.2, 0.3];
         const embedding = json?.['encoding_format'] === 'base64' ? Buffer.from(new Float32Array(vector).buffer).toString('base64') : vector;
         send(response, 200, JSON.stringify({ object: 'list', model, data: [{ object: 'embedding', index: 0, embedding }], usage: { prompt_tokens: 5, total_tokens: 5 } }), options);
+        return;
+      }
+      if (path.endsWith('/images/generations')) {
+        // gpt-image models (and deployments of them) report token usage; dall-e models report none.
+        const usage = !model.startsWith('dall-e') ? { input_tokens: 20, output_tokens: 272, total_tokens: 292, input_tokens_details: { text_tokens: 20, image_tokens: 0 } } : undefined;
+        send(response, 200, JSON.stringify({ created: 1700000000, data: [{ b64_json: 'iVBORw0KGgo=' }], ...(usage ? { usage } : {}) }), options);
         return;
       }
       send(response, 404, JSON.stringify({ error: { message: 'not found', type: 'invalid_request_error', param: null, code: null } }), options);

@@ -66,6 +66,12 @@ models:
   - { name: m-vertex, backends: [{ backend: vertex, modelNameOverride: gemini-2.5-flash }] }
   - { name: m-google, backends: [{ backend: google, modelNameOverride: gemini-2.5-flash }] }
   - { name: m-broken, backends: [{ backend: broken }] }
+  - { name: m-vertex-embed, backends: [{ backend: vertex, modelNameOverride: text-embedding-005 }] }
+  - { name: m-google-embed, backends: [{ backend: google, modelNameOverride: gemini-embedding-001 }] }
+  - { name: m-titan, backends: [{ backend: bedrock, modelNameOverride: "amazon.titan-embed-text-v2:0" }] }
+  - { name: m-cohere, backends: [{ backend: bedrock, modelNameOverride: cohere.embed-english-v3 }] }
+  - { name: m-image, backends: [{ backend: openai, modelNameOverride: gpt-image-1 }] }
+  - { name: m-azure-image, backends: [{ backend: azure, modelNameOverride: prod-gpt-image }] }
   - name: m-fallback
     backends:
       - { backend: broken, priority: 0 }
@@ -115,6 +121,20 @@ const COUNT_TOKENS_MODELS: ReadonlyArray<readonly [model: string, backend: strin
 
 /** Embeddings and completions: the schemas that serve them. */
 const EMBEDDINGS_AND_COMPLETIONS_BACKENDS = ['openai', 'azure'] as const;
+
+/** Embeddings through the providers' own embedding APIs: model, backend, the input tokens the mock reports (or estimated). */
+const PROVIDER_EMBEDDINGS_MODELS: ReadonlyArray<readonly [model: string, backend: string, estimated: boolean]> = [
+  ['m-vertex-embed', 'vertex', false],
+  ['m-google-embed', 'google', true],
+  ['m-titan', 'bedrock', false],
+  ['m-cohere', 'bedrock', false],
+];
+
+/** Image generation: the schemas that serve it. */
+const IMAGE_MODELS: ReadonlyArray<readonly [model: string, backend: string]> = [
+  ['m-image', 'openai'],
+  ['m-azure-image', 'azure'],
+];
 
 interface Mocks {
   openai: OpenAIMock;
@@ -180,6 +200,8 @@ describe('the process suite covers the translator table', () => {
     const covered = new Set([
       ...CHAT_MODELS.map(([, backend]) => `openai/chat/${schemaOf(backend)}`),
       ...EMBEDDINGS_AND_COMPLETIONS_BACKENDS.flatMap((backend) => [`openai/embeddings/${schemaOf(backend)}`, `openai/completion/${schemaOf(backend)}`]),
+      ...PROVIDER_EMBEDDINGS_MODELS.map(([, backend]) => `openai/embeddings/${schemaOf(backend)}`),
+      ...IMAGE_MODELS.map(([, backend]) => `openai/image_generation/${schemaOf(backend)}`),
       ...MESSAGES_MODELS.map(([, backend]) => `anthropic/messages/${schemaOf(backend)}`),
       ...COUNT_TOKENS_MODELS.map(([, backend]) => `anthropic/count_tokens/${schemaOf(backend)}`),
     ]);
@@ -232,7 +254,7 @@ for (const upstreamFilter of [true, false]) {
     it('logs how many backends and models it loaded', () => {
       const serving = product?.logs.find((line) => line.msg === 'ext_proc server serving');
       assert.equal(serving?.['backends'], 9);
-      assert.equal(serving?.['models'], 10);
+      assert.equal(serving?.['models'], 16);
     });
 
     for (const [model, backend] of CHAT_MODELS) {
@@ -281,6 +303,51 @@ for (const upstreamFilter of [true, false]) {
         assert.equal(usageOf(await last())['llm_total_token'], 4);
       }
     });
+
+    for (const [model, backend, estimated] of PROVIDER_EMBEDDINGS_MODELS) {
+      it(`embeddings on ${backend} (${model}): the official client's embeddings.create, float and base64, with usage metadata`, async () => {
+        const floats = await client.embeddings.create({ model, input: ['first text', 'the second text'], encoding_format: 'float' }).catch((error: unknown) => {
+          // Titan embeds one text per call: the batch is refused before it leaves, in OpenAI's error format.
+          if (model !== 'm-titan') throw error;
+          assert.ok(error instanceof OpenAI.APIError);
+          assert.equal(error.status, 400);
+          assert.match(error.message, /at most 1 input per request/);
+          return undefined;
+        });
+        const single = await client.embeddings.create({ model, input: 'first text', encoding_format: 'float' });
+        const first = single.data[0]?.embedding ?? [];
+        assert.ok(first.length > 0, 'a vector');
+        if (floats) {
+          assert.deepEqual(floats.data.map((item) => item.index), [0, 1]);
+          assert.deepEqual(floats.data[0]?.embedding, first, 'the same text gives the same vector, in input order');
+        }
+        const record = await last();
+        assert.equal(record.status, 200);
+        assert.equal(usageOf(record)['backend_name'], backend);
+        assert.equal(usageOf(record)['llm_input_token'], single.usage.prompt_tokens);
+        assert.ok(single.usage.prompt_tokens > 0);
+        assert.equal(usageOf(record)['usage_estimated'], estimated);
+        // The official client asks for base64 by default and decodes it: the gateway encodes the provider's floats.
+        const decoded = await client.embeddings.create({ model, input: 'first text' });
+        assert.deepEqual(decoded.data[0]?.embedding, first.map((value) => Math.fround(value)));
+      });
+    }
+
+    for (const [model, backend] of IMAGE_MODELS) {
+      it(`image generation on ${backend}: the official client's images.generate, with the model's token usage`, async () => {
+        assert.ok(mocks);
+        const image = await client.images.generate({ model, prompt: 'A cute baby sea otter' });
+        assert.equal(image.data?.[0]?.b64_json, 'iVBORw0KGgo=');
+        const mock = backend === 'openai' ? mocks.openai : mocks.azure;
+        const sent = mock.requests.at(-1);
+        assert.equal(sent?.path, backend === 'openai' ? '/v1/images/generations' : '/openai/deployments/prod-gpt-image/images/generations?api-version=2024-10-21');
+        assert.equal(sent?.json?.['model'], backend === 'openai' ? 'gpt-image-1' : 'prod-gpt-image');
+        const record = await last();
+        assert.equal(usageOf(record)['backend_name'], backend);
+        assert.equal(usageOf(record)['llm_input_token'], 20);
+        assert.equal(usageOf(record)['llm_output_token'], 272);
+      });
+    }
 
     it('injects credentials from the environment and from files, never the client key', async () => {
       assert.ok(mocks);

@@ -50,7 +50,7 @@ export function providerNameForSchema(schema: BackendSchema): string {
 
 /** What a GenAI metric is about. Model values are bounded by GatewayMetrics. */
 export interface GenAiLabels {
-  /** gen_ai.operation.name: chat, text_completion, embeddings, messages, ... */
+  /** gen_ai.operation.name: chat, text_completion, embeddings, generate_content (src/server/endpoints.ts). */
   operationName: string;
   /** From providerNameForSchema. */
   providerName: string;

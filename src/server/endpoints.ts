@@ -8,7 +8,11 @@ export interface Endpoint {
   readonly clientApi: ClientApi;
   /** Undefined for endpoints the service answers itself. */
   readonly operation: Operation | undefined;
-  /** OTel gen_ai.operation.name */
+  /**
+   * OTel gen_ai.operation.name, a well-known value of the GenAI conventions where one fits: chat (chat completions
+   * and Anthropic Messages), text_completion, embeddings, generate_content (image generation). count_tokens and
+   * models name what the service does; the conventions have no value for them.
+   */
   readonly operationName: string;
   /** Answered by the service itself: a model list, or an input token count (a local estimate, when no provider counts). */
   readonly local?: 'models' | 'count_tokens';
@@ -16,12 +20,12 @@ export interface Endpoint {
 
 const ENDPOINTS: ReadonlyMap<string, Endpoint> = new Map([
   ['/v1/chat/completions', { method: 'POST', clientApi: 'openai', operation: 'chat', operationName: 'chat' }],
-  ['/v1/completions', { method: 'POST', clientApi: 'openai', operation: 'completion', operationName: 'completion' }],
+  ['/v1/completions', { method: 'POST', clientApi: 'openai', operation: 'completion', operationName: 'text_completion' }],
   ['/v1/embeddings', { method: 'POST', clientApi: 'openai', operation: 'embeddings', operationName: 'embeddings' }],
   // The GenAI conventions have no image operation; multimodal generation is generate_content.
   ['/v1/images/generations', { method: 'POST', clientApi: 'openai', operation: 'image_generation', operationName: 'generate_content' }],
   ['/v1/models', { method: 'GET', clientApi: 'openai', operation: undefined, operationName: 'models', local: 'models' }],
-  ['/anthropic/v1/messages', { method: 'POST', clientApi: 'anthropic', operation: 'messages', operationName: 'messages' }],
+  ['/anthropic/v1/messages', { method: 'POST', clientApi: 'anthropic', operation: 'messages', operationName: 'chat' }],
   // Routed to the provider's counting API when every backend of the model has one, else answered locally.
   ['/anthropic/v1/messages/count_tokens', { method: 'POST', clientApi: 'anthropic', operation: 'count_tokens', operationName: 'count_tokens', local: 'count_tokens' }],
   ['/anthropic/v1/models', { method: 'GET', clientApi: 'anthropic', operation: undefined, operationName: 'models', local: 'models' }],

@@ -17,7 +17,7 @@ export interface SpanSettings {
 export interface RequestStart {
   /** The client's request headers (lower-case names): traceparent / tracestate join the caller's trace. */
   readonly headers: ReadonlyMap<string, string>;
-  /** gen_ai.operation.name: chat, completion, embeddings, messages. */
+  /** gen_ai.operation.name: chat, text_completion, embeddings, generate_content (src/server/endpoints.ts). */
   readonly operationName: string;
   /** performance.now() when the request reached the service. */
   readonly startTime: number;

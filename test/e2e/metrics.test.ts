@@ -52,6 +52,22 @@ costs:
     assert.equal(sample(text, 'gen_ai_server_time_per_output_token_seconds_count', labels), 1);
   });
 
+  it('names operations with the GenAI conventions: text_completion for completions, chat for Anthropic Messages', { timeout: 30_000 }, async () => {
+    await client.completions.create({ model: 'gpt-4o-mini', prompt: 'Say' });
+    const messages = await fetch(`${gateway.url}/anthropic/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+      body: JSON.stringify({ model: 'claude', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    assert.equal(messages.status, 200);
+    await messages.arrayBuffer();
+    await gateway.envoy.settled();
+    const text = await gateway.metrics.metrics();
+    assert.equal(sample(text, 'gen_ai_server_request_duration_seconds_count', { gen_ai_operation_name: 'text_completion', gen_ai_request_model: 'gpt-4o-mini', error_type: '' }), 1);
+    assert.equal(sample(text, 'gen_ai_server_request_duration_seconds_count', { gen_ai_operation_name: 'chat', gen_ai_provider_name: 'anthropic', gen_ai_request_model: 'claude', error_type: '' }), 1);
+    assert.doesNotMatch(text, /gen_ai_operation_name="(completion|messages)"/);
+  });
+
   it('clamps a negative CEL cost to 0 and counts it', async () => {
     await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
     await gateway.envoy.settled();

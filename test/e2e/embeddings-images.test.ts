@@ -258,6 +258,8 @@ for (const upstreamFilter of [true, false]) {
       assert.ok(byId.get('image')?.endpoints.includes('/v1/images/generations'));
       assert.ok(byId.get('google-embed')?.endpoints.includes('/v1/chat/completions'));
       assert.ok(!byId.get('google-embed')?.endpoints.includes('/v1/completions'));
+      // count_tokens goes with the Messages API: OpenAI has no counting API, so it is answered locally.
+      assert.ok(byId.get('image')?.endpoints.includes('/anthropic/v1/messages/count_tokens'));
       // A fallback chain lists only what every backend serves: Vertex has no images and no completions.
       const mixed = byId.get('mixed')?.endpoints ?? [];
       assert.ok(mixed.includes('/v1/embeddings') && mixed.includes('/v1/chat/completions'));

@@ -118,6 +118,38 @@ describe('bedrock mock', () => {
     assert.deepEqual(decoded.messages.map((message) => headerString(message, ':message-type')), ['event', 'exception']);
   });
 
+  it('answers signed Titan and Cohere embedding requests, and refuses what Bedrock refuses', { timeout: 10_000 }, async () => {
+    const titan = `/model/${encodeURIComponent('amazon.titan-embed-text-v2:0')}/invoke`;
+    const vector = await send(titan, { inputText: 'hello', dimensions: 256, normalize: true });
+    assert.equal(vector.status, 200);
+    const json = (await vector.json()) as { embedding: number[]; inputTextTokenCount: number };
+    assert.equal(json.embedding.length, 256);
+    assert.equal(json.inputTextTokenCount, 2);
+    assert.equal((await send(titan, { inputText: 'hello', dimensions: 100 })).status, 400);
+    assert.equal((await send(titan, { inputText: 'hello', texts: ['x'] })).status, 400, 'unknown keys are refused');
+    const cohere = `/model/${encodeURIComponent('cohere.embed-english-v3')}/invoke`;
+    const texts = await send(cohere, { texts: ['a', 'b'], input_type: 'search_document', embedding_types: ['float'] });
+    assert.equal(texts.status, 200);
+    assert.equal(texts.headers.get('x-amzn-bedrock-input-token-count'), '2');
+    assert.equal(((await texts.json()) as { embeddings: { float: number[][] } }).embeddings.float.length, 2);
+    assert.equal((await send(cohere, { texts: ['a'] })).status, 400, 'input_type is required');
+    assert.equal((await send(cohere, { texts: Array.from({ length: 97 }, () => 'a'), input_type: 'search_query' })).status, 400, 'at most 96 texts');
+  });
+
+  it('accepts every translated embeddings golden request that the golden answers with success', { timeout: 20_000 }, async () => {
+    const dir = join(FIXTURES_ROOT, 'openai-to-bedrock-embeddings');
+    let checked = 0;
+    for (const name of readdirSync(dir)) {
+      if (!existsSync(join(dir, name, 'upstream-request.json'))) continue;
+      const status = (JSON.parse(readFileSync(join(dir, name, 'case.json'), 'utf8')) as { status?: number }).status ?? 200;
+      const { path } = JSON.parse(readFileSync(join(dir, name, 'upstream-request.meta.json'), 'utf8')) as { path: string };
+      const response = await send(path, JSON.parse(readFileSync(join(dir, name, 'upstream-request.json'), 'utf8')));
+      assert.equal(response.status, status, `${name}: ${await response.text()}`);
+      checked += 1;
+    }
+    assert.ok(checked >= 6, `only ${checked} golden requests found`);
+  });
+
   it('checks InvokeModel Claude bodies', async () => {
     const missing = await send(`${MODEL_PATH}/invoke`, { max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] });
     assert.equal(missing.status, 400);

@@ -143,4 +143,36 @@ describe('gemini mock', () => {
     }
     assert.ok(checked >= 30, `only ${checked} golden requests found`);
   });
+
+  it('answers every translated embeddings golden request as the golden expects (success, or the scripted error)', { timeout: 20_000 }, async () => {
+    const root = join(import.meta.dirname, '..', 'fixtures');
+    let checked = 0;
+    for (const pair of ['openai-to-vertex-embeddings', 'openai-to-google-ai-embeddings']) {
+      for (const name of readdirSync(join(root, pair))) {
+        const dir = join(root, pair, name);
+        if (!existsSync(join(dir, 'upstream-request.json'))) continue;
+        const { status = 200 } = JSON.parse(readFileSync(join(dir, 'case.json'), 'utf8')) as { status?: number };
+        const meta = JSON.parse(readFileSync(join(dir, 'upstream-request.meta.json'), 'utf8')) as { path: string };
+        const path = meta.path.replace('/projects/my-project/', '/projects/proj/');
+        const headers: Record<string, string> = pair === 'openai-to-google-ai-embeddings' ? { 'x-goog-api-key': KEY } : { authorization: `Bearer ${TOKEN}` };
+        const response = await post(path, readFileSync(join(dir, 'upstream-request.json'), 'utf8'), headers);
+        // A scripted 429 (quota) is not something the mock decides; every other golden status is.
+        assert.equal(response.status, status === 429 ? 200 : status, `${pair}/${name}: ${response.text}`);
+        checked += 1;
+      }
+    }
+    assert.ok(checked >= 10, `only ${checked} golden requests found`);
+  });
+
+  it('refuses embedding batches past the providers\' limits', { timeout: 10_000 }, async () => {
+    const instances = (count: number) => ({ instances: Array.from({ length: count }, (_, index) => ({ content: `t${index}` })) });
+    assert.equal((await post(`${VERTEX}/text-embedding-005:predict`, instances(250))).status, 200);
+    assert.equal((await post(`${VERTEX}/text-embedding-005:predict`, instances(251))).status, 400);
+    assert.equal((await post(`${VERTEX}/gemini-embedding-001:predict`, instances(2))).status, 400);
+    const requests = (count: number, model = 'models/gemini-embedding-001') => ({ requests: Array.from({ length: count }, () => ({ model, content: { parts: [{ text: 'x' }] } })) });
+    const googleAi = '/v1beta/models/gemini-embedding-001:batchEmbedContents';
+    assert.equal((await post(googleAi, requests(100), { 'x-goog-api-key': KEY })).status, 200);
+    assert.equal((await post(googleAi, requests(101), { 'x-goog-api-key': KEY })).status, 400);
+    assert.equal((await post(googleAi, requests(1, 'models/other'), { 'x-goog-api-key': KEY })).status, 400, 'each request names the model of the path');
+  });
 });

@@ -30,7 +30,7 @@ const ENDPOINTS: ReadonlyMap<string, Endpoint> = new Map([
   ['/anthropic/v1/messages/count_tokens', { method: 'POST', clientApi: 'anthropic', operation: 'count_tokens', operationName: 'count_tokens', local: 'count_tokens' }],
   ['/anthropic/v1/models', { method: 'GET', clientApi: 'anthropic', operation: undefined, operationName: 'models', local: 'models' }],
   // Anthropic's own paths, for clients pointed at the gateway's root (ANTHROPIC_BASE_URL=http://gateway).
-  ['/v1/messages', { method: 'POST', clientApi: 'anthropic', operation: 'messages', operationName: 'messages' }],
+  ['/v1/messages', { method: 'POST', clientApi: 'anthropic', operation: 'messages', operationName: 'chat' }],
   ['/v1/messages/count_tokens', { method: 'POST', clientApi: 'anthropic', operation: 'count_tokens', operationName: 'count_tokens', local: 'count_tokens' }],
 ]);
 

@@ -49,6 +49,7 @@ models:
       - { backend: openai, priority: 0 }
       - { backend: vertex, priority: 1 }
 ${TOKEN_COSTS_YAML}
+  - { metadataKey: llm_budget_token, type: TotalToken, reserve: true }
 limits:
   maxRequestBodyBytes: ${BODY_LIMIT}
 envoy:
@@ -117,6 +118,10 @@ for (const upstreamFilter of [true, false]) {
       assert.equal(metadata?.['llm_input_token'], tokens);
       assert.equal(metadata?.['llm_output_token'], 0);
       assert.equal(metadata?.['usage_estimated'], false);
+      // Reserved at the request phase from the local count (no output for embeddings), settled against the reported count.
+      const reserved = metadata?.['llm_budget_token_reserve'];
+      assert.ok(typeof reserved === 'number' && reserved > 0);
+      assert.equal(metadata?.['llm_budget_token'], Math.max(0, tokens - reserved));
       const labels = { gen_ai_operation_name: 'embeddings', gen_ai_provider_name: 'gcp.vertex_ai', gen_ai_request_model: 'vertex-embed' };
       const metrics = await gateway.metrics.metrics();
       assert.equal(sample(metrics, 'gen_ai_client_token_usage_sum', { ...labels, gen_ai_token_type: 'input', usage_estimated: 'false' }), tokens);
@@ -153,6 +158,9 @@ for (const upstreamFilter of [true, false]) {
       const metadata = (await lastRecord(gateway)).metadata[NS];
       assert.equal(metadata?.['llm_input_token'], result.usage.prompt_tokens);
       assert.equal(metadata?.['usage_estimated'], true);
+      // Rate-limit metadata as for chat: the request phase reserved the same local count, so nothing is left to settle.
+      assert.equal(metadata?.['llm_budget_token_reserve'], result.usage.prompt_tokens);
+      assert.equal(metadata?.['llm_budget_token'], 0);
       const metrics = await gateway.metrics.metrics();
       const labels = { gen_ai_operation_name: 'embeddings', gen_ai_provider_name: 'gcp.gen_ai', gen_ai_token_type: 'input', usage_estimated: 'true' };
       assert.equal(sample(metrics, 'gen_ai_client_token_usage_sum', labels), result.usage.prompt_tokens);

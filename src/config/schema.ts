@@ -386,8 +386,9 @@ export const ConfigSchema = z
         maxOutputTokens: z.number().int().positive().default(1_000_000),
         /**
          * Ceiling for any one token count written as metadata or recorded in metrics (reported by an upstream,
-         * counted locally or reserved). Counts that are negative, fractional, not numbers or above it are clamped,
-         * and the metadata carries usage_clamped: true.
+         * counted locally or reserved), and for every cost value (a CEL result included). Counts that are
+         * negative, fractional, not numbers or above it are clamped, costs above it are capped, and the metadata
+         * carries usage_clamped: true.
          */
         maxTokenCount: z.number().int().positive().default(1_000_000_000),
       })

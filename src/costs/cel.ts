@@ -5,7 +5,9 @@
  * `output_tokens`, `reasoning_tokens`, `total_tokens` (int). They are declared `int`, not `uint` as in Envoy AI
  * Gateway, so `input_tokens * 2` type-checks without `u` suffixes; `uint(...)` conversions still work.
  * The result must be int, uint or double. At run time a negative result becomes 0 and a non-integer result is
- * rounded DOWN (floor, like Envoy's own truncation of `hits_addend`); both are reported through the clamp listener.
+ * rounded DOWN (floor, like Envoy's own truncation of `hits_addend`), and a result above the ceiling
+ * (limits.maxTokenCount) becomes the ceiling, so a formula never turns into a `1e308` `hits_addend`; each is reported
+ * through the clamp listener.
  * A run-time evaluation error (division by zero, overflow) charges 0 and is reported as `error`.
  *
  * @see https://github.com/google/cel-spec
@@ -29,7 +31,7 @@ export type CelIntVariable = (typeof CEL_INT_VARIABLES)[number];
 export type CelVariables = { readonly model: string; readonly backend: string } & Readonly<Record<CelIntVariable, number>>;
 
 /** Why a cost value was adjusted. */
-export type ClampReason = 'negative' | 'non_integer' | 'error';
+export type ClampReason = 'negative' | 'non_integer' | 'error' | 'too_large';
 
 /** Receives every adjusted cost; the server passes one that counts `llm_extproc_cost_clamped_total{metadata_key}`. */
 export type CostClampListener = (metadataKey: string, reason: ClampReason) => void;
@@ -148,20 +150,30 @@ function runProgram(program: Program, variables: CelVariables): RawOutcome {
  * Evaluates a compiled expression to a non-negative integer. Adjustments (negative -> 0, fraction -> floor,
  * run-time error -> 0) are reported to `onClamp` under `metadataKey`.
  */
-export function evaluateCel(compiled: CompiledCel, variables: CelVariables, metadataKey: string, onClamp?: CostClampListener): number {
+export function evaluateCel(
+  compiled: CompiledCel,
+  variables: CelVariables,
+  metadataKey: string,
+  onClamp?: CostClampListener,
+  ceiling?: number,
+): number {
   const outcome = runProgram(compiled.program, variables);
   if (!outcome.ok) {
     reportClamp(onClamp, metadataKey, 'error');
     return 0;
   }
-  return clampCost(outcome.value, metadataKey, onClamp);
+  return clampCost(outcome.value, metadataKey, onClamp, ceiling);
 }
 
-/** Non-negative integer, reporting any adjustment to `onClamp`. */
-export function clampCost(value: number, metadataKey: string, onClamp?: CostClampListener): number {
-  if (!Number.isFinite(value) || value < 0) {
+/** Non-negative integer no larger than `ceiling` (when given), reporting any adjustment to `onClamp`. */
+export function clampCost(value: number, metadataKey: string, onClamp?: CostClampListener, ceiling = Number.MAX_SAFE_INTEGER): number {
+  if (Number.isNaN(value) || value < 0) {
     reportClamp(onClamp, metadataKey, 'negative');
     return 0;
+  }
+  if (value > ceiling) {
+    reportClamp(onClamp, metadataKey, 'too_large');
+    return Math.floor(ceiling);
   }
   if (!Number.isInteger(value)) {
     reportClamp(onClamp, metadataKey, 'non_integer');

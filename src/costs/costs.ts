@@ -28,9 +28,11 @@ export interface CostPlan {
   readonly allKeys: readonly string[];
   /** Every metadataKey that sets `reserve: true` in some scope (their `<key>_reserve` is always written). */
   readonly allReserveKeys: readonly string[];
-  /** Values of the applicable entries for a usage record (non-negative integers). */
-  /** Cost values for a usage record; clamped values are reported to onClamp. */
-  evaluate(usage: TokenUsage, scope?: CostScope, onClamp?: CostClampListener): Record<string, number>;
+  /**
+   * Values of the applicable entries for a usage record: non-negative integers, none above `ceiling`
+   * (limits.maxTokenCount) when given; clamped values are reported to onClamp.
+   */
+  evaluate(usage: TokenUsage, scope?: CostScope, onClamp?: CostClampListener, ceiling?: number): Record<string, number>;
   /** Every key in `allKeys` as 0. */
   zeros(): Record<string, number>;
 }
@@ -91,9 +93,9 @@ export function buildPlan(costs: readonly CostConfig[], scope: CostScope): CostP
     reserveKeys,
     allKeys,
     allReserveKeys,
-    evaluate(usage, evaluationScope = scope, onClamp) {
+    evaluate(usage, evaluationScope = scope, onClamp, ceiling) {
       const values: Record<string, number> = {};
-      for (const entry of entries) values[entry.metadataKey] = costValue(entry, usage, evaluationScope, programs.get(entry.metadataKey), onClamp);
+      for (const entry of entries) values[entry.metadataKey] = costValue(entry, usage, evaluationScope, programs.get(entry.metadataKey), onClamp, ceiling);
       return values;
     },
     zeros() {
@@ -133,7 +135,8 @@ function costValue(
   scope: CostScope,
   program: CompiledCel | undefined,
   onClamp: CostClampListener | undefined,
+  ceiling: number | undefined,
 ): number {
-  if (entry.type === 'CEL') return program ? evaluateCel(program, celVariables(usage, scope), entry.metadataKey, onClamp) : 0;
-  return clampCost(usage[TOKEN_FIELD[entry.type]], entry.metadataKey, onClamp);
+  if (entry.type === 'CEL') return program ? evaluateCel(program, celVariables(usage, scope), entry.metadataKey, onClamp, ceiling) : 0;
+  return clampCost(usage[TOKEN_FIELD[entry.type]], entry.metadataKey, onClamp, ceiling);
 }

@@ -94,7 +94,7 @@ export function estimateReserve(plan: CostPlan, request: ReserveRequest, reserve
   if (plan.reserveKeys.length === 0) return values;
   const estimate = estimateRequest(request, reserve);
   const usage = makeUsage({ inputTokens: estimate.inputTokens, outputTokens: estimate.outputTokens });
-  const evaluated = plan.evaluate(usage, { model: request.model, backend: request.backend });
+  const evaluated = plan.evaluate(usage, { model: request.model, backend: request.backend }, undefined, request.tokenCeiling);
   for (const key of plan.reserveKeys) values[reserveKey(key)] = evaluated[key] ?? 0;
   return values;
 }

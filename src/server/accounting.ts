@@ -72,24 +72,34 @@ function unclampedUsage(exchange: Exchange): { usage: TokenUsage; estimated: boo
   return { usage: makeUsage({ ...reported, inputTokens, outputTokens: counted, totalTokens: inputTokens + counted }), estimated: true };
 }
 
-/** Cost values for the usage so far, settled against what was reserved. */
-export function costValues(exchange: Exchange, usage: TokenUsage, onClamp?: CostClampListener): Record<string, number> {
+/**
+ * Cost values for the usage so far, settled against what was reserved. No value exceeds limits.maxTokenCount:
+ * a CEL formula can multiply valid counts into any number; `capped` says one was cut down to the ceiling.
+ */
+export function costValues(exchange: Exchange, usage: TokenUsage, onClamp?: CostClampListener): { values: Record<string, number>; capped: boolean } {
   const scope = scopeOf(exchange);
   const plan = costsFor(exchange.config, scope);
-  const actual = { ...plan.zeros(), ...plan.evaluate(usage, scope, onClamp) };
-  return settle(actual, exchange.reserved);
+  let capped = false;
+  const listener: CostClampListener = (metadataKey, reason) => {
+    if (reason === 'too_large') capped = true;
+    onClamp?.(metadataKey, reason);
+  };
+  const actual = { ...plan.zeros(), ...plan.evaluate(usage, scope, listener, exchange.config.file.limits.maxTokenCount) };
+  return { values: settle(actual, exchange.reserved), capped };
 }
 
 /** The metadata written with the last answer of the exchange (and, as it grows, during a stream). */
 export function usageMetadata(exchange: Exchange, charged: ChargedUsage, onClamp?: CostClampListener): MetadataValues {
   const attempt = exchange.attempt;
+  const costs = costValues(exchange, charged.usage, onClamp);
   return {
-    ...costValues(exchange, charged.usage, onClamp),
+    ...costs.values,
     backend_name: attempt?.backend.name,
     model_name_override: attempt?.ctx.upstreamModel,
     response_model: exchange.responseModel,
     usage_estimated: charged.estimated,
-    usage_clamped: charged.clamped,
+    // A token count or a cost value was out of range and was clamped.
+    usage_clamped: charged.clamped || costs.capped,
   };
 }
 

@@ -9,6 +9,7 @@ import { readHeaderMap } from './headers.js';
 import { answer, internalErrorReply, type MetadataValues } from './responses.js';
 import { reportServiceError, serviceErrorOf } from './error-report.js';
 import { effectiveUsage, recordMetrics, usageMetadata, zeroCosts, type ChargedUsage } from './accounting.js';
+import type { ClampReason } from '../costs/index.js';
 import { onRequestBody, onRequestHeaders } from './router-request.js';
 import { ResponseSide } from './router-response.js';
 import type { ProcessorDeps, StreamEnd, StreamProcessor } from './processor.js';
@@ -27,8 +28,19 @@ export class RouterProcessor implements StreamProcessor {
   private lastRunning = '';
   /** Out-of-range usage was logged and counted (once per exchange). */
   private clampReported = false;
-  /** CEL and typed costs clamped to a valid number are counted. */
-  private readonly onClamp = (metadataKey: string): void => this.deps.metrics.recordCostClamped(metadataKey);
+  /** A cost above limits.maxTokenCount was logged (once per exchange). */
+  private costCapReported = false;
+  /** CEL and typed costs clamped to a valid number are counted; one above the ceiling is also logged, once. */
+  private readonly onClamp = (metadataKey: string, reason: ClampReason): void => {
+    this.deps.metrics.recordCostClamped(metadataKey);
+    // One warning per request: a clamped usage count was already logged.
+    if (reason !== 'too_large' || this.costCapReported || this.clampReported) return;
+    this.costCapReported = true;
+    this.deps.logger.warn(
+      { requestId: this.exchange.id, metadataKey, ceiling: this.exchange.config.file.limits.maxTokenCount },
+      'cost above limits.maxTokenCount was capped (usage_clamped)',
+    );
+  };
 
   constructor(
     private readonly deps: ProcessorDeps,

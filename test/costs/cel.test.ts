@@ -57,6 +57,16 @@ describe('CEL cost expressions', () => {
     assert.deepEqual(seen, ['neg:negative', 'frac:non_integer', 'err:error']);
   });
 
+  it('caps a result above the ceiling (limits.maxTokenCount), reporting too_large', () => {
+    const seen: string[] = [];
+    const onClamp = (key: string, reason: string) => void seen.push(`${key}:${reason}`);
+    assert.equal(evaluateCel(compiled('input_tokens * 1000'), usage, 'big', onClamp, 50_000), 50_000);
+    assert.equal(evaluateCel(compiled('double(input_tokens) * 1e250'), usage, 'huge', onClamp, 1_000_000_000), 1_000_000_000);
+    assert.equal(evaluateCel(compiled('input_tokens * 1000'), usage, 'within', onClamp, 100_000), 100_000);
+    assert.equal(evaluateCel(compiled('input_tokens * 1000'), usage, 'below', onClamp, 100_001), 100_000);
+    assert.deepEqual(seen, ['big:too_large', 'huge:too_large']);
+  });
+
   it('a throwing listener does not break evaluation', () => {
     const throwing = () => {
       throw new Error('boom');

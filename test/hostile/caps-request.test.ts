@@ -137,19 +137,39 @@ for (const upstreamFilter of [true, false]) {
         const record = await lastRecord(gw);
         const metadata = record.metadata[NS] ?? {};
         for (const [key, value] of Object.entries(metadata)) {
-          if (typeof value === 'number') assert.ok(Number.isSafeInteger(value) && value >= 0 && value <= CEILING * 5, `${key} = ${value}`);
+          if (typeof value === 'number') assert.ok(Number.isSafeInteger(value) && value >= 0 && value <= CEILING, `${key} = ${value}`);
         }
         const input = metadata['llm_input_token'] as number;
         if (item.expect.input === undefined) assert.ok(input > 0 && input < 100, `input estimated locally: ${input}`);
         else assert.equal(input, item.expect.input);
         // An invalid output count leaves none reported: it is counted locally from the delivered text instead.
         assert.equal(metadata['llm_output_token'], item.expect.output);
-        assert.equal(metadata['weighted'], input + item.expect.output * 4);
+        // The CEL cost is capped at the ceiling too.
+        assert.equal(metadata['weighted'], Math.min(CEILING, input + item.expect.output * 4));
         assert.equal(metadata['usage_clamped'], true);
         assert.equal(await metric('llm_extproc_usage_clamped_total', 'provider='), clampedBefore + 1);
         assert.equal(lines.filter((line) => line.includes('usage_clamped')).length, warningsBefore + 1, 'one warning per request');
       });
     }
+
+    it('a CEL cost above the ceiling from counts in range: capped at maxTokenCount, usage_clamped, warned once', { timeout: 20_000 }, async () => {
+      // 300,000 + 300,000 * 4 = 1,500,000 > CEILING, although each count is within it.
+      mock.setScript({ kind: 'json', body: completion({ prompt_tokens: 300_000, completion_tokens: 300_000, total_tokens: 600_000 }) });
+      const usageClampedBefore = await metric('llm_extproc_usage_clamped_total', 'provider=');
+      const costClampedBefore = await metric('llm_extproc_cost_clamped_total', 'metadata_key="weighted"');
+      const linesBefore = lines.length;
+      const response = await chat({ messages: [user('x')] });
+      assert.equal(response.status, 200, response.text.slice(0, 300));
+      const metadata = (await lastRecord(gw)).metadata[NS] ?? {};
+      assert.equal(metadata['weighted'], CEILING);
+      assert.deepEqual([metadata['llm_input_token'], metadata['llm_output_token']], [300_000, 300_000]);
+      assert.equal(metadata['usage_clamped'], true);
+      assert.equal(await metric('llm_extproc_usage_clamped_total', 'provider='), usageClampedBefore, 'the usage itself was in range');
+      assert.ok((await metric('llm_extproc_cost_clamped_total', 'metadata_key="weighted"')) > costClampedBefore, 'the capped cost is counted');
+      const warnings = lines.slice(linesBefore).filter((line) => line.includes('usage_clamped'));
+      assert.equal(warnings.length, 1, 'one warning per request');
+      assert.match(warnings[0] ?? '', /cost above limits\.maxTokenCount was capped/);
+    });
 
     it('usage in range: usage_clamped false, no warning, no count', { timeout: 20_000 }, async () => {
       mock.setScript({ kind: 'json', body: completion({ prompt_tokens: 7, completion_tokens: 3, total_tokens: 10 }) });

@@ -39,6 +39,9 @@ export class SecretScrubber {
   readonly maxLength: number;
   /** firstByte[b] is 1 when some needle starts with byte b. */
   private readonly firstByte = new Uint8Array(256);
+  /** The same for texts: their first UTF-16 code units, and the longest text's length. */
+  private readonly firstChars = new Set<number>();
+  private readonly maxTextLength: number;
 
   constructor(secrets: Iterable<string>) {
     const texts = new Set<string>();
@@ -50,6 +53,8 @@ export class SecretScrubber {
     this.needles = this.texts.map((text) => Buffer.from(text, 'utf8'));
     this.maxLength = this.needles[0]?.length ?? 0;
     for (const needle of this.needles) this.firstByte[needle[0] as number] = 1;
+    for (const text of this.texts) this.firstChars.add(text.charCodeAt(0));
+    this.maxTextLength = Math.max(0, ...this.texts.map((text) => text.length));
   }
 
   get isEmpty(): boolean {
@@ -69,6 +74,22 @@ export class SecretScrubber {
     let out = text;
     for (const secret of this.texts) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
     return out;
+  }
+
+  /**
+   * One piece of a text that goes on in later pieces (a stream's delta): the piece with every secret replaced,
+   * except its shortest tail that could still grow into a secret (a proper prefix of one), which is `held` for
+   * the next piece. Joining every `out`, and the last `held`, gives `scrubText` of the joined pieces.
+   */
+  scrubTextPiece(text: string): { out: string; held: string } {
+    if (this.isEmpty) return { out: text, held: '' };
+    const scrubbed = this.scrubText(text);
+    for (let at = Math.max(0, scrubbed.length - this.maxTextLength + 1); at < scrubbed.length; at += 1) {
+      if (!this.firstChars.has(scrubbed.charCodeAt(at))) continue;
+      const tail = scrubbed.slice(at);
+      if (this.texts.some((secret) => secret.length > tail.length && secret.startsWith(tail))) return { out: scrubbed.slice(0, at), held: tail };
+    }
+    return { out: scrubbed, held: '' };
   }
 
   /** True when the text holds a secret in any of its forms. */

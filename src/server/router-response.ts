@@ -15,6 +15,7 @@ import { answer, immediateError, STREAMED_RESPONSE_MODE, type MetadataValues } f
 import type { ServiceError } from './error-report.js';
 import { countDelivered } from './accounting.js';
 import type { StreamScrubber } from '../core/secret-scrubber.js';
+import { EventTextScrubber } from '../core/event-text-scrubber.js';
 import { deliveredTextOf } from './delivered-text.js';
 import { anthropicClientError } from '../translators/anthropic-ingress/anthropic-error.js';
 import { convertOpenAIError } from '../translators/openai/convert-openai-error.js';
@@ -69,6 +70,8 @@ export class ResponseSide {
   private streamBroken = false;
   /** Backend credentials out of the streamed body (one per response; holds back a possible secret's start). */
   private streamScrubber: StreamScrubber | undefined;
+  /** Backend credentials split across the client-bound stream's events (the text the client joins). */
+  private eventScrubber: EventTextScrubber | undefined;
   /** The same, on the upstream's text stream before translation. */
   private inputScrubber: StreamScrubber | undefined;
   /** The stream ended before the response did: stop translating slices still queued. */
@@ -117,6 +120,7 @@ export class ResponseSide {
     }
     if (!OPENAI_FAMILY.has(attempt.backend.schema)) changes.set('content-type', attempt.translator.streamContentType ?? 'text/event-stream');
     this.streamTranslator = attempt.translator.stream(attempt.ctx, headers);
+    this.eventScrubber = new EventTextScrubber(this.exchange.scrubber, this.exchange.endpoint?.clientApi ?? 'openai');
     // Text streams (SSE) are scrubbed before translating as well, so no excerpt can keep part of a secret;
     // binary AWS event streams are not (their frames are length-prefixed and checksummed).
     if (!isBinaryStream(headers.get('content-type'), attempt.backend.schema)) this.inputScrubber = this.exchange.scrubber.stream();
@@ -336,8 +340,15 @@ export class ResponseSide {
       this.streamBroken = true;
     }
     const joined = parts.length === 1 ? (parts[0] as Uint8Array) : Buffer.concat(parts);
+    const last = endOfStream || this.streamBroken;
+    // A secret split across events (the text the client joins): held back per channel until it can be told.
+    let events = this.eventScrubber ? this.eventScrubber.push(joined) : joined;
+    if (this.eventScrubber && last) {
+      const tail = this.eventScrubber.end();
+      if (tail.length > 0) events = Buffer.concat([events, tail]);
+    }
     // Every byte for the client is scrubbed: a secret cut across chunks is held back until it can be told.
-    const body = this.scrubStreamed(joined, endOfStream || this.streamBroken);
+    const body = this.scrubStreamed(events, last);
     this.exchange.span?.observeOutput(body, true);
     const metadata = endOfStream ? this.hooks.finish(this.errorType()) : this.hooks.running();
     if (unchanged && body === joined) return answer('response_body', { metadata });

@@ -17,8 +17,24 @@ import { startHttpMock, type HttpMock, type MockReply, type RecordedRequest } fr
 import { rawRequest, type RawResponse } from './hostile-helpers.js';
 
 type Wire = 'openai' | 'anthropic' | 'aws-anthropic' | 'bedrock' | 'gemini';
-type Shape = 'json-2xx' | 'stream-2xx' | 'error-json' | 'error-html' | 'stream-error-event';
-const SHAPES: readonly Shape[] = ['json-2xx', 'stream-2xx', 'error-json', 'error-html', 'stream-error-event'];
+type Shape = 'json-2xx' | 'stream-2xx' | 'error-json' | 'error-html' | 'stream-error-event' | 'stream-split-events';
+const SHAPES: readonly Shape[] = ['json-2xx', 'stream-2xx', 'error-json', 'error-html', 'stream-error-event', 'stream-split-events'];
+
+/** The echo in pieces of 5 characters, one per event: every secret is split across events. */
+const piecesOf = (text: string): string[] => text.match(/[\s\S]{1,5}/g) ?? [];
+/** A stream cut every 7 bytes, so event boundaries and chunk boundaries fall everywhere. */
+const every7 = (body: Buffer): Buffer[] => Array.from({ length: Math.ceil(body.length / 7) }, (_, index) => body.subarray(index * 7, index * 7 + 7));
+
+/** The text a client joins from a stream's deltas (OpenAI chunks or Anthropic content_block_delta events). */
+function joinedText(body: string): string {
+  let text = '';
+  for (const line of body.split('\n')) {
+    if (!line.startsWith('data: ') || line === 'data: [DONE]') continue;
+    const event = JSON.parse(line.slice(6)) as { choices?: { delta?: { content?: string } }[]; delta?: { text?: string } };
+    text += event.choices?.[0]?.delta?.content ?? event.delta?.text ?? '';
+  }
+  return text;
+}
 
 interface EchoBackend {
   readonly name: string;
@@ -107,6 +123,7 @@ function echoReply(wire: Wire, shape: Shape, request: RecordedRequest): MockRepl
   // Credentials first: an error excerpt is cut to a few hundred characters.
   const credentials = Object.entries(request.headers).filter(([name]) => /authorization|key|token|secret/.test(name));
   if (shape === 'error-html') return { kind: 'raw', status: 502, headers: { ...headers, 'content-type': 'text/html' }, body: `<html><body><h1>Bad gateway</h1><pre>${JSON.stringify(credentials)} ${echo}</pre></body></html>` };
+  if (shape === 'stream-split-events') return splitEventsReply(wire, echo, headers);
   switch (wire) {
     case 'openai': {
       if (shape === 'json-2xx') return { kind: 'json', headers, body: { id: 'c1', object: 'chat.completion', created: 1, model: 'gpt-4o', choices: [{ index: 0, message: { role: 'assistant', content: echo }, finish_reason: 'stop' }], usage: { prompt_tokens: 3, completion_tokens: 5, total_tokens: 8 } } };
@@ -141,6 +158,42 @@ function echoReply(wire: Wire, shape: Shape, request: RecordedRequest): MockRepl
         ? sse(response(echo, undefined)) + sse(response('', secretReason))
         : sse(response('partial', undefined)) + sse({ error: { code: 500, message: `internal: ${echo}`, status: 'INTERNAL' } });
       return { kind: 'sse', headers, chunks: cutInSecret(Buffer.from(body), request) };
+    }
+  }
+}
+
+/** The echo as a 2xx stream with one piece per event, cut every 7 bytes (AWS: one frame per piece). */
+function splitEventsReply(wire: Wire, echo: string, headers: Record<string, string>): MockReply {
+  const pieces = piecesOf(echo);
+  switch (wire) {
+    case 'openai': {
+      const chunk = (delta: unknown, finish: string | null) => sse({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o', choices: [{ index: 0, delta, finish_reason: finish }] });
+      const body = chunk({ role: 'assistant', content: '' }, null) + pieces.map((piece) => chunk({ content: piece }, null)).join('') + chunk({}, 'stop') + 'data: [DONE]\n\n';
+      return { kind: 'sse', headers, chunks: every7(Buffer.from(body)) };
+    }
+    case 'anthropic':
+    case 'aws-anthropic': {
+      const events = anthropicStreamEvents('', 'end_turn').split('\n\n').filter((block) => block.trim() !== '').map((block) => `${block}\n\n`);
+      const deltas = pieces.map((piece) => sse({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: piece } }, 'content_block_delta'));
+      const all = [...events.slice(0, 2), ...deltas, ...events.slice(3)];
+      if (wire === 'anthropic') return { kind: 'sse', headers, chunks: every7(Buffer.from(all.join(''))) };
+      const frames = all.map((block) => frame('chunk', { bytes: Buffer.from(/^data: (.*)$/m.exec(block)?.[1] ?? '{}').toString('base64') }));
+      return { kind: 'sse', headers, contentType: EVENTSTREAM, chunks: frames };
+    }
+    case 'bedrock': {
+      const frames = [
+        frame('messageStart', { role: 'assistant' }),
+        ...pieces.map((piece) => frame('contentBlockDelta', { contentBlockIndex: 0, delta: { text: piece } })),
+        frame('contentBlockStop', { contentBlockIndex: 0 }),
+        frame('messageStop', { stopReason: 'end_turn' }),
+        frame('metadata', { usage: { inputTokens: 3, outputTokens: 5, totalTokens: 8 } }),
+      ];
+      return { kind: 'sse', headers, contentType: EVENTSTREAM, chunks: frames };
+    }
+    case 'gemini': {
+      const response = (text: string, reason: string | undefined) => ({ candidates: [{ index: 0, content: { role: 'model', parts: [{ text }] }, ...(reason ? { finishReason: reason } : {}) }], usageMetadata: { promptTokenCount: 3, candidatesTokenCount: 5, totalTokenCount: 8 } });
+      const body = pieces.map((piece) => sse(response(piece, undefined))).join('') + sse(response('', 'STOP'));
+      return { kind: 'sse', headers, chunks: every7(Buffer.from(body)) };
     }
   }
 }
@@ -214,6 +267,14 @@ describe('backend credentials echoed by the upstream never leave the service', {
             assert.ok(!JSON.stringify(received.headers).includes(CLIENT_KEY), `${where}: the client's key reached a backend with its own auth`);
             const everything = `${JSON.stringify(response.headers)}\n${response.text}`;
             assertClean(where, everything);
+            if (current === 'stream-split-events') {
+              // No secret is in the bytes; what matters is the text the client joins from the pieces.
+              assert.equal(response.status, 200, where);
+              const joined = joinedText(response.text);
+              assertClean(`${where}, joined text`, joined);
+              assert.ok(joined.includes('"x-tenant-secret":"[REDACTED]"'), `${where}: the echo arrived, scrubbed: ${joined.slice(0, 300)}`);
+              redactedSeen += 1;
+            }
             if (response.text.includes(REDACTED)) redactedSeen += 1;
             assert.ok(String(response.headers['x-echo']).includes(REDACTED), `${where}: the echo in a response header is scrubbed`);
           }

@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { EventTextScrubber, type StreamApi } from '../../src/core/event-text-scrubber.js';
+import { REDACTED, SecretScrubber } from '../../src/core/secret-scrubber.js';
+import { concatBytes, standardSplittings } from '../helpers/chunking.js';
+
+const SECRET = 'sk-live-backend-0123456789';
+const TOKEN = 'ya29.other/secret+token';
+const scrubber = new SecretScrubber([SECRET, TOKEN]);
+
+const sse = (data: unknown, event?: string): string => `${event ? `event: ${event}\n` : ''}data: ${JSON.stringify(data)}\n\n`;
+const piecesOf = (text: string, size: number): string[] => text.match(new RegExp(`[\\s\\S]{1,${size}}`, 'g')) ?? [];
+
+/** The text of every channel, joined as a client joins it. */
+function channels(api: StreamApi, body: string): Map<string, string> {
+  const joined = new Map<string, string>();
+  const add = (key: string, text: unknown) => {
+    if (typeof text === 'string') joined.set(key, (joined.get(key) ?? '') + text);
+  };
+  for (const line of body.split('\n')) {
+    if (!line.startsWith('data: ') || line === 'data: [DONE]') continue;
+    const event = JSON.parse(line.slice(6));
+    if (api === 'anthropic') {
+      if (event.type === 'content_block_delta') add(`${event.index}`, event.delta.text ?? event.delta.partial_json);
+      continue;
+    }
+    for (const choice of event.choices ?? []) {
+      add(`${choice.index}/text`, choice.text);
+      add(`${choice.index}/content`, choice.delta?.content);
+      add(`${choice.index}/reasoning_content`, choice.delta?.reasoning_content);
+      for (const call of choice.delta?.tool_calls ?? []) add(`${choice.index}/tool/${call.index}`, call.function?.arguments);
+    }
+  }
+  return joined;
+}
+
+function run(api: StreamApi, chunks: readonly Uint8Array[]): string {
+  const events = new EventTextScrubber(scrubber, api);
+  const bytes = scrubber.stream();
+  const out: Uint8Array[] = [];
+  for (const chunk of chunks) out.push(bytes.push(events.push(chunk)));
+  out.push(bytes.push(events.end()), bytes.end());
+  return Buffer.from(concatBytes(out)).toString('utf8');
+}
+
+/** Every splitting of the bytes gives the same output, and each channel's joined text is the joined input text, scrubbed. */
+function assertSplitInvariant(api: StreamApi, stream: string): string {
+  const expected = new Map([...channels(api, stream)].map(([key, text]) => [key, scrubber.scrubText(text)]));
+  let first: string | undefined;
+  for (const splitting of standardSplittings(Buffer.from(stream), 6)) {
+    const out = run(api, splitting.chunks);
+    first ??= out;
+    assert.equal(out, first, `${splitting.name}: same output whatever the chunk boundaries`);
+  }
+  const output = first as string;
+  for (const secret of [SECRET, TOKEN]) assert.ok(!output.includes(secret));
+  assert.deepEqual(channels(api, output), expected);
+  for (const text of channels(api, output).values()) for (const secret of [SECRET, TOKEN]) assert.ok(!text.includes(secret), `joined text leaks ${secret}`);
+  return output;
+}
+
+const TEXT = `key: ${SECRET}, again ${SECRET}${SECRET} and ${TOKEN}; a near miss sk-live-backend-01234 stays.`;
+
+describe('EventTextScrubber: a secret split across events never reaches the client', () => {
+  const chunk = (choices: unknown[], extra: object = {}) => sse({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'm', choices, ...extra });
+
+  for (const size of [1, 2, 3, 5, 7, 11, 40]) {
+    it(`OpenAI chat: content, reasoning, two choices and a tool call's arguments, in pieces of ${size}`, () => {
+      const args = JSON.stringify({ header: SECRET, url: `https://x/${TOKEN}` });
+      let stream = chunk([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]);
+      for (const piece of piecesOf(TEXT, size)) stream += chunk([{ index: 0, delta: { content: piece }, finish_reason: null }, { index: 1, delta: { reasoning_content: piece }, finish_reason: null }]);
+      for (const piece of piecesOf(args, size)) stream += chunk([{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: piece } }] }, finish_reason: null }]);
+      stream += chunk([{ index: 0, delta: {}, finish_reason: 'tool_calls' }]) + chunk([{ index: 1, delta: {}, finish_reason: 'stop' }]) + chunk([], { usage: { prompt_tokens: 1 } }) + 'data: [DONE]\n\n';
+      const output = assertSplitInvariant('openai', stream);
+      assert.ok(output.includes(REDACTED));
+    });
+
+    it(`OpenAI completions (choices[].text), ending without [DONE], in pieces of ${size}`, () => {
+      let stream = '';
+      for (const piece of piecesOf(TEXT, size)) stream += sse({ id: 'c', object: 'text_completion', choices: [{ index: 0, text: piece, finish_reason: null }] });
+      assertSplitInvariant('openai', stream);
+    });
+
+    it(`Anthropic: text and tool input deltas, in pieces of ${size}`, () => {
+      const input = JSON.stringify({ key: SECRET });
+      let stream = sse({ type: 'message_start', message: { id: 'm', content: [], usage: { input_tokens: 1 } } }, 'message_start');
+      stream += sse({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }, 'content_block_start');
+      for (const piece of piecesOf(TEXT, size)) stream += sse({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: piece } }, 'content_block_delta');
+      stream += sse({ type: 'content_block_stop', index: 0 }, 'content_block_stop');
+      stream += sse({ type: 'content_block_start', index: 1, content_block: { type: 'tool_use', id: 't', name: 'f', input: {} } }, 'content_block_start');
+      for (const piece of piecesOf(input, size)) stream += sse({ type: 'content_block_delta', index: 1, delta: { type: 'input_json_delta', partial_json: piece } }, 'content_block_delta');
+      stream += sse({ type: 'content_block_stop', index: 1 }, 'content_block_stop');
+      stream += sse({ type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 9 } }, 'message_delta') + sse({ type: 'message_stop' }, 'message_stop');
+      const output = assertSplitInvariant('anthropic', stream);
+      // A held tail goes out before the block ends: every delta of a block precedes its content_block_stop.
+      const stopAt = output.indexOf('"type":"content_block_stop","index":0');
+      assert.ok(output.lastIndexOf('"index":0,"delta"') < stopAt);
+    });
+  }
+
+  it('a held tail goes out before an error event, and before [DONE]', () => {
+    const half = SECRET.slice(0, 10);
+    const error = run('anthropic', [Buffer.from(sse({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: `hello ${half}` } }, 'content_block_delta') + sse({ type: 'error', error: { type: 'overloaded_error', message: 'x' } }, 'error'))]);
+    assert.ok(error.indexOf(half) < error.indexOf('overloaded_error'), error);
+    assert.ok(error.indexOf('hello ') < error.indexOf(half));
+    const done = run('openai', [Buffer.from(chunk([{ index: 0, delta: { content: `hi ${half}` }, finish_reason: null }]) + 'data: [DONE]\n\n')]);
+    assert.ok(done.indexOf(half) < done.indexOf('[DONE]'), done);
+  });
+
+  it('a stream with no secret prefix goes out as the very same bytes', () => {
+    const events = new EventTextScrubber(scrubber, 'openai');
+    const input = Buffer.from(chunk([{ index: 0, delta: { content: 'plain text.' }, finish_reason: null }]));
+    assert.equal(events.push(input), input);
+    assert.equal(events.end().length, 0);
+  });
+});

@@ -32,7 +32,7 @@ export const COMMANDS = {
   },
   validate: {
     summary: 'check a config file (secrets and the files it names included) and print every error',
-    usage: 'llm-extproc validate [--config FILE] [--skip-secrets] [--allow-no-models]',
+    usage: 'llm-extproc validate [--config FILE] [--skip-secrets] [--allow-no-models] [--envoy-config FILE]',
     load: async () => (await import('./validate.js')).runValidate,
   },
   envoy: {

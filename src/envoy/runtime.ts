@@ -41,3 +41,52 @@ export function overloadManager(): JsonObject {
     ],
   };
 }
+
+const EXT_PROC_FILTER_TYPE = 'envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor';
+
+/** True when some value in the tree is an ext_proc filter's type URL. */
+function mentionsExtProc(value: unknown): boolean {
+  if (typeof value === 'string') return value.endsWith(EXT_PROC_FILTER_TYPE);
+  if (Array.isArray(value)) return value.some(mentionsExtProc);
+  if (value !== null && typeof value === 'object') return Object.values(value).some(mentionsExtProc);
+  return false;
+}
+
+/** The flag's value in one static layer: a dotted key, or nested objects along the dotted path (Envoy reads both). */
+function flagIn(layer: unknown): unknown {
+  if (layer === null || typeof layer !== 'object') return undefined;
+  const record = layer as Record<string, unknown>;
+  if (GRACEFUL_CLOSE_FLAG in record) return record[GRACEFUL_CLOSE_FLAG];
+  let node: unknown = record;
+  for (const part of GRACEFUL_CLOSE_FLAG.split('.')) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<string, unknown>)[part];
+  }
+  return node;
+}
+
+/**
+ * Whether an Envoy bootstrap (parsed YAML or JSON) that uses ext_proc closes its streams gracefully: the flag set
+ * true in a static runtime layer (a later layer overrides an earlier one). `no_ext_proc` when no ext_proc filter is
+ * in it. A flag set only at run time (an admin or RTDS layer) is not seen here.
+ */
+export function gracefulCloseIn(bootstrap: unknown): 'on' | 'off' | 'no_ext_proc' {
+  if (!mentionsExtProc(bootstrap)) return 'no_ext_proc';
+  const runtime = (bootstrap as { layered_runtime?: { layers?: unknown } } | null)?.layered_runtime;
+  const layers = Array.isArray(runtime?.layers) ? runtime.layers : [];
+  let on = false;
+  for (const layer of layers) {
+    const value = flagIn((layer as { static_layer?: unknown } | null)?.static_layer);
+    if (value !== undefined) on = value === true || value === 'true';
+  }
+  return on ? 'on' : 'off';
+}
+
+/** What `validate --envoy-config` prints when the flag is missing. */
+export function gracefulCloseWarning(path: string): string {
+  return (
+    `warning: ${path}: Envoy closes ext_proc streams its default way (half-close, then reset at once): set ` +
+    `${GRACEFUL_CLOSE_FLAG}: true in a static runtime layer (layered_runtime). Without it, Node's HTTP/2 ` +
+    'rapid-reset protection drops the gRPC connection under sustained load and the requests in flight on it fail with 500.'
+  );
+}

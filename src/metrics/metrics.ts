@@ -69,6 +69,10 @@ export interface HeaderLabel {
   readonly maxValues: number;
 }
 
+/** Per-request objects counted by llm_extproc_live_objects. */
+export const LIVE_KINDS = ['exchange', 'processor'] as const;
+export type LiveKind = (typeof LIVE_KINDS)[number];
+
 const MODEL_LABELS = ['gen_ai_operation_name', 'gen_ai_provider_name', 'gen_ai_request_model', 'gen_ai_response_model'] as const;
 
 export class GatewayMetrics {
@@ -105,6 +109,33 @@ export class GatewayMetrics {
     help: 'ext_proc streams currently open.',
     registers: [this.registry],
   });
+  /** Per-request objects created and not yet garbage-collected, by kind (a FinalizationRegistry counts them down). */
+  private readonly liveCounts = new Map<LiveKind, number>(LIVE_KINDS.map((kind) => [kind, 0]));
+  private readonly liveFinalizer = new FinalizationRegistry<LiveKind>((kind) => this.liveCounts.set(kind, (this.liveCounts.get(kind) ?? 1) - 1));
+  private readonly liveObjects = new Gauge({
+    name: 'llm_extproc_live_objects',
+    help: 'Per-request objects (kind: exchange, processor) created and not yet garbage-collected. After the traffic stops and a garbage collection runs, 0.',
+    labelNames: ['kind'],
+    registers: [this.registry],
+    collect: () => {
+      for (const [kind, count] of this.liveCounts) this.liveObjects.set({ kind }, count);
+    },
+  });
+  private readonly streamResets = this.counter(
+    'llm_extproc_stream_resets_total',
+    'ext_proc streams Envoy reset (the gRPC call was cancelled); when="after_half_close" is Envoy\'s default stream close (no ext_proc_graceful_grpc_close), one per request.',
+    ['when'],
+  );
+  private readonly goaways = this.counter(
+    'llm_extproc_grpc_goaways_total',
+    'HTTP/2 GOAWAY frames received from Envoy on ext_proc connections, by error code (0 is NO_ERROR).',
+    ['code'],
+  );
+  private readonly connectionsClosed = this.counter(
+    'llm_extproc_grpc_connections_closed_total',
+    'ext_proc connections that ended while the service was serving (not draining): closed by Envoy, or by an error. Many of them, with llm_extproc_stream_resets_total{when="after_half_close"} rising, is Node\'s rapid-reset protection dropping connections under Envoy\'s default stream close.',
+    ['by'],
+  );
   private readonly errors = this.counter('llm_extproc_errors_total', 'Error answers the service produced itself, by reason (an error code).', ['reason']);
   private readonly buildInfo = new Gauge({
     name: 'llm_extproc_build_info',
@@ -249,6 +280,30 @@ export class GatewayMetrics {
   /** provider: from providerNameForSchema (a fixed set), or 'unknown'. */
   recordUsageClamped(provider: string): void {
     this.usageClamped.inc({ provider });
+  }
+
+  /** Counts `object` as live until it is garbage-collected (llm_extproc_live_objects{kind}). */
+  trackLive(kind: LiveKind, object: object): void {
+    this.liveCounts.set(kind, (this.liveCounts.get(kind) ?? 0) + 1);
+    this.liveFinalizer.register(object, kind);
+  }
+
+  /** Live per-request objects by kind (not yet garbage-collected). */
+  liveObjectCounts(): Record<LiveKind, number> {
+    return Object.fromEntries(this.liveCounts) as Record<LiveKind, number>;
+  }
+
+  recordStreamReset(afterHalfClose: boolean): void {
+    this.streamResets.inc({ when: afterHalfClose ? 'after_half_close' : 'before_half_close' });
+  }
+
+  /** code: the GOAWAY's HTTP/2 error code. */
+  recordGoaway(code: number): void {
+    this.goaways.inc({ code: String(code) });
+  }
+
+  recordConnectionClosed(by: 'peer' | 'error'): void {
+    this.connectionsClosed.inc({ by });
   }
 
   streamOpened(): void {

@@ -48,7 +48,10 @@ export function createProcessHandler(deps: ProcessorDeps, tracker: StreamTracker
     call.on('data', (message: ProcessingRequest) => {
       queue = queue.then(async () => {
         if (closed) return;
-        processor ??= isUpstreamStream(message) ? new UpstreamProcessor(deps) : new RouterProcessor(deps, deps.tracing ? traceContextOf(call.metadata) : undefined);
+        if (!processor) {
+          processor = isUpstreamStream(message) ? new UpstreamProcessor(deps) : new RouterProcessor(deps, deps.tracing ? traceContextOf(call.metadata) : undefined);
+          deps.metrics.trackLive('processor', processor);
+        }
         const response = await processor.handle(message);
         if (response && !closed && !call.cancelled) call.write(response);
       }).catch((error: unknown) => {

@@ -3,6 +3,7 @@
  * body limit so bodies up to it pass end to end. drain() stops accepting streams and lets in-flight ones finish.
  */
 import * as grpc from '@grpc/grpc-js';
+import { constants as http2Constants, type Http2Server, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import { HealthImplementation } from 'grpc-health-check';
 import { modelNameOverrides } from '../config/load.js';
 import type { ConfigStore } from '../config/store.js';
@@ -74,10 +75,11 @@ export async function startExtProcServer(options: ExtProcServerOptions): Promise
     server.bindAsync(target, options.credentials ?? grpc.ServerCredentials.createInsecure(), (error, boundPort) => (error ? reject(error) : resolve(boundPort)));
   });
   if (parsed.address.kind === 'unix') await restrictSocket(parsed.address.path);
+  let draining: Promise<void> | undefined;
+  watchConnections(server, options.metrics, options.logger, () => draining !== undefined);
   const address = parsed.address.kind === 'unix' ? `unix:${parsed.address.path}` : `${parsed.address.host}:${port}`;
   options.logger.info({ address, tls: options.credentials !== undefined }, 'ext_proc gRPC server listening');
 
-  let draining: Promise<void> | undefined;
   return {
     address,
     registry,
@@ -102,4 +104,63 @@ export async function startExtProcServer(options: ExtProcServerOptions): Promise
       server.forceShutdown();
     },
   };
+}
+
+/** Resets after Envoy's half-close before the warning: one in a while can be a timeout; Envoy's default close resets every stream. */
+export const DEFAULT_CLOSE_WARN_AFTER = 100;
+
+/**
+ * Logs once, at warn, that Envoy closes ext_proc streams its default way (half-close, then reset at once): Node's
+ * HTTP/2 rapid-reset protection (nghttp2's limit of a burst of 1,000 resets, then 33 a second, per connection;
+ * Node 20 has no setting for it, and grpc-js passes none) then drops the whole connection under load, failing the
+ * requests in flight on it. The fix is on Envoy's side.
+ */
+function defaultCloseDetector(logger: Logger): () => void {
+  let count = 0;
+  return () => {
+    count += 1;
+    if (count !== DEFAULT_CLOSE_WARN_AFTER) return;
+    logger.warn(
+      { resets: count, runtimeFlag: 'envoy.reloadable_features.ext_proc_graceful_grpc_close' },
+      "Envoy resets every ext_proc stream after its half-close (its default close): under load, Node's HTTP/2 rapid-reset protection drops the connection and fails the requests in flight. Set the runtime flag envoy.reloadable_features.ext_proc_graceful_grpc_close: true in Envoy (the configs `llm-extproc envoy` writes do). See llm_extproc_stream_resets_total{when=\"after_half_close\"}.",
+    );
+  };
+}
+
+/**
+ * Counts what happens to Envoy's HTTP/2 streams and connections: streams Envoy reset (RST_STREAM received; after its
+ * half-close, that is Envoy's default close), GOAWAYs received, and connections ended while serving. grpc-js has
+ * no public hook for its sessions (and reports every stream's end, reset or not, as a cancellation), so its HTTP/2
+ * servers are reached through its `http2Servers` map; if a grpc-js release renames it, nothing is counted and
+ * nothing else changes (test/server/connections.test.ts notices). The GOAWAY Node's own rapid-reset protection
+ * sends cannot be seen from JavaScript; its effect can: Envoy's side ends the connection.
+ */
+function watchConnections(server: grpc.Server, metrics: GatewayMetrics, logger: Logger, isDraining: () => boolean): void {
+  const servers = (server as unknown as { http2Servers?: unknown }).http2Servers;
+  if (!(servers instanceof Map)) return;
+  const defaultCloseSeen = defaultCloseDetector(logger);
+  for (const http2Server of servers.keys() as IterableIterator<Http2Server>) {
+    http2Server.on('session', (session: ServerHttp2Session) => {
+      let counted = false;
+      const closed = (by: 'peer' | 'error') => {
+        if (counted || isDraining()) return;
+        counted = true;
+        metrics.recordConnectionClosed(by);
+      };
+      session.on('goaway', (code: number) => metrics.recordGoaway(code));
+      session.once('error', () => closed('error'));
+      session.once('close', () => closed('peer'));
+      session.on('stream', (stream: ServerHttp2Stream) => {
+        let halfClosed = false;
+        stream.once('end', () => {
+          halfClosed = true;
+        });
+        stream.once('close', () => {
+          if (stream.rstCode === undefined || stream.rstCode === http2Constants.NGHTTP2_NO_ERROR) return;
+          metrics.recordStreamReset(halfClosed);
+          if (halfClosed) defaultCloseSeen();
+        });
+      });
+    });
+  }
 }

@@ -49,6 +49,7 @@ export class RouterProcessor implements StreamProcessor {
   ) {
     this.exchange = new Exchange(deps.configStore.current, deps.translators, logSecretsOf(deps.logger));
     deps.registry.add(this.exchange);
+    deps.metrics.trackLive('exchange', this.exchange);
     this.response = new ResponseSide(this.exchange, {
       finish: (errorType) => this.finish(errorType),
       running: () => this.running(),

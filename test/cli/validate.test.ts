@@ -142,7 +142,7 @@ describe('llm-extproc validate: models', OPTIONS, () => {
   it('shows --allow-no-models in its usage', OPTIONS, async () => {
     const help = await validate(['--help']);
     assert.equal(help.code, 0);
-    assert.match(help.stdout, /llm-extproc validate \[--config FILE\] \[--skip-secrets\] \[--allow-no-models\]/);
+    assert.match(help.stdout, /llm-extproc validate \[--config FILE\] \[--skip-secrets\] \[--allow-no-models\] \[--envoy-config FILE\]/);
   });
 });
 
@@ -276,5 +276,51 @@ describe('llm-extproc validate: every error at once, in words', OPTIONS, () => {
       'backends[0].auth: at most one auth method, got apiKey, anthropicApiKey',
       'models[0].backends[0].backend: unknown backend "ghost"',
     ]);
+  });
+});
+
+describe('llm-extproc validate --envoy-config: the graceful ext_proc close', OPTIONS, () => {
+  const temp = temporaryDirectory('llm-extproc-validate-envoy-');
+  const extProcFilter = [
+    'static_resources:',
+    '  listeners:',
+    '    - filter_chains:',
+    '        - filters:',
+    '            - typed_config:',
+    '                http_filters:',
+    '                  - name: envoy.filters.http.ext_proc',
+    '                    typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor }',
+  ];
+
+  it('warns when a bootstrap with ext_proc lacks the runtime flag; the exit code stays 0', OPTIONS, async () => {
+    const config = await temp.configFile('ok.yaml', [BACKEND, MODEL]);
+    const bare = await temp.configFile('envoy-bare.yaml', extProcFilter);
+    const off = await temp.configFile('envoy-off.yaml', [...extProcFilter, 'layered_runtime:', '  layers:', '    - name: static', '      static_layer: { envoy.reloadable_features.ext_proc_graceful_grpc_close: false }']);
+    for (const envoy of [bare, off]) {
+      const run = await validate(['--config', config, '--envoy-config', envoy]);
+      assert.equal(run.code, 0);
+      assert.equal(run.stdout, `${config}: ok\n`);
+      assert.match(run.stderr, /^warning: .*envoy\.reloadable_features\.ext_proc_graceful_grpc_close: true in a static runtime layer/);
+    }
+  });
+
+  it('is quiet with the flag (dotted or nested), without ext_proc, and for the bootstrap `llm-extproc envoy` writes', OPTIONS, async () => {
+    const config = await temp.configFile('ok2.yaml', [BACKEND, MODEL]);
+    const dotted = await temp.configFile('envoy-on.yaml', [...extProcFilter, 'layered_runtime:', '  layers:', '    - name: static', '      static_layer: { envoy.reloadable_features.ext_proc_graceful_grpc_close: true }']);
+    const nested = await temp.configFile('envoy-nested.yaml', [...extProcFilter, 'layered_runtime:', '  layers:', '    - name: static', '      static_layer: { envoy: { reloadable_features: { ext_proc_graceful_grpc_close: true } } }']);
+    const none = await temp.configFile('envoy-none.yaml', ['static_resources: { listeners: [] }']);
+    let generated = '';
+    const io = { stdout: (text: string) => void (generated += text), stderr: () => undefined, env: {} };
+    assert.equal(await main(['envoy', '--config', config], io, createComponents()), 0);
+    const shipped = temp.path('envoy-generated.yaml');
+    await writeFile(shipped, generated);
+    for (const envoy of [dotted, nested, none, shipped]) assert.deepEqual(await validate(['--config', config, '--envoy-config', envoy]), { code: 0, stdout: `${config}: ok\n`, stderr: '' }, envoy);
+  });
+
+  it('an unreadable Envoy config is an error', OPTIONS, async () => {
+    const config = await temp.configFile('ok3.yaml', [BACKEND, MODEL]);
+    const run = await validate(['--config', config, '--envoy-config', temp.path('missing.yaml')]);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /--envoy-config: .*missing\.yaml: ENOENT/);
   });
 });

@@ -157,6 +157,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
       metrics,
       isReady: () => serving && !draining,
       onError: (error) => logger.error({ err: error }, 'metrics exposition failed'),
+      liveObjects: () => metrics.liveObjectCounts(),
     }).catch((error: unknown) => {
       throw bindError(error, options.admin, setBy.admin);
     });

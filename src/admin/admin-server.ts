@@ -1,8 +1,13 @@
 /**
  * The admin HTTP server: GET /metrics (Prometheus text), /healthz (process is up),
  * /readyz (gRPC server serving and a config loaded). Everything else is 404.
+ *
+ * GET /debug/memory exists only when Node runs with --expose-gc (never in the shipped image): it runs a full
+ * garbage collection, then answers the process's memory figures, open file descriptors and live per-request
+ * objects as JSON. `npm run soak` reads it from the child it drives.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { readdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { formatListenAddress, parseListenAddress, removeStaleSocket, restrictSocket, type ListenAddress } from '../net-address.js';
 
@@ -18,6 +23,8 @@ export interface AdminServerOptions {
   isReady: () => boolean;
   /** Called if producing the metrics text fails. */
   onError?: (error: unknown) => void;
+  /** Live per-request objects by kind, for /debug/memory. */
+  liveObjects?: () => Record<string, number>;
 }
 
 export interface AdminServer {
@@ -71,6 +78,11 @@ async function handle(request: IncomingMessage, response: ServerResponse, option
       }
     case '/healthz':
       return send(response, 200, 'text/plain; charset=utf-8', 'ok');
+    case '/debug/memory': {
+      const gc = (globalThis as { gc?: () => void }).gc;
+      if (typeof gc !== 'function') return send(response, 404, 'text/plain; charset=utf-8', 'not found\n');
+      return send(response, 200, 'application/json', JSON.stringify(await memoryAfterGc(gc, options.liveObjects)));
+    }
     case '/readyz':
       return options.isReady()
         ? send(response, 200, 'text/plain; charset=utf-8', 'ok')
@@ -78,6 +90,22 @@ async function handle(request: IncomingMessage, response: ServerResponse, option
     default:
       return send(response, 404, 'text/plain; charset=utf-8', 'not found\n');
   }
+}
+
+/** The figures after a full collection; finalizers (the live-object counts) run on a later turn, hence the turns between. */
+async function memoryAfterGc(gc: () => void, liveObjects: (() => Record<string, number>) | undefined): Promise<Record<string, unknown>> {
+  for (let round = 0; round < 3; round += 1) {
+    gc();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  const memory = process.memoryUsage();
+  let fds: number | undefined;
+  try {
+    fds = readdirSync('/proc/self/fd').length;
+  } catch {
+    fds = undefined;
+  }
+  return { ...memory, fds, live: liveObjects?.() ?? {} };
 }
 
 function send(response: ServerResponse, status: number, contentType: string, body: string): void {

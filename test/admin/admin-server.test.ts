@@ -57,6 +57,31 @@ describe('admin server', () => {
     }
   });
 
+  it('/debug/memory: 404 unless Node runs with --expose-gc; with it, figures after a collection and the live objects', { timeout: 30_000 }, async () => {
+    const metrics = new GatewayMetrics();
+    const held = { exchange: {} };
+    metrics.trackLive('exchange', held.exchange);
+    const server = await startAdminServer({ listen: '127.0.0.1:0', metrics, isReady: () => true, liveObjects: () => metrics.liveObjectCounts() });
+    const globals = globalThis as { gc?: () => void };
+    const original = globals.gc;
+    try {
+      const target = tcp(server.address);
+      globals.gc = undefined;
+      assert.equal((await get(target, '/debug/memory')).status, 404, 'not there without --expose-gc');
+      let collections = 0;
+      globals.gc = () => void (collections += 1);
+      const answer = await get(target, '/debug/memory');
+      assert.equal(answer.status, 200);
+      const body = JSON.parse(answer.body) as { rss: number; heapUsed: number; fds: number; live: Record<string, number> };
+      assert.ok(collections > 0, 'a collection ran first');
+      assert.ok(body.rss > 0 && body.heapUsed > 0 && body.fds > 0);
+      assert.deepEqual(body.live, { exchange: 1, processor: 0 });
+    } finally {
+      globals.gc = original;
+      await server.close();
+    }
+  });
+
   it('answers 500 when the metrics source fails, and keeps serving', async () => {
     const failures: unknown[] = [];
     const server = await startAdminServer({

@@ -45,7 +45,12 @@ export interface Snapshot {
   readonly seconds: number;
   readonly requests: number;
   readonly rss: number;
+  /** RSS split: anonymous memory (heaps, malloc arenas, buffers) and file-backed pages (the node binary, ICU data). */
+  readonly rssAnon: number;
+  readonly rssFile: number;
   readonly heapUsed: number;
+  /** What V8 holds for its heap (used or not): the young generation's semispaces included. */
+  readonly heapTotal: number;
   readonly external: number;
   readonly arrayBuffers: number;
   readonly fds: number;
@@ -228,13 +233,18 @@ function closeWaitSockets(pid: number): number {
 async function snapshot(product: Product, at: string, startedAt: number, requests: number): Promise<Snapshot> {
   const response = await adminGet(product, '/debug/memory');
   if (response.status !== 200) throw new Error(`/debug/memory answered ${response.status}: is the child running with --expose-gc?`);
-  const memory = JSON.parse(response.text) as { rss: number; heapUsed: number; external: number; arrayBuffers: number; fds: number; live: Record<string, number> };
+  const memory = JSON.parse(response.text) as { rss: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number; fds: number; live: Record<string, number> };
+  const status = readFileSync(`/proc/${product.pid as number}/status`, 'utf8');
+  const kib = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
   return {
     at,
     seconds: Math.round((performance.now() - startedAt) / 100) / 10,
     requests,
     rss: memory.rss,
+    rssAnon: kib('RssAnon'),
+    rssFile: kib('RssFile'),
     heapUsed: memory.heapUsed,
+    heapTotal: memory.heapTotal,
     external: memory.external,
     arrayBuffers: memory.arrayBuffers,
     fds: memory.fds,
@@ -378,7 +388,7 @@ export function describeSnapshot(snapshot: Snapshot): string {
   const live = Object.entries(snapshot.live).map(([kind, count]) => `${kind} ${count}`).join(', ');
   return (
     `${snapshot.at.padEnd(13)} t=${String(snapshot.seconds).padStart(6)} s  requests ${String(snapshot.requests).padStart(7)}  ` +
-    `rss ${MiB(snapshot.rss)}  heap ${MiB(snapshot.heapUsed)}  external ${MiB(snapshot.external)} (arrayBuffers ${MiB(snapshot.arrayBuffers)})  ` +
+    `rss ${MiB(snapshot.rss)} (anon ${MiB(snapshot.rssAnon)}, file ${MiB(snapshot.rssFile)})  heap ${MiB(snapshot.heapUsed)} of ${MiB(snapshot.heapTotal)}  external ${MiB(snapshot.external)} (arrayBuffers ${MiB(snapshot.arrayBuffers)})  ` +
     `fds ${snapshot.fds}  close-wait ${snapshot.closeWait}  live: ${live}`
   );
 }

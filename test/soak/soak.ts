@@ -51,6 +51,8 @@ export interface Snapshot {
   readonly heapUsed: number;
   /** What V8 holds for its heap (used or not): the young generation's semispaces included. */
   readonly heapTotal: number;
+  /** Resident anonymous memory by kind of mapping (/proc/<pid>/smaps): see anonymousMappings. */
+  readonly mappings: Readonly<Record<string, number>>;
   readonly external: number;
   readonly arrayBuffers: number;
   readonly fds: number;
@@ -230,6 +232,50 @@ function closeWaitSockets(pid: number): number {
   return count;
 }
 
+/** glibc's non-main malloc arenas are mmapped 64 MiB at a time, aligned to 64 MiB (HEAP_MAX_SIZE on 64-bit). */
+const ARENA_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Resident anonymous memory, by where it sits: `brk` (the [heap] mapping: glibc's main arena), `arenas` (glibc's
+ * other arenas: each is a 64 MiB-aligned reservation, read-write up to what it uses and PROT_NONE after, 64 MiB in
+ * all; one per thread that allocated, up to MALLOC_ARENA_MAX), `stacks`, and `other` (V8's heap pages,
+ * WebAssembly memory, large allocations glibc mmaps on their own). Linux only.
+ */
+function anonymousMappings(pid: number): Record<string, number> {
+  interface Mapping { start: bigint; end: bigint; perms: string; anonymous: boolean; name: string; rss: number }
+  const mappings: Mapping[] = [];
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const header = /^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ (\d+)\s*(.*)$/.exec(line);
+    if (header) {
+      const [, start, end, perms, inode, name] = header;
+      mappings.push({ start: BigInt(`0x${start}`), end: BigInt(`0x${end}`), perms: perms ?? '', anonymous: inode === '0', name: name ?? '', rss: 0 });
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    const last = mappings.at(-1);
+    if (rss && last) last.rss = Number(rss[1]) * 1024;
+  }
+  const arena = BigInt(ARENA_BYTES);
+  const totals: Record<string, number> = { brk: 0, arenas: 0, stacks: 0, other: 0 };
+  mappings.forEach((mapping, index) => {
+    if (!mapping.anonymous) return;
+    if (mapping.name === '[heap]') totals['brk'] = (totals['brk'] ?? 0) + mapping.rss;
+    else if (mapping.name.startsWith('[stack')) totals['stacks'] = (totals['stacks'] ?? 0) + mapping.rss;
+    else if (mapping.name !== '') return;
+    else {
+      const next = mappings[index + 1];
+      const size = mapping.end - mapping.start;
+      const isArena =
+        mapping.perms.startsWith('rw') &&
+        mapping.start % arena === 0n &&
+        (size === arena || (next !== undefined && next.anonymous && next.perms.startsWith('---') && next.start === mapping.end && next.end - mapping.start === arena));
+      const kind = isArena ? 'arenas' : 'other';
+      totals[kind] = (totals[kind] ?? 0) + mapping.rss;
+    }
+  });
+  return totals;
+}
+
 async function snapshot(product: Product, at: string, startedAt: number, requests: number): Promise<Snapshot> {
   const response = await adminGet(product, '/debug/memory');
   if (response.status !== 200) throw new Error(`/debug/memory answered ${response.status}: is the child running with --expose-gc?`);
@@ -245,6 +291,7 @@ async function snapshot(product: Product, at: string, startedAt: number, request
     rssFile: kib('RssFile'),
     heapUsed: memory.heapUsed,
     heapTotal: memory.heapTotal,
+    mappings: anonymousMappings(product.pid as number),
     external: memory.external,
     arrayBuffers: memory.arrayBuffers,
     fds: memory.fds,
@@ -389,6 +436,7 @@ export function describeSnapshot(snapshot: Snapshot): string {
   return (
     `${snapshot.at.padEnd(13)} t=${String(snapshot.seconds).padStart(6)} s  requests ${String(snapshot.requests).padStart(7)}  ` +
     `rss ${MiB(snapshot.rss)} (anon ${MiB(snapshot.rssAnon)}, file ${MiB(snapshot.rssFile)})  heap ${MiB(snapshot.heapUsed)} of ${MiB(snapshot.heapTotal)}  external ${MiB(snapshot.external)} (arrayBuffers ${MiB(snapshot.arrayBuffers)})  ` +
+    `[brk ${MiB(snapshot.mappings['brk'] ?? 0)}, arenas ${MiB(snapshot.mappings['arenas'] ?? 0)}, other anon ${MiB(snapshot.mappings['other'] ?? 0)}]  ` +
     `fds ${snapshot.fds}  close-wait ${snapshot.closeWait}  live: ${live}`
   );
 }

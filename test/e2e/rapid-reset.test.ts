@@ -10,6 +10,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { startGateway } from '../helpers/gateway-harness.js';
+import { sampleSum } from '../hostile/hostile-helpers.js';
 
 const REQUESTS = 2500;
 const CONCURRENCY = 24;
@@ -21,7 +22,7 @@ models: [{ name: gpt-4o-mini, backends: [{ backend: openai }] }]
 /** Node's rapid-reset protection trips above roughly this many resets a second (after a burst allowance). */
 const RESET_RATE_THAT_TRIPS = 40;
 
-async function burst(gracefulClose: boolean): Promise<{ statuses: Map<number, number>; details: Set<string>; perSecond: number }> {
+async function burst(gracefulClose: boolean): Promise<{ statuses: Map<number, number>; details: Set<string>; perSecond: number; metrics: string }> {
   const gateway = await startGateway({ configYaml: CONFIG, upstreams: { openai: 'http://127.0.0.1:9' }, envoy: { gracefulClose } });
   const statuses = new Map<number, number>();
   try {
@@ -39,14 +40,14 @@ async function burst(gracefulClose: boolean): Promise<{ statuses: Map<number, nu
     const perSecond = REQUESTS / ((performance.now() - started) / 1000);
     await gateway.envoy.settled();
     const details = new Set(gateway.envoy.requests.filter((request) => request.status !== 200).map((request) => request.responseCodeDetails));
-    return { statuses, details, perSecond };
+    return { statuses, details, perSecond, metrics: await gateway.metrics.metrics() };
   } finally {
     await gateway.close();
   }
 }
 
 describe('closing ext_proc streams under sustained load', () => {
-  it('loses requests with the default half-close-and-reset, and none with the graceful close', async (t) => {
+  it('loses requests with the default half-close-and-reset, and none with the graceful close', { timeout: 240_000 }, async (t) => {
     const reset = await burst(false);
     const graceful = await burst(true);
     const failedWithReset = REQUESTS - (reset.statuses.get(200) ?? 0);
@@ -55,11 +56,15 @@ describe('closing ext_proc streams under sustained load', () => {
         `graceful close: ${REQUESTS - (graceful.statuses.get(200) ?? 0)} failed`,
     );
     assert.equal(graceful.statuses.get(200), REQUESTS, 'graceful close: every request succeeds');
+    // The service sees which close Envoy uses: resets after the half-close, or none.
+    assert.ok(sampleSum(reset.metrics, 'llm_extproc_stream_resets_total', ['when="after_half_close"']) > 0, 'default close: resets counted');
+    assert.equal(sampleSum(graceful.metrics, 'llm_extproc_stream_resets_total', ['when="after_half_close"']), 0, 'graceful close: no reset');
     // A machine too loaded to send resets faster than Node's allowance cannot show the failure: say so, do not guess.
     if (failedWithReset === 0 && reset.perSecond < RESET_RATE_THAT_TRIPS) {
       t.diagnostic(`default close: only ${reset.perSecond.toFixed(0)} resets/s on this machine, below the rate that trips the protection`);
       return;
     }
     assert.ok(failedWithReset > 0, "default close: Node's rapid-reset protection dropped the connection at least once");
+    assert.ok(sampleSum(reset.metrics, 'llm_extproc_grpc_connections_closed_total') > 0, 'the dropped connection is counted');
   });
 });

@@ -51,6 +51,11 @@ export function endSpans(exchange: Exchange, charged: ChargedUsage, errorType: s
     attemptStartedAt: attempt?.startedAt,
     firstChunkAt: exchange.firstChunkAt,
     attempts: exchange.attemptCount,
+    // Built only when content was captured (textScrubber makes a new scrubber on each call).
+    scrubber: {
+      scrubText: (text) => exchange.textScrubber.scrubText(text),
+      scrubTextPiece: (text) => exchange.textScrubber.scrubTextPiece(text),
+    },
   });
 }
 

@@ -116,12 +116,21 @@ class LlmRequestSpan implements RequestSpan {
     this.text += text;
   }
 
+  /**
+   * The captured text without credentials. Capture stops past maxContentChars, so a capped text may end in the first
+   * part of a secret whose rest was never captured: that tail is dropped too.
+   */
+  private scrubbedText(scrubber: RequestEnd['scrubber']): string {
+    if (scrubber === undefined) return this.text;
+    return this.text.length > this.settings.maxContentChars ? scrubber.scrubTextPiece(this.text).out : scrubber.scrubText(this.text);
+  }
+
   end(result: RequestEnd): void {
     if (this.ended) return;
     this.ended = true;
     if (this.recording) {
       this.span.setAttributes(this.vocabulary.end(result, this.facts, { model: this.model, operationName: this.start.operationName }));
-      if (this.settings.captureContent && this.text !== '') this.span.setAttributes(this.vocabulary.output(this.text, this.facts.finishReasons, this.settings));
+      if (this.settings.captureContent && this.text !== '') this.span.setAttributes(this.vocabulary.output(this.scrubbedText(result.scrubber), this.facts.finishReasons, this.settings));
       if (result.firstChunkAt !== undefined) this.span.addEvent(FIRST_CHUNK_EVENT, result.firstChunkAt);
       if (result.errorType !== undefined) this.span.setStatus({ code: SpanStatusCode.ERROR, message: result.errorType });
     }

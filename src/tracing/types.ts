@@ -4,6 +4,7 @@
  * processor deps; when it is off the deps carry none and the processors skip every call.
  */
 import type { TraceConventions } from '../config/schema.js';
+import type { SecretScrubber } from '../core/secret-scrubber.js';
 import type { TokenUsage } from '../core/usage.js';
 import type { HeaderChanges } from '../server/headers.js';
 
@@ -78,6 +79,11 @@ export interface RequestEnd {
   readonly attemptStartedAt: number | undefined;
   readonly firstChunkAt: number | undefined;
   readonly attempts: number;
+  /**
+   * The exchange's credentials (backend and client): captured output text is scrubbed with it as a whole before it
+   * is recorded, so a secret an upstream echoed across several stream events never reaches the span.
+   */
+  readonly scrubber?: Pick<SecretScrubber, 'scrubText' | 'scrubTextPiece'> | undefined;
 }
 
 /** One upstream attempt (upstreamFilter: true): a child of the request's span. */

@@ -348,4 +348,31 @@ describe('LLM request spans: content capture from the environment, and a request
     ]);
     assert.ok(String(span.attributes['gen_ai.output.messages']).includes('The answer is 42.'));
   });
+
+  it('a backend key an upstream echoes across two stream events is not in the captured completion', { timeout: TIMEOUT }, async () => {
+    const half = Math.floor(BACKEND_KEY.length / 2);
+    main.setScript({
+      kind: 'sse',
+      chunks: [
+        chunk('Your key is ', null),
+        chunk(BACKEND_KEY.slice(0, half), null),
+        chunk(`${BACKEND_KEY.slice(half)}, done.`, null),
+        chunk(undefined, 'stop'),
+        chunk(undefined, null, { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 }),
+        'data: [DONE]\n\n',
+      ],
+    });
+    const traceId = '6bf92f3577b34da6a3ce929d0e0e4736';
+    const response = await fetch(`${gateway.baseURL}/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', traceparent: `00-${traceId}-${PARENT_SPAN_ID}-01` },
+      body: JSON.stringify({ model: 'gpt-test', stream: true, messages: [{ role: 'user', content: 'echo' }] }),
+    });
+    assert.equal(response.status, 200);
+    assert.ok(!(await response.text()).includes(BACKEND_KEY.slice(half)), 'the client stream is scrubbed');
+    const span = await spans.waitFor((candidate) => candidate.spanContext().traceId === traceId && candidate.name === 'chat gpt-test');
+    const output = String(span.attributes['gen_ai.output.messages']);
+    assert.ok(output.includes('Your key is [REDACTED], done.'), output);
+    assert.ok(!output.includes(BACKEND_KEY.slice(0, half)) && !output.includes(BACKEND_KEY.slice(half)), output);
+  });
 });

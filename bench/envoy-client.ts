@@ -1,0 +1,173 @@
+/**
+ * The bench's Envoy imitation: a gRPC client (proto-loader over proto/, like the baseline) that plays, per HTTP
+ * request, the messages Envoy's two ext_proc filters send in the service's generated config
+ * (src/envoy/ext-proc-filter.ts; order per /work/shared/docs/envoy-extproc-contract.md §1.3):
+ *   router stream:   request_headers -> request_body (BUFFERED, whole body) -> [upstream stream] ->
+ *                    response_headers -> response_body (BUFFERED: one message; STREAMED: one per chunk)
+ *   upstream stream: request_headers with the backend attribute and the router's io.envoy.ai_gateway metadata
+ *                    forwarded, then closed (body NONE, response headers SKIP).
+ * Each message waits for its answer before the next goes out, as Envoy's BUFFERED mode does; streamed chunks are
+ * sent one at a time, as an upstream that is slower than the ext_proc would deliver them. A stream ends as Envoy
+ * closes it by default: half-close, then reset.
+ */
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+
+const PROTO_DIR = fileURLToPath(new URL('../proto/', import.meta.url));
+export const METADATA_NAMESPACE = 'io.envoy.ai_gateway';
+const BACKEND_ATTRIBUTE = "xds.upstream_host_metadata.filter_metadata['llm_extproc']['backend']";
+
+/** google.protobuf.Struct in proto-loader form (protobufjs' well-known types are camelCase). */
+interface StructValue {
+  fields?: Record<string, { stringValue?: string; structValue?: StructValue; [kind: string]: unknown }>;
+}
+type Message = Record<string, unknown>;
+interface Answer {
+  dynamic_metadata?: StructValue;
+  immediate_response?: { status?: { code?: string }; details?: string; body?: Buffer };
+  [kind: string]: unknown;
+}
+
+/** One recorded HTTP exchange, as Envoy would see it. */
+export interface Exchange {
+  readonly requestHeaders: Readonly<Record<string, string>>;
+  readonly requestBody: Buffer;
+  /** The backend Envoy picked (the upstream host's filter_metadata llm_extproc.backend). */
+  readonly backend: string;
+  readonly responseHeaders: Readonly<Record<string, string>>;
+  /** The upstream's body: one element is sent as one BUFFERED message, several as STREAMED chunks. */
+  readonly responseBody: readonly Buffer[];
+}
+
+/** What one exchange took, in milliseconds (performance.now()). */
+export interface ExchangeTiming {
+  /** From the first router message to the last answer. */
+  readonly totalMs: number;
+  /** From response_headers sent to the first body chunk's answer (streams only). */
+  readonly firstChunkMs: number | undefined;
+}
+
+export type ExtProcClient = grpc.Client & { Process(): grpc.ClientDuplexStream<Message, Answer> };
+
+let clientConstructor: grpc.ServiceClientConstructor | undefined;
+
+/** A client for envoy.service.ext_proc.v3.ExternalProcessor at host:port. */
+export function connect(address: string): ExtProcClient {
+  if (clientConstructor === undefined) {
+    const definition = protoLoader.loadSync('envoy/service/ext_proc/v3/external_processor.proto', {
+      keepCase: true,
+      longs: String,
+      enums: String,
+      defaults: false,
+      oneofs: true,
+      includeDirs: [PROTO_DIR],
+    });
+    const loaded = grpc.loadPackageDefinition(definition) as unknown as { envoy: { service: { ext_proc: { v3: { ExternalProcessor: grpc.ServiceClientConstructor } } } } };
+    clientConstructor = loaded.envoy.service.ext_proc.v3.ExternalProcessor;
+  }
+  const limits = { 'grpc.max_receive_message_length': 64 * 1024 * 1024, 'grpc.max_send_message_length': 64 * 1024 * 1024 };
+  return new clientConstructor(address, grpc.credentials.createInsecure(), limits) as unknown as ExtProcClient;
+}
+
+/** One bidi stream: send a message, await the next answer. */
+export class ExtProcStream {
+  private readonly call: grpc.ClientDuplexStream<Message, Answer>;
+  private readonly answers: Answer[] = [];
+  private readonly waiters: Array<{ resolve: (answer: Answer) => void; reject: (error: Error) => void }> = [];
+  private failure: Error | undefined;
+
+  constructor(client: ExtProcClient) {
+    this.call = client.Process();
+    this.call.on('data', (answer: Answer) => {
+      const waiter = this.waiters.shift();
+      if (waiter) waiter.resolve(answer);
+      else this.answers.push(answer);
+    });
+    const fail = (error: Error) => {
+      this.failure ??= error;
+      for (const waiter of this.waiters.splice(0)) waiter.reject(error);
+    };
+    this.call.on('error', (error: Error) => fail(error));
+    this.call.on('end', () => fail(new Error('ext_proc stream ended before answering')));
+  }
+
+  send(message: Message): Promise<Answer> {
+    this.call.write(message);
+    const ready = this.answers.shift();
+    if (ready) return Promise.resolve(ready);
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  /** Envoy's default close: half-close, then reset. */
+  close(): void {
+    this.call.end();
+    this.call.cancel();
+  }
+}
+
+function headerMap(headers: Readonly<Record<string, string>>): Message {
+  return { headers: Object.entries(headers).map(([key, value]) => ({ key, raw_value: Buffer.from(value, 'latin1') })) };
+}
+
+/** Throws on an immediate response (an error the bench must not count as work done). */
+function checked(answer: Answer, phase: string): Answer {
+  if (answer.immediate_response) {
+    const body = answer.immediate_response.body ? Buffer.from(answer.immediate_response.body).toString('utf8').slice(0, 300) : '';
+    throw new Error(`immediate response at ${phase}: ${answer.immediate_response.status?.code ?? '?'} ${answer.immediate_response.details ?? ''} ${body}`);
+  }
+  return answer;
+}
+
+/** Merges an answer's io.envoy.ai_gateway metadata into what the router stream has written so far. */
+function collectMetadata(into: Map<string, unknown>, answer: Answer): void {
+  const namespace = answer.dynamic_metadata?.fields?.[METADATA_NAMESPACE]?.structValue;
+  for (const [key, value] of Object.entries(namespace?.fields ?? {})) into.set(key, value);
+}
+
+/** Opens the router stream and sends the request side; resolves once the request body is answered. */
+export async function openRouterStream(client: ExtProcClient, exchange: Exchange): Promise<{ stream: ExtProcStream; metadata: Map<string, unknown> }> {
+  const stream = new ExtProcStream(client);
+  const metadata = new Map<string, unknown>();
+  try {
+    collectMetadata(metadata, checked(await stream.send({ request_headers: { headers: headerMap(exchange.requestHeaders), end_of_stream: false } }), 'request_headers'));
+    collectMetadata(metadata, checked(await stream.send({ request_body: { body: exchange.requestBody, end_of_stream: true } }), 'request_body'));
+  } catch (error) {
+    stream.close();
+    throw error;
+  }
+  return { stream, metadata };
+}
+
+/** Runs one whole exchange (router stream + one upstream stream); resolves with its timing. */
+export async function runExchange(client: ExtProcClient, exchange: Exchange): Promise<ExchangeTiming> {
+  const started = performance.now();
+  const { stream: router, metadata } = await openRouterStream(client, exchange);
+  try {
+    const upstream = new ExtProcStream(client);
+    try {
+      checked(
+        await upstream.send({
+          request_headers: { headers: headerMap({ ...exchange.requestHeaders, 'x-envoy-attempt-count': '1' }), end_of_stream: false },
+          attributes: { 'envoy.filters.http.ext_proc': { fields: { [BACKEND_ATTRIBUTE]: { stringValue: exchange.backend } } } },
+          metadata_context: { filter_metadata: { [METADATA_NAMESPACE]: { fields: Object.fromEntries(metadata) } } },
+        }),
+        'upstream request_headers',
+      );
+    } finally {
+      upstream.close();
+    }
+    const headersSent = performance.now();
+    checked(await router.send({ response_headers: { headers: headerMap(exchange.responseHeaders), end_of_stream: false } }), 'response_headers');
+    let firstChunkMs: number | undefined;
+    const chunks = exchange.responseBody;
+    for (const [index, chunk] of chunks.entries()) {
+      checked(await router.send({ response_body: { body: chunk, end_of_stream: index === chunks.length - 1 } }), 'response_body');
+      if (index === 0 && chunks.length > 1) firstChunkMs = performance.now() - headersSent;
+    }
+    return { totalMs: performance.now() - started, firstChunkMs };
+  } finally {
+    router.close();
+  }
+}

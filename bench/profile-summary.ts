@@ -1,0 +1,89 @@
+/**
+ * Sums a V8 .cpuprofile (what `node --cpu-prof` writes) into self time per function: each sample's time delta
+ * goes to the node it hit, and nodes are grouped by function name, script and line, so the same function reached
+ * through different call paths counts once.
+ */
+import { readFileSync } from 'node:fs';
+import { relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+interface CpuProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
+  hitCount?: number;
+}
+
+interface CpuProfile {
+  nodes: CpuProfileNode[];
+  startTime: number;
+  endTime: number;
+  samples?: number[];
+  timeDeltas?: number[];
+}
+
+export interface ProfileFrame {
+  /** "functionName file:line". */
+  readonly frame: string;
+  readonly selfMs: number;
+  /** Share of the busy time (all samples except "(idle)"). */
+  readonly percentOfBusy: number;
+}
+
+export interface ProfileSummary {
+  readonly scenario: string;
+  readonly file: string;
+  readonly busyMs: number;
+  readonly idleMs: number;
+  readonly top: readonly ProfileFrame[];
+}
+
+const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
+
+/** A script URL as a short path: node_modules/<pkg>/..., dist/..., node:internal... */
+function shortUrl(url: string): string {
+  if (url === '') return '';
+  const path = url.startsWith('file://') ? fileURLToPath(url) : url;
+  const inModules = path.lastIndexOf('node_modules/');
+  if (inModules >= 0) return path.slice(inModules);
+  return path.startsWith('/') ? relative(REPO_ROOT, path) : path;
+}
+
+function frameName(node: CpuProfileNode): string {
+  const { functionName, url, lineNumber } = node.callFrame;
+  const name = functionName === '' ? '(anonymous)' : functionName;
+  return url === '' ? name : `${name} ${shortUrl(url)}:${lineNumber + 1}`;
+}
+
+/** Self time per frame, largest first; `top` frames kept. */
+export function summariseProfile(profile: CpuProfile, top = 15): { busyMs: number; idleMs: number; top: ProfileFrame[] } {
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const selfUs = new Map<string, number>();
+  const samples = profile.samples ?? [];
+  const deltas = profile.timeDeltas ?? [];
+  // timeDeltas[i] is the time before sample i; the time a sample stands for is the delta to the next one.
+  for (const [index, id] of samples.entries()) {
+    const node = byId.get(id);
+    if (!node) continue;
+    const micros = deltas[index + 1] ?? 0;
+    const name = frameName(node);
+    selfUs.set(name, (selfUs.get(name) ?? 0) + Math.max(0, micros));
+  }
+  const idleUs = selfUs.get('(idle)') ?? 0;
+  selfUs.delete('(idle)');
+  const busyUs = [...selfUs.values()].reduce((sum, value) => sum + value, 0);
+  const frames = [...selfUs.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([frame, micros]) => ({ frame, selfMs: micros / 1000, percentOfBusy: busyUs > 0 ? (100 * micros) / busyUs : 0 }));
+  return { busyMs: busyUs / 1000, idleMs: idleUs / 1000, top: frames };
+}
+
+export function summariseProfileFile(scenario: string, file: string, top = 15): ProfileSummary {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+  return { scenario, file, ...summariseProfile(profile, top) };
+}
+
+export function formatProfile(summary: ProfileSummary): string {
+  const lines = summary.top.map((frame) => `  ${frame.percentOfBusy.toFixed(1).padStart(5)} %  ${frame.selfMs.toFixed(0).padStart(6)} ms  ${frame.frame}`);
+  return [`${summary.scenario}: busy ${summary.busyMs.toFixed(0)} ms, idle ${summary.idleMs.toFixed(0)} ms (${summary.file})`, ...lines].join('\n');
+}

@@ -7,8 +7,10 @@
  *   upstream stream: request_headers with the backend attribute and the router's io.envoy.ai_gateway metadata
  *                    forwarded, then closed (body NONE, response headers SKIP).
  * Each message waits for its answer before the next goes out, as Envoy's BUFFERED mode does; streamed chunks are
- * sent one at a time, as an upstream that is slower than the ext_proc would deliver them. A stream ends as Envoy
- * closes it by default: half-close, then reset.
+ * sent one at a time, as an upstream that is slower than the ext_proc would deliver them. A stream ends as the
+ * shipped Envoy config closes it (src/envoy/runtime.ts turns on ext_proc_graceful_grpc_close): half-close, then the
+ * server's status. (Envoy's default close, half-close then reset, trips Node's HTTP/2 rapid-reset protection at
+ * bench rates; see the contract §1.6.)
  */
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
@@ -76,9 +78,11 @@ export class ExtProcStream {
   private readonly answers: Answer[] = [];
   private readonly waiters: Array<{ resolve: (answer: Answer) => void; reject: (error: Error) => void }> = [];
   private failure: Error | undefined;
+  private readonly status: Promise<void>;
 
   constructor(client: ExtProcClient) {
     this.call = client.Process();
+    this.status = new Promise((resolve) => this.call.on('status', () => resolve()));
     this.call.on('data', (answer: Answer) => {
       const waiter = this.waiters.shift();
       if (waiter) waiter.resolve(answer);
@@ -100,10 +104,10 @@ export class ExtProcStream {
     return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
   }
 
-  /** Envoy's default close: half-close, then reset. */
-  close(): void {
+  /** Graceful close: half-close; resolves with the server's status. */
+  close(): Promise<void> {
     this.call.end();
-    this.call.cancel();
+    return this.status;
   }
 }
 
@@ -134,7 +138,7 @@ export async function openRouterStream(client: ExtProcClient, exchange: Exchange
     collectMetadata(metadata, checked(await stream.send({ request_headers: { headers: headerMap(exchange.requestHeaders), end_of_stream: false } }), 'request_headers'));
     collectMetadata(metadata, checked(await stream.send({ request_body: { body: exchange.requestBody, end_of_stream: true } }), 'request_body'));
   } catch (error) {
-    stream.close();
+    void stream.close();
     throw error;
   }
   return { stream, metadata };
@@ -144,6 +148,7 @@ export async function openRouterStream(client: ExtProcClient, exchange: Exchange
 export async function runExchange(client: ExtProcClient, exchange: Exchange): Promise<ExchangeTiming> {
   const started = performance.now();
   const { stream: router, metadata } = await openRouterStream(client, exchange);
+  const closed: Array<Promise<void>> = [];
   try {
     const upstream = new ExtProcStream(client);
     try {
@@ -156,7 +161,7 @@ export async function runExchange(client: ExtProcClient, exchange: Exchange): Pr
         'upstream request_headers',
       );
     } finally {
-      upstream.close();
+      closed.push(upstream.close());
     }
     const headersSent = performance.now();
     checked(await router.send({ response_headers: { headers: headerMap(exchange.responseHeaders), end_of_stream: false } }), 'response_headers');
@@ -168,6 +173,8 @@ export async function runExchange(client: ExtProcClient, exchange: Exchange): Pr
     }
     return { totalMs: performance.now() - started, firstChunkMs };
   } finally {
-    router.close();
+    // The next exchange starts once both streams are finished, so none pile up behind the measured ones.
+    closed.push(router.close());
+    await Promise.all(closed);
   }
 }

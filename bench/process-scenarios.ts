@@ -41,7 +41,7 @@ async function heldStreamBytes(server: ServerProcess, exchange: Exchange, count:
     await Promise.all(Array.from({ length: 32 }, opener));
     await settle(500);
     const after = rssBytes(server.pid);
-    for (const stream of held) stream.close();
+    await Promise.all(held.map((stream) => stream.close()));
     return (after - before) / count;
   } finally {
     client.close();

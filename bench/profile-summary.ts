@@ -1,7 +1,9 @@
 /**
  * Sums a V8 .cpuprofile (what `node --cpu-prof` writes) into self time per function: each sample's time delta
  * goes to the node it hit, and nodes are grouped by function name, script and line, so the same function reached
- * through different call paths counts once.
+ * through different call paths counts once. Samples can be limited to a time window: a profile's timestamps are
+ * CLOCK_MONOTONIC microseconds, the clock of process.hrtime in any process on the machine, so the bench passes
+ * the window of its measured load and start-up and shutdown drop out.
  */
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
@@ -37,6 +39,17 @@ export interface ProfileSummary {
   readonly top: readonly ProfileFrame[];
 }
 
+/** Monotonic microseconds (process.hrtime.bigint() / 1000). */
+export interface ProfileWindow {
+  readonly fromMicros: number;
+  readonly toMicros: number;
+}
+
+/** Now, on the clock .cpuprofile timestamps use. */
+export function monotonicMicros(): number {
+  return Number(process.hrtime.bigint() / 1000n);
+}
+
 const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
 
 /** A script URL as a short path: node_modules/<pkg>/..., dist/..., node:internal... */
@@ -55,13 +68,16 @@ function frameName(node: CpuProfileNode): string {
 }
 
 /** Self time per frame, largest first; `top` frames kept. */
-export function summariseProfile(profile: CpuProfile, top = 15): { busyMs: number; idleMs: number; top: ProfileFrame[] } {
+export function summariseProfile(profile: CpuProfile, top = 15, window?: ProfileWindow): { busyMs: number; idleMs: number; top: ProfileFrame[] } {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const selfUs = new Map<string, number>();
   const samples = profile.samples ?? [];
   const deltas = profile.timeDeltas ?? [];
   // timeDeltas[i] is the time before sample i; the time a sample stands for is the delta to the next one.
+  let timestamp = profile.startTime;
   for (const [index, id] of samples.entries()) {
+    timestamp += deltas[index] ?? 0;
+    if (window && (timestamp < window.fromMicros || timestamp > window.toMicros)) continue;
     const node = byId.get(id);
     if (!node) continue;
     const micros = deltas[index + 1] ?? 0;
@@ -78,9 +94,9 @@ export function summariseProfile(profile: CpuProfile, top = 15): { busyMs: numbe
   return { busyMs: busyUs / 1000, idleMs: idleUs / 1000, top: frames };
 }
 
-export function summariseProfileFile(scenario: string, file: string, top = 15): ProfileSummary {
+export function summariseProfileFile(scenario: string, file: string, window?: ProfileWindow, top = 15): ProfileSummary {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
-  return { scenario, file, ...summariseProfile(profile, top) };
+  return { scenario, file, ...summariseProfile(profile, top, window) };
 }
 
 export function formatProfile(summary: ProfileSummary): string {

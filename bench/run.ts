@@ -24,7 +24,7 @@ import { LOAD_SCENARIOS, runLoadScenarios } from './load-scenarios.js';
 import { runLoad } from './measure.js';
 import { idleRss, memoryPerStream, startup } from './process-scenarios.js';
 import { DIST_MAIN, REPO_ROOT, killAll, startBaseline, startService } from './processes.js';
-import { formatProfile, summariseProfileFile, type ProfileSummary } from './profile-summary.js';
+import { formatProfile, monotonicMicros, summariseProfileFile, type ProfileSummary } from './profile-summary.js';
 import { formatTable, machineInfo, writeReport, type ResultRow } from './report.js';
 
 const PROCESS_SCENARIOS = [
@@ -63,12 +63,14 @@ async function profile(only: string[] | undefined, quick: boolean, configPath: s
     const exchange = exchanges[entry.exchange];
     const requests = quick ? 8 : entry.exchange === 'override-2m' ? 300 : entry.exchange === 'anthropic-stream' ? 300 : 3000;
     await runLoad(client, service.pid, exchange, Math.min(50, requests), 8);
+    const fromMicros = monotonicMicros();
     await runLoad(client, service.pid, exchange, requests, 16);
+    const toMicros = monotonicMicros();
     client.close();
     await service.stop();
     const file = readdirSync(dir).find((name) => name.endsWith('.cpuprofile'));
     if (!file) throw new Error(`no .cpuprofile written in ${dir}`);
-    const summary = summariseProfileFile(entry.id, join(dir, file));
+    const summary = summariseProfileFile(entry.id, join(dir, file), { fromMicros, toMicros });
     summaries.push(summary);
     console.log(`${formatProfile(summary)}\n`);
   }

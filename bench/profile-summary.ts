@@ -37,6 +37,8 @@ export interface ProfileSummary {
   readonly busyMs: number;
   readonly idleMs: number;
   readonly top: readonly ProfileFrame[];
+  /** Self time per script (a package under node_modules, a dist/ file, node internals, "(gc)" and the like). */
+  readonly topScripts: readonly ProfileFrame[];
 }
 
 /** Monotonic microseconds (process.hrtime.bigint() / 1000). */
@@ -68,9 +70,28 @@ function frameName(node: CpuProfileNode): string {
 }
 
 /** Self time per frame, largest first; `top` frames kept. */
-export function summariseProfile(profile: CpuProfile, top = 15, window?: ProfileWindow): { busyMs: number; idleMs: number; top: ProfileFrame[] } {
+/** Where a frame's code lives: node_modules/<package>, a dist/ file, "node:internal", or the frame itself. */
+function scriptOf(node: CpuProfileNode): string {
+  const url = node.callFrame.url;
+  if (url === '') return frameName(node);
+  const path = shortUrl(url);
+  const inModules = /^node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path);
+  if (inModules) return `node_modules/${inModules[1]}`;
+  if (path.startsWith('node:')) return 'node: (internals)';
+  return path;
+}
+
+function ranked(micros: Map<string, number>, busyUs: number, top: number): ProfileFrame[] {
+  return [...micros.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([frame, value]) => ({ frame, selfMs: value / 1000, percentOfBusy: busyUs > 0 ? (100 * value) / busyUs : 0 }));
+}
+
+export function summariseProfile(profile: CpuProfile, top = 15, window?: ProfileWindow): { busyMs: number; idleMs: number; top: ProfileFrame[]; topScripts: ProfileFrame[] } {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const selfUs = new Map<string, number>();
+  const scriptUs = new Map<string, number>();
   const samples = profile.samples ?? [];
   const deltas = profile.timeDeltas ?? [];
   // timeDeltas[i] is the time before sample i; the time a sample stands for is the delta to the next one.
@@ -83,15 +104,14 @@ export function summariseProfile(profile: CpuProfile, top = 15, window?: Profile
     const micros = deltas[index + 1] ?? 0;
     const name = frameName(node);
     selfUs.set(name, (selfUs.get(name) ?? 0) + Math.max(0, micros));
+    const script = scriptOf(node);
+    scriptUs.set(script, (scriptUs.get(script) ?? 0) + Math.max(0, micros));
   }
   const idleUs = selfUs.get('(idle)') ?? 0;
   selfUs.delete('(idle)');
+  scriptUs.delete('(idle)');
   const busyUs = [...selfUs.values()].reduce((sum, value) => sum + value, 0);
-  const frames = [...selfUs.entries()]
-    .sort((a, b) => b[1] - a[1])
-    .slice(0, top)
-    .map(([frame, micros]) => ({ frame, selfMs: micros / 1000, percentOfBusy: busyUs > 0 ? (100 * micros) / busyUs : 0 }));
-  return { busyMs: busyUs / 1000, idleMs: idleUs / 1000, top: frames };
+  return { busyMs: busyUs / 1000, idleMs: idleUs / 1000, top: ranked(selfUs, busyUs, top), topScripts: ranked(scriptUs, busyUs, 10) };
 }
 
 export function summariseProfileFile(scenario: string, file: string, window?: ProfileWindow, top = 15): ProfileSummary {
@@ -100,6 +120,12 @@ export function summariseProfileFile(scenario: string, file: string, window?: Pr
 }
 
 export function formatProfile(summary: ProfileSummary): string {
-  const lines = summary.top.map((frame) => `  ${frame.percentOfBusy.toFixed(1).padStart(5)} %  ${frame.selfMs.toFixed(0).padStart(6)} ms  ${frame.frame}`);
-  return [`${summary.scenario}: busy ${summary.busyMs.toFixed(0)} ms, idle ${summary.idleMs.toFixed(0)} ms (${summary.file})`, ...lines].join('\n');
+  const line = (frame: ProfileFrame) => `  ${frame.percentOfBusy.toFixed(1).padStart(5)} %  ${frame.selfMs.toFixed(0).padStart(6)} ms  ${frame.frame}`;
+  return [
+    `${summary.scenario}: busy ${summary.busyMs.toFixed(0)} ms, idle ${summary.idleMs.toFixed(0)} ms (${summary.file})`,
+    '  top self-time frames:',
+    ...summary.top.map(line),
+    '  self time by script:',
+    ...summary.topScripts.map(line),
+  ].join('\n');
 }

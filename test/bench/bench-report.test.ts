@@ -34,6 +34,7 @@ describe('summariseProfile', () => {
       ],
     );
     assert.equal(Math.round(summary.top[0]?.percentOfBusy ?? 0), 89);
+    assert.deepEqual(summary.topScripts[0], { frame: 'node_modules/pkg', selfMs: 0.4, percentOfBusy: summary.top[0]?.percentOfBusy });
   });
 
   it('keeps only the samples inside the window', () => {

@@ -25,9 +25,10 @@ interface StructValue {
   fields?: Record<string, { stringValue?: string; structValue?: StructValue; [kind: string]: unknown }>;
 }
 type Message = Record<string, unknown>;
-interface Answer {
+export interface Answer {
   dynamic_metadata?: StructValue;
   immediate_response?: { status?: { code?: string }; details?: string; body?: Buffer };
+  mode_override?: { response_body_mode?: string };
   [kind: string]: unknown;
 }
 
@@ -130,13 +131,23 @@ function collectMetadata(into: Map<string, unknown>, answer: Answer): void {
   for (const [key, value] of Object.entries(namespace?.fields ?? {})) into.set(key, value);
 }
 
+/** Every answer of one exchange, by phase (the bench checks the service did the work it is measured for). */
+export interface ExchangeAnswers {
+  router: Answer[];
+  upstream: Answer[];
+}
+
 /** Opens the router stream and sends the request side; resolves once the request body is answered. */
-export async function openRouterStream(client: ExtProcClient, exchange: Exchange): Promise<{ stream: ExtProcStream; metadata: Map<string, unknown> }> {
+export async function openRouterStream(client: ExtProcClient, exchange: Exchange, answers?: ExchangeAnswers): Promise<{ stream: ExtProcStream; metadata: Map<string, unknown> }> {
   const stream = new ExtProcStream(client);
   const metadata = new Map<string, unknown>();
+  const keep = (answer: Answer) => {
+    answers?.router.push(answer);
+    return answer;
+  };
   try {
-    collectMetadata(metadata, checked(await stream.send({ request_headers: { headers: headerMap(exchange.requestHeaders), end_of_stream: false } }), 'request_headers'));
-    collectMetadata(metadata, checked(await stream.send({ request_body: { body: exchange.requestBody, end_of_stream: true } }), 'request_body'));
+    collectMetadata(metadata, keep(checked(await stream.send({ request_headers: { headers: headerMap(exchange.requestHeaders), end_of_stream: false } }), 'request_headers')));
+    collectMetadata(metadata, keep(checked(await stream.send({ request_body: { body: exchange.requestBody, end_of_stream: true } }), 'request_body')));
   } catch (error) {
     void stream.close();
     throw error;
@@ -144,15 +155,15 @@ export async function openRouterStream(client: ExtProcClient, exchange: Exchange
   return { stream, metadata };
 }
 
-/** Runs one whole exchange (router stream + one upstream stream); resolves with its timing. */
-export async function runExchange(client: ExtProcClient, exchange: Exchange): Promise<ExchangeTiming> {
+/** Runs one whole exchange (router stream + one upstream stream); resolves with its timing. `answers` collects them. */
+export async function runExchange(client: ExtProcClient, exchange: Exchange, answers?: ExchangeAnswers): Promise<ExchangeTiming> {
   const started = performance.now();
-  const { stream: router, metadata } = await openRouterStream(client, exchange);
+  const { stream: router, metadata } = await openRouterStream(client, exchange, answers);
   const closed: Array<Promise<void>> = [];
   try {
     const upstream = new ExtProcStream(client);
     try {
-      checked(
+      const answer = checked(
         await upstream.send({
           request_headers: { headers: headerMap({ ...exchange.requestHeaders, 'x-envoy-attempt-count': '1' }), end_of_stream: false },
           attributes: { 'envoy.filters.http.ext_proc': { fields: { [BACKEND_ATTRIBUTE]: { stringValue: exchange.backend } } } },
@@ -160,15 +171,16 @@ export async function runExchange(client: ExtProcClient, exchange: Exchange): Pr
         }),
         'upstream request_headers',
       );
+      answers?.upstream.push(answer);
     } finally {
       closed.push(upstream.close());
     }
     const headersSent = performance.now();
-    checked(await router.send({ response_headers: { headers: headerMap(exchange.responseHeaders), end_of_stream: false } }), 'response_headers');
+    answers?.router.push(checked(await router.send({ response_headers: { headers: headerMap(exchange.responseHeaders), end_of_stream: false } }), 'response_headers'));
     let firstChunkMs: number | undefined;
     const chunks = exchange.responseBody;
     for (const [index, chunk] of chunks.entries()) {
-      checked(await router.send({ response_body: { body: chunk, end_of_stream: index === chunks.length - 1 } }), 'response_body');
+      answers?.router.push(checked(await router.send({ response_body: { body: chunk, end_of_stream: index === chunks.length - 1 } }), 'response_body'));
       if (index === 0 && chunks.length > 1) firstChunkMs = performance.now() - headersSent;
     }
     return { totalMs: performance.now() - started, firstChunkMs };

@@ -3,10 +3,11 @@
  * (each round runs every scenario and concurrency once on each server, alternating which server goes first), so
  * drift on a shared machine hits both alike. Only the server process's CPU time counts.
  */
-import type { Exchange, ExtProcClient } from './envoy-client.js';
+import { runExchange, type Exchange, type ExchangeAnswers, type ExtProcClient } from './envoy-client.js';
 import type { ExchangeName } from './exchanges.js';
 import { percentile, median, runLoad, type LoadResult } from './measure.js';
 import { rowFromRounds, type ResultRow, type Target } from './report.js';
+import { checkServiceWork, type Expectation } from './verify.js';
 
 type LoadMetric = 'cpu_us_per_request' | 'cpu_us_per_chunk' | 'first_chunk_p99_added_ms' | 'p50_latency_ms';
 
@@ -20,6 +21,8 @@ export interface LoadScenario {
   readonly requests: { readonly full: number; readonly quick: number };
   /** onlyAt: the concurrencies a metric is reported at (default all). */
   readonly metrics: ReadonlyArray<{ metric: LoadMetric; target: Target; onlyAt?: readonly number[] }>;
+  /** What one exchange through the service must show (checked once, after the warm-up). */
+  readonly expect: Expectation;
 }
 
 const ratio = (value: number): Target => ({ kind: 'ratio', op: '<=', value });
@@ -28,6 +31,7 @@ export const LOAD_SCENARIOS: readonly LoadScenario[] = [
   {
     scenario: 1, id: 'passthrough', title: 'OpenAI passthrough 2 KB/1 KB', exchange: 'openai-2k', concurrencies: [1, 16, 64],
     requests: { full: 600, quick: 24 }, metrics: [{ metric: 'cpu_us_per_request', target: ratio(1.2) }],
+    expect: { translated: false, upstreamModel: 'gpt-4o-mini' },
   },
   {
     scenario: 2, id: 'stream', title: 'OpenAI SSE passthrough, 100 chunks', exchange: 'openai-stream', concurrencies: [1, 16, 64],
@@ -36,14 +40,18 @@ export const LOAD_SCENARIOS: readonly LoadScenario[] = [
       { metric: 'cpu_us_per_chunk', target: ratio(1.5) },
       { metric: 'first_chunk_p99_added_ms', target: { kind: 'difference', op: '<', value: 1 }, onlyAt: [1, 64] },
     ],
+    expect: { translated: false, upstreamModel: 'gpt-4o-mini' },
   },
   {
     scenario: 3, id: 'anthropic-stream', title: 'Anthropic SSE -> OpenAI chunks', exchange: 'anthropic-stream', concurrencies: [1, 16, 64],
     requests: { full: 128, quick: 4 }, metrics: [{ metric: 'cpu_us_per_chunk', target: ratio(1.5) }],
+    expect: { translated: true, upstreamModel: 'claude-sonnet-4-5' },
   },
   {
     scenario: 4, id: 'bedrock-stream', title: 'Bedrock event-stream -> OpenAI SSE', exchange: 'bedrock-stream', concurrencies: [1, 16, 64],
     requests: { full: 128, quick: 4 }, metrics: [{ metric: 'cpu_us_per_chunk', target: ratio(1.5) }],
+    // Bedrock takes the model in the path; the body names no model.
+    expect: { translated: true, upstreamModel: 'messages' },
   },
   {
     // 64 x 2 MB in flight would measure the bench's own buffering more than the ext_proc.
@@ -53,16 +61,19 @@ export const LOAD_SCENARIOS: readonly LoadScenario[] = [
       { metric: 'cpu_us_per_request', target: ratio(2) },
       { metric: 'p50_latency_ms', target: ratio(2) },
     ],
+    expect: { translated: false, upstreamModel: 'gpt-4o-2024-08-06' },
   },
   ...(
     [
-      ['tools-anthropic', 'OpenAI -> Anthropic, tools, 6 KB'],
-      ['tools-bedrock', 'OpenAI -> Bedrock, tools, 6 KB'],
-      ['tools-gemini', 'OpenAI -> Gemini, tools, 6 KB'],
+      // What the translated body must contain: the model (Anthropic) or the tool declarations (Bedrock, Gemini).
+      ['tools-anthropic', 'OpenAI -> Anthropic, tools, 6 KB', 'claude-sonnet-4-5'],
+      ['tools-bedrock', 'OpenAI -> Bedrock, tools, 6 KB', 'toolConfig'],
+      ['tools-gemini', 'OpenAI -> Gemini, tools, 6 KB', 'functionDeclarations'],
     ] as const
-  ).map(([id, title]): LoadScenario => ({
+  ).map(([id, title, marker]): LoadScenario => ({
     scenario: 6, id, title, exchange: id, concurrencies: [1, 16, 64],
     requests: { full: 400, quick: 16 }, metrics: [{ metric: 'cpu_us_per_request', target: ratio(1.5) }],
+    expect: { translated: true, upstreamModel: marker },
   })),
 ];
 
@@ -96,11 +107,19 @@ export interface LoadOptions {
   readonly log: (line: string) => void;
 }
 
-/** Warms both servers on every exchange the scenarios use (JIT, connection, caches), unmeasured. */
+/**
+ * Warms both servers on every exchange the scenarios use (JIT, connection, caches), unmeasured, then checks one
+ * exchange through the service did the scenario's work (throws otherwise).
+ */
 async function warmUp(scenarios: readonly LoadScenario[], options: LoadOptions): Promise<void> {
   for (const scenario of scenarios) {
     const count = options.quick ? 4 : Math.min(100, scenario.requests.full);
-    for (const target of [options.baseline, options.service]) await runLoad(target.client, target.pid, options.exchanges[scenario.exchange], count, 8);
+    const exchange = options.exchanges[scenario.exchange];
+    for (const target of [options.baseline, options.service]) await runLoad(target.client, target.pid, exchange, count, 8);
+    const answers: ExchangeAnswers = { router: [], upstream: [] };
+    await runExchange(options.service.client, exchange, answers);
+    const problems = checkServiceWork(exchange, answers, scenario.expect);
+    if (problems.length > 0) throw new Error(`${scenario.id}: the service did not do the scenario's work: ${problems.join('; ')}`);
   }
 }
 

@@ -22,7 +22,7 @@ const ANSWERS = {
   response_trailers: { response_trailers: {} },
 };
 
-function process_(call) {
+function answerEveryMessage(call) {
   call.on('data', (message) => {
     const answer = ANSWERS[message.request];
     if (answer) call.write(answer);
@@ -43,7 +43,7 @@ function main() {
   });
   const loaded = grpc.loadPackageDefinition(definition);
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
-  server.addService(loaded.envoy.service.ext_proc.v3.ExternalProcessor.service, { Process: process_ });
+  server.addService(loaded.envoy.service.ext_proc.v3.ExternalProcessor.service, { Process: answerEveryMessage });
   server.bindAsync(values.listen, grpc.ServerCredentials.createInsecure(), (error, port) => {
     if (error) {
       process.stderr.write(`noop-ext-proc: ${error.message}\n`);

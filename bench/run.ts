@@ -16,7 +16,7 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { connect } from './envoy-client.js';
 import { BENCH_CONFIG, buildExchanges, type ExchangeName } from './exchanges.js';
@@ -149,19 +149,25 @@ async function main(): Promise<void> {
   }
 }
 
-process.on('exit', killAll);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    killAll();
-    process.exit(130);
-  });
+/** Entry point: runs the bench, kills every child on the way out, exits. */
+async function runCli(): Promise<void> {
+  process.on('exit', killAll);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      killAll();
+      process.exit(130);
+    });
+  }
+  try {
+    await main();
+  } catch (error) {
+    log(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    process.exitCode = 1;
+  }
+  // stdout to a pipe is written asynchronously: let it drain, then exit (grpc-js keeps handles open).
+  await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+  process.exit();
 }
-try {
-  await main();
-} catch (error) {
-  log(error instanceof Error ? (error.stack ?? error.message) : String(error));
-  process.exitCode = 1;
-}
-// stdout to a pipe is written asynchronously: let it drain, then exit (grpc-js keeps handles open).
-await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
-process.exit();
+
+const entry = process.argv[1];
+if (entry !== undefined && import.meta.url === pathToFileURL(entry).href) await runCli();

@@ -59,10 +59,20 @@ export function killAll(): void {
   for (const child of running) child.kill('SIGKILL');
 }
 
-function exitedEarly(child: ChildProcess, stderr: () => string): Promise<never> {
-  return new Promise((_, reject) => {
+const READY_DEADLINE_MS = 30_000;
+
+/** Rejects when the child exits, or has not become ready within READY_DEADLINE_MS (then it is killed). */
+function watchStart(child: ChildProcess, stderr: () => string): { failed: Promise<never>; ready(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  const failed = new Promise<never>((_, reject) => {
     child.once('exit', (code, signal) => reject(new Error(`child exited (${code ?? signal}) before ready: ${stderr().slice(-2000)}`)));
+    timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`child not ready within ${READY_DEADLINE_MS / 1000} s: ${stderr().slice(-2000)}`));
+    }, READY_DEADLINE_MS);
   });
+  failed.catch(() => {});
+  return { failed, ready: () => clearTimeout(timer) };
 }
 
 export interface ServiceOptions {
@@ -85,9 +95,14 @@ export async function startService(options: ServiceOptions): Promise<ServerProce
   );
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-8000)));
-  const early = exitedEarly(child, () => stderr);
-  early.catch(() => {});
-  await Promise.race([pollReady(adminPort), early]);
+  const start = watchStart(child, () => stderr);
+  let stopPolling = false;
+  try {
+    await Promise.race([pollReady(adminPort, () => stopPolling), start.failed]);
+  } finally {
+    stopPolling = true;
+    start.ready();
+  }
   const readyMs = performance.now() - started;
   return { name: 'service', pid: child.pid ?? -1, address: `127.0.0.1:${grpcPort}`, readyMs, stop: stopper(child) };
 }
@@ -99,8 +114,8 @@ function serviceEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-async function pollReady(adminPort: number): Promise<void> {
-  for (;;) {
+async function pollReady(adminPort: number, stopped: () => boolean): Promise<void> {
+  while (!stopped()) {
     const ok = await fetch(`http://127.0.0.1:${adminPort}/readyz`).then(
       (response) => response.status === 200,
       () => false,
@@ -117,8 +132,7 @@ export async function startBaseline(): Promise<ServerProcess> {
   const child = track(spawn(process.execPath, [NOOP_SERVER, '--listen', `127.0.0.1:${port}`], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] }));
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-8000)));
-  const early = exitedEarly(child, () => stderr);
-  early.catch(() => {});
+  const start = watchStart(child, () => stderr);
   const listening = new Promise<void>((resolve) => {
     let out = '';
     child.stdout?.on('data', (chunk: Buffer) => {
@@ -126,7 +140,11 @@ export async function startBaseline(): Promise<ServerProcess> {
       if (out.includes('listening')) resolve();
     });
   });
-  await Promise.race([listening, early]);
+  try {
+    await Promise.race([listening, start.failed]);
+  } finally {
+    start.ready();
+  }
   const readyMs = performance.now() - started;
   return { name: 'baseline', pid: child.pid ?? -1, address: `127.0.0.1:${port}`, readyMs, stop: stopper(child) };
 }

@@ -49,6 +49,8 @@ export interface ExchangeTiming {
   readonly totalMs: number;
   /** From response_headers sent to the first body chunk's answer (streams only). */
   readonly firstChunkMs: number | undefined;
+  /** Answers received on both streams (4 + response chunks when every message was sent and answered). */
+  readonly answers: number;
 }
 
 export type ExtProcClient = grpc.Client & { Process(): grpc.ClientDuplexStream<Message, Answer> };
@@ -138,11 +140,11 @@ export interface ExchangeAnswers {
 }
 
 /** Opens the router stream and sends the request side; resolves once the request body is answered. */
-export async function openRouterStream(client: ExtProcClient, exchange: Exchange, answers?: ExchangeAnswers): Promise<{ stream: ExtProcStream; metadata: Map<string, unknown> }> {
+export async function openRouterStream(client: ExtProcClient, exchange: Exchange, answers: ExchangeAnswers = { router: [], upstream: [] }): Promise<{ stream: ExtProcStream; metadata: Map<string, unknown> }> {
   const stream = new ExtProcStream(client);
   const metadata = new Map<string, unknown>();
   const keep = (answer: Answer) => {
-    answers?.router.push(answer);
+    answers.router.push(answer);
     return answer;
   };
   try {
@@ -155,8 +157,11 @@ export async function openRouterStream(client: ExtProcClient, exchange: Exchange
   return { stream, metadata };
 }
 
-/** Runs one whole exchange (router stream + one upstream stream); resolves with its timing. `answers` collects them. */
-export async function runExchange(client: ExtProcClient, exchange: Exchange, answers?: ExchangeAnswers): Promise<ExchangeTiming> {
+/**
+ * Runs one whole exchange (router stream + one upstream stream); resolves with its timing. `answers` collects every
+ * answer; the caller checks their number (3 + chunks on the router stream, 1 upstream).
+ */
+export async function runExchange(client: ExtProcClient, exchange: Exchange, answers: ExchangeAnswers = { router: [], upstream: [] }): Promise<ExchangeTiming> {
   const started = performance.now();
   const { stream: router, metadata } = await openRouterStream(client, exchange, answers);
   const closed: Array<Promise<void>> = [];
@@ -171,19 +176,21 @@ export async function runExchange(client: ExtProcClient, exchange: Exchange, ans
         }),
         'upstream request_headers',
       );
-      answers?.upstream.push(answer);
+      answers.upstream.push(answer);
     } finally {
       closed.push(upstream.close());
     }
     const headersSent = performance.now();
-    answers?.router.push(checked(await router.send({ response_headers: { headers: headerMap(exchange.responseHeaders), end_of_stream: false } }), 'response_headers'));
+    const headersAnswer = checked(await router.send({ response_headers: { headers: headerMap(exchange.responseHeaders), end_of_stream: false } }), 'response_headers');
+    answers.router.push(headersAnswer);
     let firstChunkMs: number | undefined;
     const chunks = exchange.responseBody;
     for (const [index, chunk] of chunks.entries()) {
-      answers?.router.push(checked(await router.send({ response_body: { body: chunk, end_of_stream: index === chunks.length - 1 } }), 'response_body'));
+      const bodyAnswer = checked(await router.send({ response_body: { body: chunk, end_of_stream: index === chunks.length - 1 } }), 'response_body');
+      answers.router.push(bodyAnswer);
       if (index === 0 && chunks.length > 1) firstChunkMs = performance.now() - headersSent;
     }
-    return { totalMs: performance.now() - started, firstChunkMs };
+    return { totalMs: performance.now() - started, firstChunkMs, answers: answers.router.length + answers.upstream.length };
   } finally {
     // The next exchange starts once both streams are finished, so none pile up behind the measured ones.
     closed.push(router.close());

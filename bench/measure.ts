@@ -27,6 +27,8 @@ export async function runLoad(client: ExtProcClient, pid: number, exchange: Exch
     while (next < requests) {
       next += 1;
       const timing = await runExchange(client, exchange);
+      const expected = 4 + exchange.responseBody.length;
+      if (timing.answers !== expected) throw new Error(`an exchange got ${timing.answers} answers, expected ${expected}: the bench did not send every message`);
       latenciesMs.push(timing.totalMs);
       if (timing.firstChunkMs !== undefined) firstChunkMs.push(timing.firstChunkMs);
     }

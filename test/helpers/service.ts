@@ -1,5 +1,5 @@
 /**
- * The service as it ships, for in-process tests and the benchmark: the config is written to a file on disk and
+ * The service as it ships, for in-process tests: the config is written to a file on disk and
  * createService (src/service.ts, the function `llm-extproc serve` calls) builds everything from it, with the
  * tables from createComponents. Nothing here assembles the service any other way.
  */

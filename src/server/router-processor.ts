@@ -165,10 +165,11 @@ export class RouterProcessor implements StreamProcessor {
   private running(): MetadataValues | undefined {
     const now = performance.now();
     if (now - this.lastRunningAt < RUNNING_METADATA_INTERVAL_MS) return undefined;
+    // The interval runs from the last check, not the last change: unchanged usage is not recomputed on every chunk.
+    this.lastRunningAt = now;
     const metadata = usageMetadata(this.exchange, this.charged(), this.onClamp);
     const fingerprint = JSON.stringify(metadata);
     if (fingerprint === this.lastRunning) return undefined;
-    this.lastRunningAt = now;
     this.lastRunning = fingerprint;
     return metadata;
   }

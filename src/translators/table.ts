@@ -31,11 +31,20 @@ import { bedrockEmbeddingsTranslator, googleEmbeddingsTranslator } from './embed
 import { geminiTranslator } from './gemini/index.js';
 import { azureOpenAIImagesTranslator, openAIImagesTranslator } from './images/index.js';
 import { openAITranslator } from './openai/index.js';
+import {
+  azureOpenAIResponsesTranslator,
+  openAIResponsesTranslator,
+  responsesToAnthropicTranslator,
+  responsesToAWSAnthropicTranslator,
+  responsesToBedrockConverseTranslator,
+  responsesToGCPAnthropicTranslator,
+  responsesToGeminiTranslator,
+} from './responses/index.js';
 import type { ClientApi, Operation, Translator } from './types.js';
 
 /** Operations each client API speaks. */
 export interface ClientOperations {
-  readonly openai: 'chat' | 'completion' | 'embeddings' | 'image_generation';
+  readonly openai: 'chat' | 'responses' | 'completion' | 'embeddings' | 'image_generation';
   readonly anthropic: 'messages' | 'count_tokens';
 }
 
@@ -56,6 +65,17 @@ export function createTranslatorTable(): TranslatorTable {
         AWSBedrock: bedrockConverseTranslator,
         GCPVertexAI: geminiTranslator,
         GoogleAI: geminiTranslator,
+      },
+      // OpenAI and Azure serve the Responses API themselves; every other schema through its chat translator.
+      responses: {
+        OpenAI: openAIResponsesTranslator,
+        AzureOpenAI: azureOpenAIResponsesTranslator,
+        Anthropic: responsesToAnthropicTranslator,
+        GCPAnthropic: responsesToGCPAnthropicTranslator,
+        AWSAnthropic: responsesToAWSAnthropicTranslator,
+        AWSBedrock: responsesToBedrockConverseTranslator,
+        GCPVertexAI: responsesToGeminiTranslator,
+        GoogleAI: responsesToGeminiTranslator,
       },
       completion: { OpenAI: openAITranslator, AzureOpenAI: azureOpenAITranslator },
       embeddings: {

@@ -26,6 +26,8 @@ export interface OpenAIMockOptions {
   noUsage?: boolean;
   /** Stop after this many stream chunks and reset the connection. */
   resetAfterChunks?: number;
+  /** With resetAfterChunks: the reset waits for this (e.g. until the client has read what came before it). */
+  holdReset?: Promise<void>;
   /** Delay between stream chunks, ms. */
   chunkDelayMs?: number;
   /** The event that ends a Responses stream (default response.completed). */
@@ -54,10 +56,13 @@ async function writeEvents(response: ServerResponse, events: readonly string[], 
   response.writeHead(200, { 'content-type': 'text/event-stream' });
   for (const [index, event] of events.entries()) {
     if (options.resetAfterChunks !== undefined && index >= options.resetAfterChunks) {
+      await options.holdReset;
       response.socket?.destroy();
       return;
     }
-    response.write(event);
+    // With a reset coming, each event is handed to the socket before the next: the bytes before the cut arrive.
+    if (options.resetAfterChunks !== undefined) await new Promise<void>((resolve) => response.write(event, () => resolve()));
+    else response.write(event);
     if (options.chunkDelayMs) await new Promise((resolve) => setTimeout(resolve, options.chunkDelayMs));
   }
   response.end();

@@ -120,7 +120,8 @@ describe('EventTextScrubber: a secret split across events never reaches the clie
       const parsed = output.split('\n').filter((line) => line.startsWith('data: ')).map((line) => JSON.parse(line.slice(6)) as { type: string; sequence_number: number });
       assert.deepEqual(parsed.map((entry) => entry.sequence_number), parsed.map((_, index) => index), 'sequence numbers stay 0, 1, 2...');
       for (const [delta, done] of [['response.output_text.delta', 'response.output_text.done'], ['response.function_call_arguments.delta', 'response.function_call_arguments.done']]) {
-        assert.ok(parsed.findLastIndex((entry) => entry.type === delta) < parsed.findIndex((entry) => entry.type === done), `every ${delta} precedes ${done}`);
+        const lastDelta = parsed.map((entry) => entry.type).lastIndexOf(delta);
+        assert.ok(lastDelta < parsed.findIndex((entry) => entry.type === done), `every ${delta} precedes ${done}`);
       }
     });
   }

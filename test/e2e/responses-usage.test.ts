@@ -259,6 +259,27 @@ describe('Responses API: usage, cut streams and stateful refusals', () => {
     assert.deepEqual(sent?.['tools'], [{ type: 'web_search' }]);
   });
 
+  it('Claude with reasoning: signed thinking rides in encrypted_content and goes back with the tool loop', TIMEOUT, async () => {
+    const tool: OpenAI.Responses.FunctionTool = { type: 'function', name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] }, strict: null };
+    const input: OpenAI.Responses.ResponseInputItem[] = [{ role: 'user', content: 'Use get_weather for the weather in Paris' }];
+    const first = await client.responses.create({ model: 'r-claude', input, tools: [tool], reasoning: { effort: 'low', summary: 'auto' }, max_output_tokens: 4000 });
+    const reasoning = first.output.find((item) => item.type === 'reasoning');
+    assert.ok(reasoning && reasoning.type === 'reasoning');
+    assert.ok((reasoning.summary[0]?.text ?? '').length > 0, 'the reasoning text as a summary, as asked');
+    assert.match(reasoning.encrypted_content ?? '', /^llm-extproc\.thinking\.v1:/);
+    const call = first.output.find((item) => item.type === 'function_call');
+    assert.ok(call && call.type === 'function_call');
+    // What an application does: send the output items back, then the tool's result.
+    input.push(...(first.output as OpenAI.Responses.ResponseInputItem[]), { type: 'function_call_output', call_id: call.call_id, output: '18C and sunny' });
+    const second = await client.responses.create({ model: 'r-claude', input, tools: [tool], reasoning: { effort: 'low' }, max_output_tokens: 4000 });
+    assert.equal(second.status, 'completed');
+    const sent = anthropic.requests.at(-1)?.body as { messages: { role: string; content: { type: string; signature?: string }[] }[] };
+    const assistant = sent.messages.find((message) => message.role === 'assistant');
+    assert.equal(assistant?.content[0]?.type, 'thinking', 'the assistant turn starts with its thinking block');
+    assert.ok((assistant?.content[0]?.signature ?? '').length > 0, 'with its signature');
+    assert.ok(assistant?.content.some((block) => block.type === 'tool_use'));
+  });
+
   it('lists /v1/responses for every model in /v1/models', TIMEOUT, async () => {
     const answer = await fetch(`${gateway.baseURL}/models`);
     const list = (await answer.json()) as { data: { id: string; endpoints: string[] }[] };

@@ -1,7 +1,8 @@
 /**
  * A chat completion (the backend translator's answer) -> a Responses `response` object.
  *
- * Output items, in the order a Responses model writes them: a `reasoning` item for `reasoning_content`, a
+ * Output items, in the order a Responses model writes them: a `reasoning` item for `reasoning_content` (signed
+ * `thinking_blocks` in its `encrypted_content`), a
  * `message` item for `content` (an `output_text` part) and/or `refusal` (a `refusal` part), then one
  * `function_call` item per tool call (call_id = the tool call id). Only the first choice is read. Usage is the
  * backend translator's own reading of the provider's usage (cache and reasoning tokens included).
@@ -16,8 +17,9 @@ type Json = Record<string, unknown>;
 
 function outputOf(ctx: RequestContext, message: Json): Json[] {
   const output: Json[] = [];
-  const reasoning = asString(message.reasoning_content) ?? asString(message.reasoning);
-  if (reasoning) output.push(reasoningItem(itemId(ctx, 'rs'), reasoning, wantsReasoningSummary(ctx.body)));
+  const reasoning = asString(message.reasoning_content) ?? asString(message.reasoning) ?? '';
+  const blocks = (asArray(message.thinking_blocks) ?? []).filter(isRecord);
+  if (reasoning !== '' || blocks.length > 0) output.push(reasoningItem(itemId(ctx, 'rs'), reasoning, wantsReasoningSummary(ctx.body), blocks));
   const parts: Json[] = [];
   const content = asString(message.content);
   if (content) parts.push(outputTextPart(content));

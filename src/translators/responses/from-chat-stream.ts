@@ -3,7 +3,8 @@
  * frames them: `event: <type>\ndata: <json>\n\n`, every event with `sequence_number` counting from 0.
  *
  * - The first chunk opens the response: `response.created`, `response.in_progress` (status in_progress).
- * - `reasoning_content` / `reasoning` deltas -> a `reasoning` item: `response.output_item.added`, then
+ * - `reasoning_content` / `reasoning` deltas -> a `reasoning` item (signed `thinking_blocks` end up in its
+ *   `encrypted_content` when it is done): `response.output_item.added`, then
  *   `response.reasoning_summary_part.added` + `response.reasoning_summary_text.delta` when the client asked for a
  *   summary, else `response.content_part.added` + `response.reasoning_text.delta`.
  * - `content` deltas -> a `message` item with an `output_text` part (`response.output_item.added`,
@@ -51,6 +52,8 @@ interface OpenItem {
   /** function_call only */
   readonly callId: string;
   readonly name: string;
+  /** reasoning only: signed thinking blocks (`delta.thinking_blocks`), sent as encrypted_content when it is done */
+  readonly blocks: Json[];
 }
 
 export class ChatToResponsesStream implements StreamTranslator {
@@ -181,6 +184,12 @@ export class ChatToResponsesStream implements StreamTranslator {
   private onDelta(delta: Json): void {
     const reasoning = asString(delta.reasoning_content) ?? asString(delta.reasoning);
     if (reasoning) this.textDelta('reasoning', reasoning);
+    const blocks = (asArray(delta.thinking_blocks) ?? []).filter(isRecord);
+    if (blocks.length > 0) {
+      // A whole signed block once its text has streamed (or redacted thinking): kept for the item's encrypted_content.
+      const item = this.open?.kind === 'reasoning' ? this.open : this.openItem('reasoning');
+      item.blocks.push(...blocks);
+    }
     const content = asString(delta.content);
     if (content) this.textDelta('text', content);
     const refusal = asString(delta.refusal);
@@ -221,7 +230,7 @@ export class ChatToResponsesStream implements StreamTranslator {
   private openItem(kind: ItemKind, callId = '', name = ''): OpenItem {
     this.closeItem();
     const prefix = kind === 'reasoning' ? 'rs' : kind === 'function_call' ? 'fc' : 'msg';
-    const item: OpenItem = { kind, id: itemId(this.ctx, prefix), outputIndex: this.output.length, text: '', callId, name };
+    const item: OpenItem = { kind, id: itemId(this.ctx, prefix), outputIndex: this.output.length, text: '', callId, name, blocks: [] };
     this.open = item;
     this.emit('response.output_item.added', { output_index: item.outputIndex, item: this.itemBody(item, 'in_progress', true) });
     const part = this.emptyPart(kind);
@@ -240,7 +249,7 @@ export class ChatToResponsesStream implements StreamTranslator {
   private itemBody(item: OpenItem, status: ItemStatus, empty = false): Json {
     const text = empty ? '' : item.text;
     if (item.kind === 'function_call') return functionCallItem(item.id, item.callId, item.name, text, status);
-    if (item.kind === 'reasoning') return reasoningItem(item.id, text, this.summary);
+    if (item.kind === 'reasoning') return reasoningItem(item.id, text, this.summary, empty ? [] : item.blocks);
     if (empty) return messageItem(item.id, [], status);
     return messageItem(item.id, [item.kind === 'text' ? outputTextPart(text) : { type: 'refusal', refusal: text }], status);
   }

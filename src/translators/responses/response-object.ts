@@ -11,7 +11,7 @@
  *   content_filter -> `incomplete`, reason `content_filter`; anything else -> `completed`.
  * @see https://platform.openai.com/docs/api-reference/responses/object
  */
-import { asString, isRecord } from '../../core/json.js';
+import { asString, isRecord, safeParseJson } from '../../core/json.js';
 import { makeUsage, tokenCount, type TokenUsage } from '../../core/usage.js';
 import type { RequestContext } from '../types.js';
 
@@ -131,9 +131,28 @@ export function functionCallItem(id: string, callId: string, name: string, args:
   return { id, type: 'function_call', status, arguments: args, call_id: callId, name };
 }
 
-/** A reasoning item: the provider's reasoning text as `summary` parts (summary asked for) or `content`. */
-export function reasoningItem(id: string, text: string, asSummary: boolean): Json {
-  return asSummary
+/**
+ * A reasoning item: the provider's reasoning text as `summary` parts (summary asked for) or `content`; signed
+ * thinking blocks (Claude) in `encrypted_content`, so that a client sending the item back continues the turn.
+ */
+export function reasoningItem(id: string, text: string, asSummary: boolean, blocks: readonly Json[] = []): Json {
+  const item = asSummary
     ? { id, type: 'reasoning', summary: text === '' ? [] : [{ type: 'summary_text', text }] }
     : { id, type: 'reasoning', summary: [], content: text === '' ? [] : [{ type: 'reasoning_text', text }] };
+  return blocks.length > 0 ? { ...item, encrypted_content: encodeThinkingBlocks(blocks) } : item;
+}
+
+/** Marks encrypted_content this service wrote (signed thinking blocks as base64 JSON), not OpenAI's own. */
+const THINKING_PREFIX = 'llm-extproc.thinking.v1:';
+
+/** Signed thinking blocks (the chat vendor field `thinking_blocks`) as opaque `encrypted_content`. */
+export function encodeThinkingBlocks(blocks: readonly Json[]): string {
+  return THINKING_PREFIX + Buffer.from(JSON.stringify(blocks), 'utf8').toString('base64');
+}
+
+/** The thinking blocks in encrypted_content this service wrote; undefined for anything else. */
+export function decodeThinkingBlocks(value: unknown): Json[] | undefined {
+  if (typeof value !== 'string' || !value.startsWith(THINKING_PREFIX)) return undefined;
+  const parsed = safeParseJson(Buffer.from(value.slice(THINKING_PREFIX.length), 'base64').toString('utf8'));
+  return parsed.ok && Array.isArray(parsed.value) && parsed.value.every(isRecord) ? parsed.value : undefined;
 }

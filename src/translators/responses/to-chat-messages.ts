@@ -10,13 +10,16 @@
  * - `function_call` items -> `tool_calls` on an assistant message (consecutive calls, and a call right after an
  *   assistant message, join that message, as chat wants them); `function_call_output` -> a `tool` message
  *   (`tool_call_id` = `call_id`; parts of an array output joined as text, images dropped with a warning).
- * - `reasoning` items are dropped with a warning: a chat request has no reasoning input.
+ * - `reasoning` items whose `encrypted_content` this service wrote (signed thinking blocks, convert-response.ts)
+ *   go back as `thinking_blocks` (and `reasoning_content`) on the assistant message that follows, as Claude needs
+ *   to continue a tool loop with thinking; other reasoning items are dropped with a warning.
  * - Anything else (hosted tool calls and their outputs) -> 422, since it cannot be expressed.
  * @see https://platform.openai.com/docs/api-reference/responses/create#responses-create-input
  */
 import { GatewayError } from '../../core/errors.js';
 import { asArray, asString, isRecord } from '../../core/json.js';
 import type { Warning } from '../types.js';
+import { decodeThinkingBlocks } from './response-object.js';
 
 type Json = Record<string, unknown>;
 
@@ -84,6 +87,15 @@ function toolOutput(value: unknown, param: string, warnings: Warning[]): string 
 /** The chat messages for a Responses body. */
 export function convertInput(body: Readonly<Json>, warnings: Warning[]): Json[] {
   const messages: Json[] = [];
+  /** Thinking blocks of a reasoning item, for the assistant message that follows it. */
+  let thinking: Json[] = [];
+  const withThinking = (message: Json): Json => {
+    if (thinking.length === 0) return message;
+    const text = thinking.map((block) => asString(block.thinking) ?? '').join('');
+    const out = { ...message, thinking_blocks: [...(asArray(message.thinking_blocks) ?? []), ...thinking], ...(text ? { reasoning_content: text } : {}) };
+    thinking = [];
+    return out;
+  };
   const instructions = asString(body.instructions);
   if (instructions) messages.push({ role: 'system', content: instructions });
   if (typeof body.input === 'string') {
@@ -100,22 +112,25 @@ export function convertInput(body: Readonly<Json>, warnings: Warning[]): Json[] 
       const role = asString(item.role) ?? '';
       if (!ROLES.has(role)) throw invalid(`role ${JSON.stringify(role).slice(0, 40)} is not supported`, `${param}.role`);
       const content = convertContent(item.content, `${param}.content`, warnings);
-      messages.push({ role, content: role === 'assistant' ? textOf(content) : content });
+      messages.push(role === 'assistant' ? withThinking({ role, content: textOf(content) }) : { role, content });
     } else if (type === 'function_call') {
       const call = { id: asString(item.call_id) ?? '', type: 'function', function: { name: asString(item.name) ?? '', arguments: asString(item.arguments) ?? '{}' } };
       if (call.id === '') throw invalid('function_call needs call_id', `${param}.call_id`);
       const last = messages.at(-1);
-      if (last?.role === 'assistant') last.tool_calls = [...(asArray(last.tool_calls) ?? []), call];
-      else messages.push({ role: 'assistant', content: null, tool_calls: [call] });
+      if (last?.role === 'assistant') messages[messages.length - 1] = withThinking({ ...last, tool_calls: [...(asArray(last.tool_calls) ?? []), call] });
+      else messages.push(withThinking({ role: 'assistant', content: null, tool_calls: [call] }));
     } else if (type === 'function_call_output') {
       const callId = asString(item.call_id);
       if (!callId) throw invalid('function_call_output needs call_id', `${param}.call_id`);
       messages.push({ role: 'tool', tool_call_id: callId, content: toolOutput(item.output, `${param}.output`, warnings) });
     } else if (type === 'reasoning') {
-      warnings.push({ kind: 'unsupported_content', detail: `${param}: reasoning items are not sent to this backend` });
+      const blocks = decodeThinkingBlocks(item.encrypted_content);
+      if (blocks) thinking.push(...blocks);
+      else warnings.push({ kind: 'unsupported_content', detail: `${param}: a reasoning item without thinking blocks from this gateway is not sent to this backend` });
     } else {
       throw invalid(`input items of type ${JSON.stringify(type).slice(0, 60)} are not supported by this backend`, `${param}.type`);
     }
   }
+  if (thinking.length > 0) warnings.push({ kind: 'unsupported_content', detail: 'input: a reasoning item with no assistant turn after it was not sent' });
   return messages;
 }

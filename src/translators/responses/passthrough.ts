@@ -11,7 +11,7 @@
  * (`response.completed`, `response.incomplete` or `response.failed`), cached and reasoning tokens included.
  * Delta text is counted as delivered, so a stream cut before its terminal event is charged what had arrived
  * (the same local count a cut chat stream gets). A cut stream also gets an `error` event appended, so the client
- * does not take it for a finished one.
+ * does not take it for a finished one. `response.failed` and `error` events are reported as the stream's error.
  * @see https://platform.openai.com/docs/api-reference/responses
  * @see https://learn.microsoft.com/azure/ai-foundry/openai/api-version-lifecycle
  */
@@ -102,7 +102,7 @@ export class ResponsesPassthroughStream implements StreamTranslator {
       const type = asString(event.type) ?? item.event ?? '';
       if (typeof event.sequence_number === 'number') this.lastSequence = Math.max(this.lastSequence, event.sequence_number);
       if (DELTA_EVENTS.has(type)) text += asString(event.delta) ?? '';
-      if (TERMINAL_EVENTS.has(type)) this.onTerminal(event);
+      if (TERMINAL_EVENTS.has(type)) error ??= this.onTerminal(type, event);
       else if (type === 'error') {
         this.terminated = true;
         error ??= { status: 500, message: asString(event.message) ?? 'upstream stream reported an error', code: asString(event.code) ?? null };
@@ -111,11 +111,15 @@ export class ResponsesPassthroughStream implements StreamTranslator {
     return { text, error };
   }
 
-  private onTerminal(event: Json): void {
+  /** Usage and model of the final response; a failed response is reported as the stream's error (for metrics). */
+  private onTerminal(type: string, event: Json): ErrorShape | undefined {
     this.terminated = true;
     const response = isRecord(event.response) ? event.response : {};
     this.usage = convertResponsesUsage(response.usage) ?? this.usage;
     this.model = responseModelOf(response) ?? this.model;
+    if (type !== 'response.failed') return undefined;
+    const failure = isRecord(response.error) ? response.error : {};
+    return { status: 500, message: asString(failure.message) ?? 'the response failed', code: asString(failure.code) ?? null };
   }
 }
 

@@ -38,6 +38,8 @@ costs:
   - { metadataKey: llm_reasoning_token, type: ReasoningToken }
   - { metadataKey: llm_total_token, type: TotalToken }
   - { metadataKey: llm_weighted, type: CEL, cel: "(input_tokens - cached_input_tokens) + cached_input_tokens / 4 + output_tokens * 3" }
+  - { metadataKey: llm_budget, type: TotalToken, reserve: true }
+reserve: { outputFraction: 1, defaultOutputTokens: 256 }
 `;
 
 /** An Anthropic stream that stops after its first text delta, the connection dropped mid-answer. */
@@ -121,6 +123,21 @@ describe('Responses API: usage, cut streams and stateful refusals', () => {
       }
     });
   }
+
+  it('reserves for a Responses request from its input and max_output_tokens, then settles against the usage', TIMEOUT, async () => {
+    const reserveOf = async (maxOutputTokens: number) => {
+      const response = await client.responses.create({ model: 'r-openai', instructions: 'Be brief.', input: 'Say hello', max_output_tokens: maxOutputTokens });
+      const metadata = (await lastRecord(gateway)).metadata[NS];
+      const reserved = Number(metadata?.['llm_budget_reserve']);
+      // settled: the total charged is max(actual, reserved), so the end value is what the reserve did not cover
+      assert.equal(metadata?.['llm_budget'], Math.max(0, (response.usage?.total_tokens ?? 0) - reserved));
+      return reserved;
+    };
+    const small = await reserveOf(16);
+    const large = await reserveOf(4000);
+    assert.ok(small > 16, 'input is reserved too');
+    assert.equal(large - small, 4000 - 16, 'the expected output is max_output_tokens (outputFraction 1)');
+  });
 
   it('passthrough: a buffered response is charged its usage', TIMEOUT, async () => {
     const response = await client.responses.create({ model: 'r-openai', input: 'Say hello' });

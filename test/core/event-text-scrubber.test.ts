@@ -101,7 +101,7 @@ describe('EventTextScrubber: a secret split across events never reaches the clie
       assert.ok(output.lastIndexOf('"index":0,"delta"') < stopAt);
     });
 
-    it(`Responses: output text, reasoning summary and function call argument deltas, in pieces of ${size}`, () => {
+    it(`Responses: output text, reasoning summary and function call argument deltas, in pieces of ${size}`, { timeout: 30_000 }, () => {
       const args = JSON.stringify({ header: SECRET });
       let sequence = 0;
       const event = (type: string, payload: object) => sse({ type, sequence_number: sequence++, ...payload }, type);

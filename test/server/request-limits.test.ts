@@ -46,7 +46,7 @@ describe('checkRequestLimits', () => {
     assert.equal(refusal({ messages: [user([1, 2, 3]), user([4, 5])] })?.code, 'ERR_TOO_MANY_CONTENT_PARTS');
   });
 
-  it('counts Responses input items as messages, and their content arrays as parts', () => {
+  it('counts Responses input items as messages, and their content arrays as parts', { timeout: 10_000 }, () => {
     const item = (content: unknown) => ({ type: 'message', role: 'user', content });
     assert.equal(countContentParts({ input: [item('a'), item([{ type: 'input_text' }, { type: 'input_image' }])] }), 4);
     assert.equal(refusal({ input: [item('a'), item('b'), item('c')] }), undefined);

@@ -31,15 +31,7 @@ import { bedrockEmbeddingsTranslator, googleEmbeddingsTranslator } from './embed
 import { geminiTranslator } from './gemini/index.js';
 import { azureOpenAIImagesTranslator, openAIImagesTranslator } from './images/index.js';
 import { openAITranslator } from './openai/index.js';
-import {
-  azureOpenAIResponsesTranslator,
-  openAIResponsesTranslator,
-  responsesToAnthropicTranslator,
-  responsesToAWSAnthropicTranslator,
-  responsesToBedrockConverseTranslator,
-  responsesToGCPAnthropicTranslator,
-  responsesToGeminiTranslator,
-} from './responses/index.js';
+import { azureResponsesPath, createResponsesPassthrough, openAIResponsesPath, responsesViaChat } from './responses/index.js';
 import type { ClientApi, Operation, Translator } from './types.js';
 
 /** Operations each client API speaks. */
@@ -54,6 +46,7 @@ export type TranslatorTable = {
 };
 
 export function createTranslatorTable(): TranslatorTable {
+  const responsesViaGemini = responsesViaChat(geminiTranslator);
   return {
     openai: {
       chat: {
@@ -68,14 +61,14 @@ export function createTranslatorTable(): TranslatorTable {
       },
       // OpenAI and Azure serve the Responses API themselves; every other schema through its chat translator.
       responses: {
-        OpenAI: openAIResponsesTranslator,
-        AzureOpenAI: azureOpenAIResponsesTranslator,
-        Anthropic: responsesToAnthropicTranslator,
-        GCPAnthropic: responsesToGCPAnthropicTranslator,
-        AWSAnthropic: responsesToAWSAnthropicTranslator,
-        AWSBedrock: responsesToBedrockConverseTranslator,
-        GCPVertexAI: responsesToGeminiTranslator,
-        GoogleAI: responsesToGeminiTranslator,
+        OpenAI: createResponsesPassthrough(openAIResponsesPath),
+        AzureOpenAI: createResponsesPassthrough(azureResponsesPath),
+        Anthropic: responsesViaChat(anthropicTranslator),
+        GCPAnthropic: responsesViaChat(gcpAnthropicTranslator),
+        AWSAnthropic: responsesViaChat(awsAnthropicTranslator),
+        AWSBedrock: responsesViaChat(bedrockConverseTranslator),
+        GCPVertexAI: responsesViaGemini,
+        GoogleAI: responsesViaGemini,
       },
       completion: { OpenAI: openAITranslator, AzureOpenAI: azureOpenAITranslator },
       embeddings: {

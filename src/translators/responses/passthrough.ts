@@ -148,6 +148,3 @@ export function createResponsesPassthrough(path: (ctx: RequestContext) => string
     stream: (ctx) => new ResponsesPassthroughStream(ctx),
   };
 }
-
-export const openAIResponsesTranslator = createResponsesPassthrough(openAIResponsesPath);
-export const azureOpenAIResponsesTranslator = createResponsesPassthrough(azureResponsesPath);

@@ -136,6 +136,19 @@ for (const upstreamFilter of [true, false]) {
       await Promise.all(Object.values(mocks).map((mock) => mock.close()));
     });
 
+    it('refuses previous_response_id on a stateless backend with a 400 naming it, and passes it to OpenAI', TIMEOUT, async () => {
+      const before = mocks.anthropic.requests.length;
+      await assert.rejects(client.responses.create({ model: 'r-anthropic', input: 'And then?', previous_response_id: 'resp_1' }), (error: unknown) => {
+        assert.ok(error instanceof OpenAI.BadRequestError);
+        assert.equal(error.param, 'previous_response_id');
+        assert.equal(error.code, 'unsupported_parameter');
+        return true;
+      });
+      assert.equal(mocks.anthropic.requests.length, before, 'nothing reached Claude');
+      await client.responses.create({ model: 'r-openai', input: 'And then?', previous_response_id: 'resp_1' });
+      assert.equal(mocks.openai.requests.at(-1)?.json?.['previous_response_id'], 'resp_1');
+    });
+
     for (const backend of BACKENDS) {
       describe(`${backend.schema}`, () => {
         it('answers a plain response with usage in the Responses shape, the same as the cost metadata', TIMEOUT, async () => {

@@ -99,9 +99,10 @@ describe('Responses request -> chat pivot', () => {
   });
 
   it('store: true is served unstored, and dropped fields are warned about', TIMEOUT, () => {
-    const { warnings } = chat({ input: 'x', store: true, metadata: { a: 'b' }, include: ['reasoning.encrypted_content'], truncation: 'auto' });
+    const { warnings } = chat({ input: 'x', store: true, metadata: { a: 'b' }, include: ['reasoning.encrypted_content', 'message.output_text.logprobs'], truncation: 'auto' });
     const details = warnings.map((warning) => warning.detail).join('\n');
-    for (const field of ['store', 'metadata', 'include', 'truncation']) assert.match(details, new RegExp(field));
+    for (const field of ['store', 'metadata', 'include \\["message.output_text.logprobs"\\]', 'truncation']) assert.match(details, new RegExp(field));
+    assert.deepEqual(chat({ input: 'x', include: ['reasoning.encrypted_content'] }).warnings, [], 'encrypted reasoning is always returned');
   });
 
   it('reasoning items: ours go back as thinking_blocks on the next assistant turn; others are dropped with a warning', TIMEOUT, () => {

@@ -30,7 +30,7 @@ type Json = Record<string, unknown>;
 const HANDLED = new Set([
   'model', 'input', 'instructions', 'max_output_tokens', 'temperature', 'top_p', 'parallel_tool_calls', 'service_tier',
   'user', 'safety_identifier', 'tools', 'tool_choice', 'text', 'reasoning', 'stream', 'store', 'previous_response_id',
-  'conversation', 'background', 'prompt',
+  'conversation', 'background', 'prompt', 'include',
 ]);
 
 function invalid(message: string, param: string): GatewayError {
@@ -101,6 +101,9 @@ export function buildChatBody(ctx: RequestContext, warnings: Warning[]): Json {
   if (responseFormat) out.response_format = responseFormat;
   const effort = isRecord(body.reasoning) ? asString(body.reasoning.effort) : undefined;
   if (effort !== undefined) out.reasoning_effort = effort;
+  // reasoning.encrypted_content is always returned (signed thinking, see response-object.ts); nothing else is.
+  const include = (asArray(body.include) ?? []).filter((entry) => entry !== 'reasoning.encrypted_content');
+  if (include.length > 0) warnings.push({ kind: 'unsupported_parameter', detail: `include ${JSON.stringify(include).slice(0, 100)} has no equivalent on this backend and was dropped` });
   if (body.store === true) warnings.push({ kind: 'unsupported_parameter', detail: 'store: responses are not stored by this backend (served as store: false)' });
   if (ctx.stream) {
     out.stream = true;

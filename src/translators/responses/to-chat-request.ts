@@ -13,7 +13,8 @@
  * - `reasoning.effort` -> `reasoning_effort` (the chat translators map it per provider). `reasoning.summary` needs
  *   nothing upstream: it says how the reasoning the provider returns is labelled (convert-response.ts).
  * - `stream` -> `stream` plus `stream_options.include_usage` (unless the backend disables stream_options).
- * - `store: true` is served as not stored, with a warning; `metadata`, `include`, `truncation`, `text.verbosity`,
+ * - `include`: reasoning.encrypted_content is always honoured (signed thinking is returned); other entries warn.
+ * - `store: true` is served as not stored, with a warning; `metadata`, `truncation`, `text.verbosity`,
  *   `prompt_cache_key`, `top_logprobs` and other fields have no chat equivalent here and are dropped with a warning.
  * Stateful fields were refused before this runs (check-stateless.ts).
  * @see https://platform.openai.com/docs/api-reference/responses/create

@@ -13,6 +13,7 @@ export const SERVED_OPERATIONS_ANCHOR = 'what-each-schema-serves';
  */
 export const SERVED_PATHS: Readonly<Record<string, string>> = {
   'openai/chat': '/v1/chat/completions',
+  'openai/responses': '/v1/responses',
   'openai/completion': '/v1/completions',
   'openai/embeddings': '/v1/embeddings',
   'openai/image_generation': '/v1/images/generations',

@@ -18,11 +18,21 @@ import { asArray, isRecord } from './json.js';
 import type { SecretScrubber } from './secret-scrubber.js';
 import { encodeSseEvent, forwardWholeItems, SseDecoder, type SseEvent } from './sse.js';
 
-export type StreamApi = 'openai' | 'anthropic';
+/** OpenAI chat chunks, Anthropic Messages events, or OpenAI Responses events. */
+export type StreamApi = 'openai' | 'anthropic' | 'responses';
 
 /** The text fields of OpenAI chunks and Anthropic deltas that the client concatenates. */
 const OPENAI_DELTA_FIELDS = ['content', 'reasoning_content', 'reasoning', 'refusal'] as const;
 const ANTHROPIC_DELTA_FIELDS: Record<string, string> = { text_delta: 'text', input_json_delta: 'partial_json', thinking_delta: 'thinking' };
+/** Responses events whose `delta` a client joins, and the event that ends each one's channel. */
+const RESPONSES_DELTA_DONE: Record<string, string> = {
+  'response.output_text.delta': 'response.output_text.done',
+  'response.refusal.delta': 'response.refusal.done',
+  'response.function_call_arguments.delta': 'response.function_call_arguments.done',
+  'response.reasoning_text.delta': 'response.reasoning_text.done',
+  'response.reasoning_summary_text.delta': 'response.reasoning_summary_text.done',
+};
+const RESPONSES_CHANNEL_ENDS = new Set(Object.values(RESPONSES_DELTA_DONE));
 
 /** One place in the stream whose pieces a client joins, and how to send a held tail there on its own. */
 interface Channel {
@@ -36,6 +46,10 @@ type Json = Record<string, unknown>;
 export class EventTextScrubber {
   private readonly decoder = new SseDecoder({ keepRaw: true });
   private readonly channels = new Map<string, Channel>();
+  /** Responses: events this scrubber inserted so far; every later event's sequence_number moves up by as many. */
+  private inserted = 0;
+  /** Responses: the upstream sequence_number of the event being read (after the last one, at the end). */
+  private nextSequence = 0;
 
   constructor(
     private readonly scrubber: SecretScrubber,
@@ -82,6 +96,7 @@ export class EventTextScrubber {
       return undefined;
     }
     if (!isRecord(parsed)) return undefined;
+    if (this.api === 'responses') return this.responsesEvent(event, parsed);
     return this.api === 'anthropic' ? this.anthropicEvent(event, parsed) : this.openAIEvent(event, parsed);
   }
 
@@ -140,6 +155,42 @@ export class EventTextScrubber {
     if (type === 'content_block_stop') return this.prefixed(this.flush((key) => key === String(body['index'])), event);
     if (type === 'message_delta' || type === 'message_stop' || type === 'error') return this.prefixed(this.flush(() => true), event);
     return undefined;
+  }
+
+  /**
+   * Responses events: each delta event's `delta` is a piece of its channel (item, content or summary part, event
+   * kind). A held tail goes out as a delta event of its own just before the channel's `.done` event (or the end of
+   * the response); the events after it get their `sequence_number` moved up, so the numbering stays 0, 1, 2...
+   */
+  private responsesEvent(event: SseEvent, body: Json): string | undefined {
+    const type = typeof body['type'] === 'string' ? body['type'] : '';
+    const sequence = typeof body['sequence_number'] === 'number' ? body['sequence_number'] : undefined;
+    if (sequence !== undefined) this.nextSequence = sequence;
+    const key = `${String(body['item_id'])}/${String(body['content_index'] ?? body['summary_index'] ?? '')}/${type.replace(/\.(delta|done)$/, '')}`;
+    let before = '';
+    let changed = false;
+    if (type in RESPONSES_DELTA_DONE && typeof body['delta'] === 'string') {
+      const template = { ...body };
+      changed = this.piece(key, body, 'delta', (text) => this.responsesStandalone(type, { ...template, delta: text }));
+    } else if (RESPONSES_CHANNEL_ENDS.has(type)) {
+      before = this.flush((held) => held === key);
+    } else if (type === 'error' || type === 'response.completed' || type === 'response.incomplete' || type === 'response.failed') {
+      before = this.flush(() => true);
+    }
+    if (sequence !== undefined) this.nextSequence = sequence + 1;
+    if (this.inserted > 0 && sequence !== undefined) {
+      body['sequence_number'] = sequence + this.inserted;
+      changed = true;
+    }
+    if (!changed) return this.prefixed(before, event);
+    return before + encodeSseEvent({ ...(event.event === undefined ? {} : { event: event.event }), ...(event.id === undefined ? {} : { id: event.id }), data: JSON.stringify(body) });
+  }
+
+  /** A delta event carrying a held tail, numbered where the event that released it (or the end) would have been. */
+  private responsesStandalone(type: string, body: Json): string {
+    const numbered = { ...body, sequence_number: this.nextSequence + this.inserted };
+    this.inserted += 1;
+    return encodeSseEvent({ event: type, data: JSON.stringify(numbered) });
   }
 
   /**

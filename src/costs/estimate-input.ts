@@ -46,6 +46,8 @@ export function estimateInputTokens(model: string, body: Body): number {
     countResponseFormat(tally, body.response_format);
     tally.structural += tally.profile.replyPriming;
   } else {
+    // Responses `instructions` with a string `input`
+    countSystem(tally, body.instructions);
     countPrompt(tally, body.prompt);
     countPrompt(tally, body.input);
   }

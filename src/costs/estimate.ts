@@ -16,7 +16,7 @@ import { tokenizerFamily } from './tokenizer.js';
 
 export type ReserveConfig = ConfigFile['reserve'];
 
-export type EstimateOperation = 'chat' | 'completion' | 'embeddings' | 'image_generation' | 'messages';
+export type EstimateOperation = 'chat' | 'responses' | 'completion' | 'embeddings' | 'image_generation' | 'messages';
 
 export interface ReserveRequest extends CostScope {
   /** The client's parsed body. */

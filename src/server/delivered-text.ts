@@ -1,4 +1,4 @@
-/** The text a buffered response delivers to the client (OpenAI or Anthropic shape), for local token counting. */
+/** The text a buffered response delivers to the client (OpenAI chat, Responses or Anthropic shape), for local token counting. */
 import { asArray, asString, isRecord, safeParseJson } from '../core/json.js';
 
 function openAIText(body: Record<string, unknown>, parts: string[]): void {
@@ -28,11 +28,25 @@ function anthropicText(body: Record<string, unknown>, parts: string[]): void {
   }
 }
 
+/** Responses `output` items: message text and refusals, function call arguments, reasoning text. */
+function responsesText(body: Record<string, unknown>, parts: string[]): void {
+  for (const item of asArray(body['output']) ?? []) {
+    if (!isRecord(item)) continue;
+    if (item['type'] === 'function_call') parts.push(asString(item['name']) ?? '', asString(item['arguments']) ?? '');
+    for (const part of [...(asArray(item['content']) ?? []), ...(asArray(item['summary']) ?? [])]) {
+      if (!isRecord(part)) continue;
+      const text = asString(part['text']) ?? asString(part['refusal']);
+      if (text) parts.push(text);
+    }
+  }
+}
+
 export function deliveredTextOf(body: Uint8Array): string {
   const parsed = safeParseJson(body);
   if (!parsed.ok || !isRecord(parsed.value)) return '';
   const parts: string[] = [];
   openAIText(parsed.value, parts);
   anthropicText(parsed.value, parts);
+  responsesText(parsed.value, parts);
   return parts.join('');
 }

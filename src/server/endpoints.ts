@@ -9,8 +9,8 @@ export interface Endpoint {
   /** Undefined for endpoints the service answers itself. */
   readonly operation: Operation | undefined;
   /**
-   * OTel gen_ai.operation.name, a well-known value of the GenAI conventions where one fits: chat (chat completions
-   * and Anthropic Messages), text_completion, embeddings, generate_content (image generation). count_tokens and
+   * OTel gen_ai.operation.name, a well-known value of the GenAI conventions where one fits: chat (chat completions,
+   * Responses and Anthropic Messages), text_completion, embeddings, generate_content (image generation). count_tokens and
    * models name what the service does; the conventions have no value for them.
    */
   readonly operationName: string;
@@ -20,6 +20,8 @@ export interface Endpoint {
 
 const ENDPOINTS: ReadonlyMap<string, Endpoint> = new Map([
   ['/v1/chat/completions', { method: 'POST', clientApi: 'openai', operation: 'chat', operationName: 'chat' }],
+  // The Responses API is a chat operation in the GenAI conventions' sense (a model answering a conversation).
+  ['/v1/responses', { method: 'POST', clientApi: 'openai', operation: 'responses', operationName: 'chat' }],
   ['/v1/completions', { method: 'POST', clientApi: 'openai', operation: 'completion', operationName: 'text_completion' }],
   ['/v1/embeddings', { method: 'POST', clientApi: 'openai', operation: 'embeddings', operationName: 'embeddings' }],
   // The GenAI conventions have no image operation; multimodal generation is generate_content.

@@ -17,14 +17,19 @@ function length(value: unknown): number {
   return asArray(value)?.length ?? 0;
 }
 
+/** The items of a Responses `input` array (objects; an embeddings `input` holds strings or tokens). */
+function responsesItems(body: Readonly<Record<string, unknown>>): unknown[] {
+  return (asArray(body['input']) ?? []).filter(isRecord);
+}
+
 /**
  * Content parts of a request: the elements of every message's content array (and of the content arrays nested in
- * Anthropic tool_result blocks), of an Anthropic `system` array, and of an `input` (embeddings) or `prompt`
- * (completions) array.
+ * Anthropic tool_result blocks), of an Anthropic `system` array, and of an `input` (embeddings, or the items of a
+ * Responses request with their content arrays) or `prompt` (completions) array.
  */
 export function countContentParts(body: Readonly<Record<string, unknown>>): number {
   let parts = length(body['system']) + length(body['input']) + length(body['prompt']);
-  for (const message of asArray(body['messages']) ?? []) {
+  for (const message of [...(asArray(body['messages']) ?? []), ...responsesItems(body)]) {
     if (!isRecord(message)) continue;
     const content = asArray(message['content']);
     if (!content) continue;
@@ -36,9 +41,11 @@ export function countContentParts(body: Readonly<Record<string, unknown>>): numb
 
 /** Throws a 400 GatewayError for the first cap the request passes. */
 export function checkRequestLimits(body: Readonly<Record<string, unknown>>, limits: Limits, model: ModelConfig): void {
-  const messages = length(body['messages']);
+  // Responses input items are the messages of a Responses request.
+  const items = responsesItems(body).length;
+  const messages = length(body['messages']) + items;
   if (messages > limits.maxMessages) {
-    throw new GatewayError('ERR_TOO_MANY_MESSAGES', `the request has ${messages} messages; this gateway accepts at most ${limits.maxMessages}`, { param: 'messages' });
+    throw new GatewayError('ERR_TOO_MANY_MESSAGES', `the request has ${messages} messages; this gateway accepts at most ${limits.maxMessages}`, { param: items > 0 ? 'input' : 'messages' });
   }
   const tools = length(body['tools']) + length(body['functions']);
   if (tools > limits.maxTools) {

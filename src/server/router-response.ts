@@ -120,7 +120,8 @@ export class ResponseSide {
     }
     if (!OPENAI_FAMILY.has(attempt.backend.schema)) changes.set('content-type', attempt.translator.streamContentType ?? 'text/event-stream');
     this.streamTranslator = attempt.translator.stream(attempt.ctx, headers);
-    this.eventScrubber = new EventTextScrubber(this.exchange.scrubber, this.exchange.endpoint?.clientApi ?? 'openai');
+    const streamApi = this.exchange.endpoint?.operation === 'responses' ? 'responses' : (this.exchange.endpoint?.clientApi ?? 'openai');
+    this.eventScrubber = new EventTextScrubber(this.exchange.scrubber, streamApi);
     // Text streams (SSE) are scrubbed before translating as well, so no excerpt can keep part of a secret;
     // binary AWS event streams are not (their frames are length-prefixed and checksummed).
     if (!isBinaryStream(headers.get('content-type'), attempt.backend.schema)) this.inputScrubber = this.exchange.scrubber.stream();

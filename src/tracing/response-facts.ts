@@ -1,12 +1,14 @@
 /**
- * Reads the response id and the finish reasons from what the client receives (OpenAI or Anthropic shape, a whole
+ * Reads the response id and the finish reasons from what the client receives (OpenAI chat, Responses or Anthropic shape, a whole
  * JSON body or a stream of SSE events). Only used when a span records; stream events are parsed only until the id
  * is known, and after that only those that carry a finish reason.
  */
 import { SseDecoder } from '../core/sse.js';
 import { asArray, asString, isRecord, safeParseJson } from '../core/json.js';
 
-const FINISH_MARKERS = ['finish_reason', 'stop_reason'];
+const FINISH_MARKERS = ['finish_reason', 'stop_reason', 'response.completed', 'response.incomplete', 'response.failed'];
+/** The Responses API has no finish reason: a terminal response's status stands for it (incomplete: its reason). */
+const RESPONSES_TERMINAL = new Set(['response.completed', 'response.incomplete', 'response.failed']);
 const MAX_FINISH_REASONS = 16;
 
 export class ResponseFacts {
@@ -32,6 +34,17 @@ export class ResponseFacts {
   }
 
   private read(value: Record<string, unknown>): void {
+    // Responses: {object: "response", id, status} or events {type, response: {...}}.
+    const response = value['object'] === 'response' ? value : isRecord(value['response']) ? value['response'] : undefined;
+    if (response) {
+      this.id ??= asString(response['id']);
+      const terminal = value['object'] === 'response' || RESPONSES_TERMINAL.has(String(value['type']));
+      if (terminal && response['status'] !== 'in_progress') {
+        const incomplete = isRecord(response['incomplete_details']) ? asString(response['incomplete_details']['reason']) : undefined;
+        this.addReason(incomplete ?? response['status']);
+      }
+      return;
+    }
     // OpenAI: {id, choices[{finish_reason}]}; Anthropic: {id, stop_reason} or events
     // message_start {message: {id}} and message_delta {delta: {stop_reason}}.
     const message = isRecord(value['message']) ? value['message'] : undefined;

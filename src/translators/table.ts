@@ -31,11 +31,12 @@ import { bedrockEmbeddingsTranslator, googleEmbeddingsTranslator } from './embed
 import { geminiTranslator } from './gemini/index.js';
 import { azureOpenAIImagesTranslator, openAIImagesTranslator } from './images/index.js';
 import { openAITranslator } from './openai/index.js';
+import { azureResponsesPath, createResponsesPassthrough, openAIResponsesPath, responsesViaChat } from './responses/index.js';
 import type { ClientApi, Operation, Translator } from './types.js';
 
 /** Operations each client API speaks. */
 export interface ClientOperations {
-  readonly openai: 'chat' | 'completion' | 'embeddings' | 'image_generation';
+  readonly openai: 'chat' | 'responses' | 'completion' | 'embeddings' | 'image_generation';
   readonly anthropic: 'messages' | 'count_tokens';
 }
 
@@ -45,6 +46,7 @@ export type TranslatorTable = {
 };
 
 export function createTranslatorTable(): TranslatorTable {
+  const responsesViaGemini = responsesViaChat(geminiTranslator);
   return {
     openai: {
       chat: {
@@ -56,6 +58,17 @@ export function createTranslatorTable(): TranslatorTable {
         AWSBedrock: bedrockConverseTranslator,
         GCPVertexAI: geminiTranslator,
         GoogleAI: geminiTranslator,
+      },
+      // OpenAI and Azure serve the Responses API themselves; every other schema through its chat translator.
+      responses: {
+        OpenAI: createResponsesPassthrough(openAIResponsesPath),
+        AzureOpenAI: createResponsesPassthrough(azureResponsesPath),
+        Anthropic: responsesViaChat(anthropicTranslator),
+        GCPAnthropic: responsesViaChat(gcpAnthropicTranslator),
+        AWSAnthropic: responsesViaChat(awsAnthropicTranslator),
+        AWSBedrock: responsesViaChat(bedrockConverseTranslator),
+        GCPVertexAI: responsesViaGemini,
+        GoogleAI: responsesViaGemini,
       },
       completion: { OpenAI: openAITranslator, AzureOpenAI: azureOpenAITranslator },
       embeddings: {

@@ -24,6 +24,10 @@ function channels(api: StreamApi, body: string): Map<string, string> {
       if (event.type === 'content_block_delta') add(`${event.index}`, event.delta.text ?? event.delta.partial_json);
       continue;
     }
+    if (api === 'responses') {
+      if (typeof event.type === 'string' && event.type.endsWith('.delta')) add(`${event.item_id}/${event.type}`, event.delta);
+      continue;
+    }
     for (const choice of event.choices ?? []) {
       add(`${choice.index}/text`, choice.text);
       add(`${choice.index}/content`, choice.delta?.content);
@@ -95,6 +99,30 @@ describe('EventTextScrubber: a secret split across events never reaches the clie
       // A held tail goes out before the block ends: every delta of a block precedes its content_block_stop.
       const stopAt = output.indexOf('"type":"content_block_stop","index":0');
       assert.ok(output.lastIndexOf('"index":0,"delta"') < stopAt);
+    });
+
+    it(`Responses: output text, reasoning summary and function call argument deltas, in pieces of ${size}`, { timeout: 30_000 }, () => {
+      const args = JSON.stringify({ header: SECRET });
+      let sequence = 0;
+      const event = (type: string, payload: object) => sse({ type, sequence_number: sequence++, ...payload }, type);
+      let stream = event('response.created', { response: { id: 'r', status: 'in_progress', output: [] } });
+      stream += event('response.output_item.added', { output_index: 0, item: { id: 'rs', type: 'reasoning', summary: [] } });
+      for (const piece of piecesOf(TEXT, size)) stream += event('response.reasoning_summary_text.delta', { item_id: 'rs', output_index: 0, summary_index: 0, delta: piece });
+      stream += event('response.reasoning_summary_text.done', { item_id: 'rs', output_index: 0, summary_index: 0, text: TEXT });
+      stream += event('response.output_item.added', { output_index: 1, item: { id: 'msg', type: 'message', content: [] } });
+      for (const piece of piecesOf(TEXT, size)) stream += event('response.output_text.delta', { item_id: 'msg', output_index: 1, content_index: 0, delta: piece, logprobs: [] });
+      stream += event('response.output_text.done', { item_id: 'msg', output_index: 1, content_index: 0, text: TEXT, logprobs: [] });
+      for (const piece of piecesOf(args, size)) stream += event('response.function_call_arguments.delta', { item_id: 'fc', output_index: 2, delta: piece });
+      stream += event('response.function_call_arguments.done', { item_id: 'fc', output_index: 2, arguments: args, name: 'f' });
+      stream += event('response.completed', { response: { id: 'r', status: 'completed', output: [] } });
+      const output = assertSplitInvariant('responses', stream);
+      assert.ok(output.includes(REDACTED));
+      const parsed = output.split('\n').filter((line) => line.startsWith('data: ')).map((line) => JSON.parse(line.slice(6)) as { type: string; sequence_number: number });
+      assert.deepEqual(parsed.map((entry) => entry.sequence_number), parsed.map((_, index) => index), 'sequence numbers stay 0, 1, 2...');
+      for (const [delta, done] of [['response.output_text.delta', 'response.output_text.done'], ['response.function_call_arguments.delta', 'response.function_call_arguments.done']]) {
+        const lastDelta = parsed.map((entry) => entry.type).lastIndexOf(delta);
+        assert.ok(lastDelta < parsed.findIndex((entry) => entry.type === done), `every ${delta} precedes ${done}`);
+      }
     });
   }
 

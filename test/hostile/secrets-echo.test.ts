@@ -1,7 +1,7 @@
 /**
  * Backend credentials never reach the client, the log or /metrics, whatever the upstream sends back. Every
- * backend schema is driven through the Envoy stand-in, in both upstreamFilter modes, by OpenAI chat clients
- * (and Anthropic Messages clients where that schema serves them), against an upstream that echoes the request
+ * backend schema is driven through the Envoy stand-in, in both upstreamFilter modes, by OpenAI chat clients,
+ * Responses API clients (and Anthropic Messages clients where that schema serves them), against an upstream that echoes the request
  * headers it received (credentials and `headers.set` values included) in every response shape: a 2xx JSON
  * answer, a 2xx stream (SSE or AWS event stream, cut in the middle of a secret), an error JSON, an HTML error
  * page, and an error event inside a 200 stream. The echo is also sent as the finish reason and in a response
@@ -30,8 +30,9 @@ function joinedText(body: string): string {
   let text = '';
   for (const line of body.split('\n')) {
     if (!line.startsWith('data: ') || line === 'data: [DONE]') continue;
-    const event = JSON.parse(line.slice(6)) as { choices?: { delta?: { content?: string } }[]; delta?: { text?: string } };
-    text += event.choices?.[0]?.delta?.content ?? event.delta?.text ?? '';
+    const event = JSON.parse(line.slice(6)) as { type?: string; choices?: { delta?: { content?: string } }[]; delta?: string | { text?: string } };
+    if (event.type === 'response.output_text.delta') text += typeof event.delta === 'string' ? event.delta : '';
+    else text += event.choices?.[0]?.delta?.content ?? (typeof event.delta === 'object' ? event.delta.text : undefined) ?? '';
   }
   return text;
 }
@@ -114,6 +115,25 @@ const frame = (eventType: string, body: unknown) => Buffer.from(encodeFrame({ he
 const exceptionFrame = (message: string) => Buffer.from(encodeFrame({ headers: { ':exception-type': 'throttlingException', ':message-type': 'exception', ':content-type': 'application/json' }, body: { message } }));
 const EVENTSTREAM = 'application/vnd.amazon.eventstream';
 
+/** OpenAI's Responses API answering in this shape (2xx shapes only; errors are shaped as for chat). */
+function responsesEchoReply(shape: Shape, echo: string, headers: Record<string, string>, request: RecordedRequest): MockReply {
+  const item = (text: string) => ({ id: 'msg_1', type: 'message', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text, annotations: [] }] });
+  const response = (status: string, text: string) => ({ id: 'resp_1', object: 'response', created_at: 1, status, model: 'gpt-4o', output: text === '' ? [] : [item(text)], usage: { input_tokens: 3, output_tokens: 5, total_tokens: 8 } });
+  if (shape === 'json-2xx') return { kind: 'json', headers, body: response('completed', echo) };
+  let sequence = 0;
+  const event = (type: string, payload: object) => sse({ type, sequence_number: sequence++, ...payload }, type);
+  const deltas = (pieces: string[]) => pieces.map((delta) => event('response.output_text.delta', { item_id: 'msg_1', output_index: 0, content_index: 0, delta })).join('');
+  let body = event('response.created', { response: response('in_progress', '') }) + event('response.output_item.added', { output_index: 0, item: { ...item(''), status: 'in_progress', content: [] } });
+  if (shape === 'stream-error-event') {
+    body += deltas(['partial ']) + event('error', { code: 'server_error', message: `stream failed: ${echo}`, param: null });
+    return { kind: 'sse', headers, chunks: cutInSecret(Buffer.from(body), request) };
+  }
+  const split = shape === 'stream-split-events';
+  body += deltas(split ? piecesOf(echo) : [echo]) + event('response.output_text.done', { item_id: 'msg_1', output_index: 0, content_index: 0, text: echo });
+  body += event('response.output_item.done', { output_index: 0, item: item(echo) }) + event('response.completed', { response: response('completed', echo) });
+  return { kind: 'sse', headers, chunks: split ? every7(Buffer.from(body)) : cutInSecret(Buffer.from(body), request) };
+}
+
 /** What an upstream of this wire format answers in this shape, echoing the request headers. */
 function echoReply(wire: Wire, shape: Shape, request: RecordedRequest): MockReply {
   const echo = echoOf(request);
@@ -123,6 +143,7 @@ function echoReply(wire: Wire, shape: Shape, request: RecordedRequest): MockRepl
   // Credentials first: an error excerpt is cut to a few hundred characters.
   const credentials = Object.entries(request.headers).filter(([name]) => /authorization|key|token|secret/.test(name));
   if (shape === 'error-html') return { kind: 'raw', status: 502, headers: { ...headers, 'content-type': 'text/html' }, body: `<html><body><h1>Bad gateway</h1><pre>${JSON.stringify(credentials)} ${echo}</pre></body></html>` };
+  if (wire === 'openai' && request.path.split('?')[0]?.endsWith('/responses')) return responsesEchoReply(shape, echo, headers, request);
   if (shape === 'stream-split-events') return splitEventsReply(wire, echo, headers);
   switch (wire) {
     case 'openai': {
@@ -241,6 +262,7 @@ describe('backend credentials echoed by the upstream never leave the service', {
 
       const cases = BACKENDS.flatMap((backend) => [
         { backend, client: 'openai' as const },
+        { backend, client: 'responses' as const },
         ...(backend.anthropicClients ? [{ backend, client: 'anthropic' as const }] : []),
       ]);
 
@@ -255,8 +277,10 @@ describe('backend credentials echoed by the upstream never leave the service', {
             const model = `m-${backend.name}`;
             const body = client === 'openai'
               ? { model, stream, messages: [{ role: 'user', content: 'echo please' }] }
-              : { model, stream, max_tokens: 64, messages: [{ role: 'user', content: 'echo please' }] };
-            const path = client === 'openai' ? '/v1/chat/completions' : '/anthropic/v1/messages';
+              : client === 'responses'
+                ? { model, stream, input: 'echo please' }
+                : { model, stream, max_tokens: 64, messages: [{ role: 'user', content: 'echo please' }] };
+            const path = client === 'openai' ? '/v1/chat/completions' : client === 'responses' ? '/v1/responses' : '/anthropic/v1/messages';
             const response: RawResponse = await rawRequest(gw.url, { path, body: JSON.stringify(body), headers: CLIENT_HEADERS });
             const where = `${backend.name} (${backend.schema}) ${client} ${current} -> ${response.status}`;
             assert.equal(mock.requests.length, before + 1, `${where}: the upstream was called`);

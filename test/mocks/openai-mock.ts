@@ -1,10 +1,11 @@
 /**
  * A mock OpenAI-compatible server: chat completions (JSON and SSE, usage only when asked for, as OpenAI does),
- * completions, embeddings and image generation. Records what it received; can be told to fail or to gzip its answers.
+ * the Responses API (openai-responses-reply.ts), completions, embeddings and image generation. Records what it received; can be told to fail or to gzip its answers.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
+import { responsesEvents, responsesJson, type ResponsesTerminal } from './openai-responses-reply.js';
 
 export interface RecordedRequest {
   method: string;
@@ -25,8 +26,12 @@ export interface OpenAIMockOptions {
   noUsage?: boolean;
   /** Stop after this many stream chunks and reset the connection. */
   resetAfterChunks?: number;
+  /** With resetAfterChunks: the reset waits for this (e.g. until the client has read what came before it). */
+  holdReset?: Promise<void>;
   /** Delay between stream chunks, ms. */
   chunkDelayMs?: number;
+  /** The event that ends a Responses stream (default response.completed). */
+  responsesTerminal?: ResponsesTerminal;
 }
 
 export interface OpenAIMock {
@@ -46,8 +51,24 @@ function send(response: ServerResponse, status: number, body: string, options: O
   response.end(bytes);
 }
 
-async function stream(response: ServerResponse, model: string, body: Record<string, unknown>, options: OpenAIMockOptions): Promise<void> {
+/** Writes SSE events in order, honouring resetAfterChunks and chunkDelayMs. */
+async function writeEvents(response: ServerResponse, events: readonly string[], options: OpenAIMockOptions): Promise<void> {
   response.writeHead(200, { 'content-type': 'text/event-stream' });
+  for (const [index, event] of events.entries()) {
+    if (options.resetAfterChunks !== undefined && index >= options.resetAfterChunks) {
+      await options.holdReset;
+      response.socket?.destroy();
+      return;
+    }
+    // With a reset coming, each event is handed to the socket before the next: the bytes before the cut arrive.
+    if (options.resetAfterChunks !== undefined) await new Promise<void>((resolve) => response.write(event, () => resolve()));
+    else response.write(event);
+    if (options.chunkDelayMs) await new Promise((resolve) => setTimeout(resolve, options.chunkDelayMs));
+  }
+  response.end();
+}
+
+async function stream(response: ServerResponse, model: string, body: Record<string, unknown>, options: OpenAIMockOptions): Promise<void> {
   const reply = options.reply ?? 'Hello from the mock upstream.';
   const parts = words(reply);
   const chunk = (delta: Record<string, unknown>, finish: string | null) =>
@@ -58,15 +79,7 @@ async function stream(response: ServerResponse, model: string, body: Record<stri
     events.push(`data: ${JSON.stringify({ id: 'chatcmpl-mock', object: 'chat.completion.chunk', created: 1700000000, model, choices: [], usage: { prompt_tokens: 12, completion_tokens: parts.length, total_tokens: 12 + parts.length } })}\n\n`);
   }
   events.push('data: [DONE]\n\n');
-  for (const [index, event] of events.entries()) {
-    if (options.resetAfterChunks !== undefined && index >= options.resetAfterChunks) {
-      response.socket?.destroy();
-      return;
-    }
-    response.write(event);
-    if (options.chunkDelayMs) await new Promise((resolve) => setTimeout(resolve, options.chunkDelayMs));
-  }
-  response.end();
+  await writeEvents(response, events, options);
 }
 
 export async function startOpenAIMock(initial: OpenAIMockOptions = {}): Promise<OpenAIMock> {
@@ -99,6 +112,12 @@ export async function startOpenAIMock(initial: OpenAIMockOptions = {}): Promise<
         const reply = options.reply ?? 'Hello from the mock upstream.';
         const usage = options.noUsage ? undefined : { prompt_tokens: 12, completion_tokens: words(reply).length, total_tokens: 12 + words(reply).length };
         send(response, 200, JSON.stringify({ id: 'chatcmpl-mock', object: 'chat.completion', created: 1700000000, model, choices: [{ index: 0, message: { role: 'assistant', content: reply }, finish_reason: 'stop' }], usage }), options);
+        return;
+      }
+      if (path.endsWith('/responses') && json) {
+        const reply = options.reply ?? 'Hello from the mock upstream.';
+        if (json['stream'] === true) void writeEvents(response, responsesEvents(json, reply, options.responsesTerminal), options);
+        else send(response, 200, JSON.stringify(responsesJson(json, reply)), options);
         return;
       }
       if (path.endsWith('/completions')) {

@@ -199,6 +199,7 @@ describe('the process suite covers the translator table', () => {
     const schemaOf = (backend: string) => config.backends.get(backend)?.schema;
     const covered = new Set([
       ...CHAT_MODELS.map(([, backend]) => `openai/chat/${schemaOf(backend)}`),
+      ...CHAT_MODELS.map(([, backend]) => `openai/responses/${schemaOf(backend)}`),
       ...EMBEDDINGS_AND_COMPLETIONS_BACKENDS.flatMap((backend) => [`openai/embeddings/${schemaOf(backend)}`, `openai/completion/${schemaOf(backend)}`]),
       ...PROVIDER_EMBEDDINGS_MODELS.map(([, backend]) => `openai/embeddings/${schemaOf(backend)}`),
       ...IMAGE_MODELS.map(([, backend]) => `openai/image_generation/${schemaOf(backend)}`),
@@ -279,6 +280,32 @@ for (const upstreamFilter of [true, false]) {
         assert.equal(record.status, 200);
         assert.equal(usageOf(record)['llm_total_token'], streamedTotal);
         assert.equal(usageOf(record)['llm_output_token'], streamed.usage?.completion_tokens);
+      });
+    }
+
+    for (const [model, backend] of CHAT_MODELS) {
+      it(`Responses API on ${backend}: responses.create, plain and streamed, with usage metadata`, async () => {
+        const response = await client.responses.create({ model, instructions: 'Be brief.', input: 'Hello' });
+        assert.equal(response.status, 'completed');
+        assert.ok(response.output_text.length > 0, `a reply from ${backend}`);
+        let record = await last();
+        assert.equal(record.status, 200);
+        assert.equal(usageOf(record)['backend_name'], backend);
+        assert.equal(usageOf(record)['llm_total_token'], response.usage?.total_tokens);
+        assert.ok((response.usage?.total_tokens ?? 0) > 0);
+
+        let text = '';
+        let completed: OpenAI.Responses.Response | undefined;
+        for await (const event of await client.responses.create({ model, input: 'Stream please', stream: true })) {
+          if (event.type === 'response.output_text.delta') text += event.delta;
+          if (event.type === 'response.completed') completed = event.response;
+        }
+        assert.ok(text.length > 0, `streamed text from ${backend}`);
+        assert.ok(completed?.usage, 'the stream ends with response.completed and usage');
+        record = await last();
+        assert.equal(record.status, 200);
+        assert.equal(usageOf(record)['llm_total_token'], completed.usage.total_tokens);
+        assert.equal(usageOf(record)['llm_output_token'], completed.usage.output_tokens);
       });
     }
 

@@ -46,6 +46,16 @@ describe('checkRequestLimits', () => {
     assert.equal(refusal({ messages: [user([1, 2, 3]), user([4, 5])] })?.code, 'ERR_TOO_MANY_CONTENT_PARTS');
   });
 
+  it('counts Responses input items as messages, and their content arrays as parts', { timeout: 10_000 }, () => {
+    const item = (content: unknown) => ({ type: 'message', role: 'user', content });
+    assert.equal(countContentParts({ input: [item('a'), item([{ type: 'input_text' }, { type: 'input_image' }])] }), 4);
+    assert.equal(refusal({ input: [item('a'), item('b'), item('c')] }), undefined);
+    const tooMany = refusal({ input: [item('a'), item('b'), { type: 'function_call' }, { type: 'function_call_output' }] });
+    assert.equal(tooMany?.code, 'ERR_TOO_MANY_MESSAGES');
+    assert.equal(tooMany?.param, 'input');
+    assert.equal(refusal({ input: [item([1, 2, 3, 4])] })?.code, 'ERR_TOO_MANY_CONTENT_PARTS');
+  });
+
   it('refuses max_tokens, max_completion_tokens or max_output_tokens above the maximum', () => {
     for (const field of ['max_tokens', 'max_completion_tokens', 'max_output_tokens']) {
       const error = refusal({ messages: [], [field]: 5e9 });

@@ -61,8 +61,12 @@ export function effectiveUsage(exchange: Exchange): ChargedUsage {
 function unclampedUsage(exchange: Exchange): { usage: TokenUsage; estimated: boolean } {
   const reported = exchange.usage;
   const translatorEstimated = exchange.usageEstimated;
-  if (reported && reported.outputTokens > 0) return { usage: reported, estimated: translatorEstimated };
   const counted = exchange.outputCounter?.tokens ?? 0;
+  // A reported output count stands when it is final (the stream completed) or covers what was delivered. A stream
+  // cut or failed after a provisional count (Claude's message_start reports 1) is charged the delivered text.
+  if (reported && reported.outputTokens > 0 && (exchange.streamCompleted || reported.outputTokens >= counted)) {
+    return { usage: reported, estimated: translatorEstimated };
+  }
   if (counted === 0) return { usage: reported ?? makeUsage({}), estimated: translatorEstimated };
   const request = exchange.request;
   if (request && exchange.estimatedInputTokens === undefined) {

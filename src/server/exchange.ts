@@ -63,6 +63,11 @@ export class Exchange {
   estimatedInputTokens: number | undefined;
   /** The translator counted the usage locally (the provider reported none). */
   usageEstimated = false;
+  /**
+   * The translated stream reached its end without an error: the usage the backend reported last is final. Until
+   * then a reported output count may be provisional (Claude's message_start says 1).
+   */
+  streamCompleted = false;
   finished = false;
   /** An error answer of the service's own was logged and counted (once per exchange). */
   errorReported = false;

@@ -325,6 +325,7 @@ export class ResponseSide {
           parts.push(last.body);
           unchanged = false;
         }
+        if (!this.errored) this.exchange.streamCompleted = true;
       }
     } catch (error) {
       const limit = error instanceof LimitExceededError ? error : undefined;

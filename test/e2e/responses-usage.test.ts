@@ -11,6 +11,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
+import { createTokenCounter } from '../../src/costs/index.js';
 import { lastRecord, NS } from '../helpers/e2e-common.js';
 import { startGateway, type Gateway } from '../helpers/gateway-harness.js';
 import { collectResponses, emptyResponses } from '../helpers/responses-stream.js';
@@ -177,7 +178,7 @@ describe('Responses API: usage, cut streams and stateful refusals', () => {
     }
   });
 
-  it('chat pivot: a cut Anthropic stream is charged what Claude had reported, as a cut chat stream is', TIMEOUT, async () => {
+  it('chat pivot: a cut Anthropic stream is charged the delivered text, not the provisional output count of message_start', TIMEOUT, async () => {
     const delivered = deferred();
     cut.setScript({
       kind: 'custom',
@@ -195,13 +196,16 @@ describe('Responses API: usage, cut streams and stateful refusals', () => {
         }
       })();
       await assert.rejects(reading);
+      // message_start's output count (1) is provisional: the cut stream is charged the delivered text, counted
+      // locally (so the record is flagged estimated), and the input message_start reported.
       const charged = (type: string) => async () =>
-        sample(await gateway.metrics.metrics(), 'gen_ai_client_token_usage_sum', { gen_ai_request_model: 'r-claude-cut', gen_ai_token_type: type, usage_estimated: 'false' });
+        sample(await gateway.metrics.metrics(), 'gen_ai_client_token_usage_sum', { gen_ai_request_model: 'r-claude-cut', gen_ai_token_type: type, usage_estimated: 'true' });
       await waitUntil(async () => (await charged('input')()) !== undefined, 'the cut stream to be charged');
       assert.equal(await charged('input')(), 30, 'input as message_start reported it');
-      // As for a cut chat stream on Claude: message_start's output count (1) is a reported count, so it is what is
-      // charged; the local count of delivered text is used only when no output count was reported at all.
-      assert.equal(await charged('output')(), 1);
+      const local = createTokenCounter('claude-sonnet-4-5-20250929');
+      local.add('Once upon a time there was a gateway');
+      assert.ok(local.tokens > 1);
+      assert.equal(await charged('output')(), local.tokens, 'the delivered text, not the provisional 1');
     } finally {
       delivered.resolve();
     }

@@ -211,6 +211,39 @@ describe('Responses API: usage, cut streams and stateful refusals', () => {
     }
   });
 
+  it('chat client: a cut Anthropic stream is charged the delivered text too', TIMEOUT, async () => {
+    const delivered = deferred();
+    cut.setScript({
+      kind: 'custom',
+      async handle(response) {
+        response.writeHead(200, { 'content-type': 'text/event-stream' });
+        response.write(cutAnthropicStream());
+        await delivered.promise;
+        response.socket?.destroy();
+      },
+    });
+    const before = await gateway.metrics.metrics();
+    const outputBefore = sample(before, 'gen_ai_client_token_usage_sum', { gen_ai_operation_name: 'chat', gen_ai_request_model: 'r-claude-cut', gen_ai_token_type: 'output', usage_estimated: 'true' }) ?? 0;
+    const countBefore = sample(before, 'gen_ai_client_token_usage_count', { gen_ai_operation_name: 'chat', gen_ai_request_model: 'r-claude-cut', gen_ai_token_type: 'output', usage_estimated: 'true' }) ?? 0;
+    try {
+      const reading = (async () => {
+        const stream = await client.chat.completions.create({ model: 'r-claude-cut', messages: [{ role: 'user', content: 'Tell a story' }], stream: true });
+        for await (const chunk of stream) {
+          if (chunk.choices[0]?.delta?.content) delivered.resolve();
+        }
+      })();
+      await assert.rejects(reading);
+      const metric = (name: string) => async () =>
+        sample(await gateway.metrics.metrics(), name, { gen_ai_operation_name: 'chat', gen_ai_request_model: 'r-claude-cut', gen_ai_token_type: 'output', usage_estimated: 'true' }) ?? 0;
+      await waitUntil(async () => (await metric('gen_ai_client_token_usage_count')()) > countBefore, 'the cut chat stream to be charged');
+      const local = createTokenCounter('claude-sonnet-4-5-20250929');
+      local.add('Once upon a time there was a gateway');
+      assert.equal((await metric('gen_ai_client_token_usage_sum')()) - outputBefore, local.tokens);
+    } finally {
+      delivered.resolve();
+    }
+  });
+
   it('records GenAI metrics for Responses as operation chat, with cached and reasoning tokens', TIMEOUT, async () => {
     const before = await gateway.metrics.metrics();
     // (the response model label is bounded to configured names: gpt-5-mini-2025-08-07 is `other`)

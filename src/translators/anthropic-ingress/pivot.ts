@@ -12,7 +12,8 @@
  * object; reasoning signatures ride on `thinking_blocks`; Gemini thought signatures ride on the tool call ids.
  * Errors: the backend translator's OpenAI error, re-shaped as Anthropic's with the status kept.
  */
-import type { HeaderLookup, RequestContext, ResponseResult, StreamStep, StreamTranslator, Translator, UpstreamRequest, Warning } from '../types.js';
+import { PivotStream } from '../shared/pivot-stream.js';
+import type { HeaderLookup, RequestContext, ResponseResult, Translator, UpstreamRequest, Warning } from '../types.js';
 import { anthropicClientError } from './anthropic-error.js';
 import { openAIResponseToAnthropic } from './from-openai-response.js';
 import { OpenAIToAnthropicStream } from './from-openai-stream.js';
@@ -45,54 +46,6 @@ function withWarnings(result: ResponseResult, extra: readonly Warning[] | undefi
   return warnings.length > 0 ? { ...result, warnings } : result;
 }
 
-/** The backend's OpenAI stream, re-framed as Anthropic events, with the backend translator's usage. */
-class PivotStream implements StreamTranslator {
-  private readonly outer: OpenAIToAnthropicStream;
-
-  constructor(
-    ctx: RequestContext,
-    private readonly inner: StreamTranslator,
-  ) {
-    this.outer = new OpenAIToAnthropicStream(ctx);
-  }
-
-  push(chunk: Uint8Array): StreamStep {
-    return this.combine(this.inner.push(chunk), false);
-  }
-
-  end(): StreamStep {
-    return this.combine(this.inner.end(), true);
-  }
-
-  private combine(step: StreamStep, final: boolean): StreamStep {
-    if (step.usage) this.outer.useUsage(step.usage);
-    const first = this.outer.push(step.body);
-    const last = final ? this.outer.end() : undefined;
-    const body = last && last.body.length > 0 ? concat(first.body, last.body) : first.body;
-    // The Anthropic error event the client got, with the status the backend translator gave the failure.
-    const shown = first.error ?? last?.error;
-    const error = shown && step.error ? { ...shown, status: step.error.status } : (shown ?? step.error);
-    const warnings = [...(step.warnings ?? []), ...(first.warnings ?? []), ...(last?.warnings ?? [])];
-    const deliveredText = (first.deliveredText ?? '') + (last?.deliveredText ?? '');
-    const responseModel = step.responseModel ?? last?.responseModel ?? first.responseModel;
-    return {
-      body,
-      usage: step.usage ?? last?.usage ?? first.usage,
-      ...(responseModel === undefined ? {} : { responseModel }),
-      ...(deliveredText === '' ? {} : { deliveredText }),
-      ...(error ? { error } : {}),
-      ...(warnings.length > 0 ? { warnings } : {}),
-    };
-  }
-}
-
-function concat(left: Uint8Array, right: Uint8Array): Uint8Array {
-  const out = new Uint8Array(left.length + right.length);
-  out.set(left, 0);
-  out.set(right, left.length);
-  return out;
-}
-
 /** An Anthropic Messages translator for a backend, through its OpenAI chat translator. */
 export function viaOpenAIChat(target: Translator, optionsFor: (ctx: RequestContext) => PivotOptions = () => OPENAI_PIVOT): Translator {
   return {
@@ -118,7 +71,7 @@ export function viaOpenAIChat(target: Translator, optionsFor: (ctx: RequestConte
       return anthropicClientError(translated.status ?? status, translated.body, new Map());
     },
     stream(ctx, headers) {
-      return new PivotStream(ctx, target.stream(answerContext(ctx), headers));
+      return new PivotStream(target.stream(answerContext(ctx), headers), new OpenAIToAnthropicStream(ctx));
     },
     streamContentType: 'text/event-stream',
   };

@@ -10,7 +10,8 @@
  * the field otherwise). Usage is the backend translator's own reading of the provider's usage. Errors are the
  * backend translator's OpenAI error JSON, which is also the Responses API's error shape.
  */
-import type { HeaderLookup, RequestContext, ResponseResult, StreamStep, StreamTranslator, Translator, UpstreamRequest, Warning } from '../types.js';
+import { PivotStream } from '../shared/pivot-stream.js';
+import type { HeaderLookup, RequestContext, ResponseResult, Translator, UpstreamRequest, Warning } from '../types.js';
 import { checkStateless } from './check-stateless.js';
 import { chatCompletionToResponse } from './convert-response.js';
 import { ChatToResponsesStream } from './from-chat-stream.js';
@@ -33,46 +34,6 @@ function chatAnswerContext(ctx: RequestContext): RequestContext {
   return { ...ctx, operation: 'chat', body, forceIncludeUsage: false };
 }
 
-/** The backend's chat stream, re-framed as Responses events, with the backend translator's usage. */
-class PivotStream implements StreamTranslator {
-  private readonly outer: ChatToResponsesStream;
-
-  constructor(
-    ctx: RequestContext,
-    private readonly inner: StreamTranslator,
-  ) {
-    this.outer = new ChatToResponsesStream(ctx);
-  }
-
-  push(chunk: Uint8Array): StreamStep {
-    return this.combine(this.inner.push(chunk), false);
-  }
-
-  end(): StreamStep {
-    return this.combine(this.inner.end(), true);
-  }
-
-  private combine(step: StreamStep, final: boolean): StreamStep {
-    if (step.usage) this.outer.useUsage(step.usage);
-    const first = this.outer.push(step.body);
-    const last = final ? this.outer.end() : undefined;
-    const body = last && last.body.length > 0 ? Buffer.concat([first.body, last.body]) : first.body;
-    // The failure the client saw, with the status the backend translator gave it.
-    const shown = first.error ?? last?.error;
-    const error = shown && step.error ? { ...shown, status: step.error.status } : (shown ?? step.error);
-    const warnings = [...(step.warnings ?? []), ...(first.warnings ?? []), ...(last?.warnings ?? [])];
-    const deliveredText = (first.deliveredText ?? '') + (last?.deliveredText ?? '');
-    const responseModel = step.responseModel ?? last?.responseModel ?? first.responseModel;
-    return {
-      body,
-      usage: step.usage ?? last?.usage ?? first.usage,
-      ...(responseModel === undefined ? {} : { responseModel }),
-      ...(deliveredText === '' ? {} : { deliveredText }),
-      ...(error ? { error } : {}),
-      ...(warnings.length > 0 ? { warnings } : {}),
-    };
-  }
-}
 
 /** A Responses translator for a backend, through its chat translator. */
 export function responsesViaChat(target: Translator): Translator {
@@ -100,7 +61,7 @@ export function responsesViaChat(target: Translator): Translator {
       return target.error(chatAnswerContext(ctx), status, body, headers);
     },
     stream(ctx, headers) {
-      return new PivotStream(ctx, target.stream(chatAnswerContext(ctx), headers));
+      return new PivotStream(target.stream(chatAnswerContext(ctx), headers), new ChatToResponsesStream(ctx));
     },
     streamContentType: 'text/event-stream',
   };

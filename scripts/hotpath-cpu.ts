@@ -9,6 +9,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type { ProcessingRequest } from '../src/server/ext-proc-types.js';
@@ -32,8 +33,8 @@ costs:
 `;
 
 const NOOP = `
-import * as grpc from '@grpc/grpc-js';
-import { extProcServiceDefinition } from './src/server/proto.js';
+import * as grpc from 'GRPC_JS';
+import { extProcServiceDefinition } from 'PROTO_MODULE';
 const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
 server.addService(extProcServiceDefinition.service(), {
   Process: (call) => {
@@ -68,10 +69,9 @@ async function start(kind: 'service' | 'noop', port: number): Promise<ChildProce
     const profile = process.env['HOTPATH_PROFILE_DIR'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['HOTPATH_PROFILE_DIR']}`] : [];
     child = spawn(process.execPath, [...profile, 'dist/main.js', 'serve', '--config', config, '--listen', `127.0.0.1:${port}`, '--admin', `127.0.0.1:${port + 1}`], { stdio: 'inherit', env: { ...process.env, LOG_LEVEL: 'silent' } });
   } else {
-    const file = join(process.cwd(), `.noop-${process.pid}.ts`);
-    writeFileSync(file, NOOP);
+    const file = join(mkdtempSync(join(tmpdir(), 'hotpath-noop-')), 'noop.ts');
+    writeFileSync(file, NOOP.replace('GRPC_JS', createRequire(import.meta.url).resolve('@grpc/grpc-js')).replace('PROTO_MODULE', join(process.cwd(), 'src/server/proto.ts')));
     child = spawn(process.execPath, ['--import', 'tsx', file, String(port)], { stdio: 'inherit' });
-    setTimeout(() => void import('node:fs').then((fs) => fs.rmSync(file, { force: true })), 5000).unref();
   }
   await waitForPort(`127.0.0.1:${port}`);
   return child;

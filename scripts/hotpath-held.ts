@@ -6,8 +6,9 @@
  *   npm run build && node --import tsx scripts/hotpath-held.ts [streams]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { connectExtProc, ExtProcTestStream, headerMap } from '../test/helpers/ext-proc-client.js';
 
@@ -21,8 +22,8 @@ costs:
   - { metadataKey: llm_input_token, type: InputToken }
 `;
 const NOOP = `
-import * as grpc from '@grpc/grpc-js';
-import { extProcServiceDefinition } from './src/server/proto.js';
+import * as grpc from 'GRPC_JS';
+import { extProcServiceDefinition } from 'PROTO_MODULE';
 const server = new grpc.Server();
 server.addService(extProcServiceDefinition.service(), {
   Process: (call) => {
@@ -43,10 +44,9 @@ async function start(kind: 'service' | 'noop', port: number): Promise<ChildProce
     writeFileSync(config, CONFIG);
     child = spawn(process.execPath, ['--expose-gc', 'dist/main.js', 'serve', '--config', config, '--listen', `127.0.0.1:${port}`, '--admin', `127.0.0.1:${port + 1}`], { stdio: 'inherit', env: { ...process.env, LOG_LEVEL: 'silent' } });
   } else {
-    const file = join(process.cwd(), `.noop-held-${process.pid}.ts`);
-    writeFileSync(file, NOOP);
+    const file = join(mkdtempSync(join(tmpdir(), 'hotpath-noop-')), 'noop.ts');
+    writeFileSync(file, NOOP.replace('GRPC_JS', createRequire(import.meta.url).resolve('@grpc/grpc-js')).replace('PROTO_MODULE', join(process.cwd(), 'src/server/proto.ts')));
     child = spawn(process.execPath, ['--import', 'tsx', file, String(port)], { stdio: 'inherit' });
-    setTimeout(() => rmSync(file, { force: true }), 5000).unref();
   }
   const client = connectExtProc(`127.0.0.1:${port}`);
   await new Promise<void>((resolve, reject) => client.waitForReady(Date.now() + 20_000, (error) => (error ? reject(error) : resolve())));

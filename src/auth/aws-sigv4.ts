@@ -11,9 +11,6 @@
  * escapes that path again for the canonical request, which is the double encoding AWS expects.
  * @see https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html
  */
-import { Sha256 } from '@aws-crypto/sha256-js';
-import { defaultProvider } from '@aws-sdk/credential-provider-node';
-import { SignatureV4 } from '@smithy/signature-v4';
 import type { ResolvedAuth, ResolvedBackend } from '../config/load.js';
 import { GatewayError } from '../core/errors.js';
 import type { AuthHeaders, SignableRequest } from './types.js';
@@ -32,9 +29,20 @@ type CredentialProvider = () => Promise<AwsCredentials>;
 /** One memoized default-chain provider per region (web identity needs the region for STS). */
 const chainProviders = new Map<string, CredentialProvider>();
 let chainFactory: (region: string) => CredentialProvider = (region) => {
-  const provider = defaultProvider({ clientConfig: { region } });
-  return () => provider();
+  // The AWS SDK's credential chain is imported on first use: only configs with Bedrock on the default chain load it.
+  let provider: Promise<() => Promise<AwsCredentials>> | undefined;
+  return async () => {
+    provider ??= import('@aws-sdk/credential-provider-node').then(({ defaultProvider }) => defaultProvider({ clientConfig: { region } }));
+    return (await provider)();
+  };
 };
+
+/** The signer and its hash, imported on first signature (start-up of configs without Bedrock does not pay for them). */
+let signerModules: Promise<[typeof import('@smithy/signature-v4'), typeof import('@aws-crypto/sha256-js')]> | undefined;
+function loadSigner(): Promise<[typeof import('@smithy/signature-v4'), typeof import('@aws-crypto/sha256-js')]> {
+  signerModules ??= Promise.all([import('@smithy/signature-v4'), import('@aws-crypto/sha256-js')]);
+  return signerModules;
+}
 
 /** Tests only: replace the default credential chain. Returns a function restoring the original. */
 export function setDefaultCredentialChainForTests(factory: (region: string) => CredentialProvider): () => void {
@@ -107,6 +115,7 @@ export async function signAwsRequest(
   request: SignableRequest,
   signingDate: Date = new Date(),
 ): Promise<Record<string, string>> {
+  const [{ SignatureV4 }, { Sha256 }] = await loadSigner();
   const signer = new SignatureV4({ service: AWS_SERVICE, region, credentials, sha256: Sha256 });
   const { path, query } = splitPath(request.path);
   const signed = await signer.sign(

@@ -14,7 +14,14 @@
  * @see https://developers.google.com/identity/protocols/oauth2/service-account#httprest
  */
 import { readFile } from 'node:fs/promises';
-import { GoogleAuth, JWT } from 'google-auth-library';
+import type { GoogleAuth, JWT } from 'google-auth-library';
+
+/** google-auth-library, imported on first use: only configs with a GCP backend on a credentials file or ADC load it. */
+let googleAuthLibrary: Promise<typeof import('google-auth-library')> | undefined;
+function loadGoogleAuthLibrary(): Promise<typeof import('google-auth-library')> {
+  googleAuthLibrary ??= import('google-auth-library');
+  return googleAuthLibrary;
+}
 import type { ResolvedAuth, ResolvedBackend } from '../config/load.js';
 import { GatewayError } from '../core/errors.js';
 import { asString, isRecord, safeParseJson } from '../core/json.js';
@@ -121,6 +128,7 @@ export function credentialsFileSource(file: string, now: () => number = Date.now
     const parsed = safeParseJson(await readFile(file, 'utf8'));
     if (!parsed.ok || !isRecord(parsed.value)) throw new GatewayError('ERR_INTERNAL', `credentials file ${file} is not JSON`);
     const json = parsed.value;
+    const { GoogleAuth, JWT } = await loadGoogleAuthLibrary();
     if (json.type !== 'service_account') return googleAuthSource(new GoogleAuth({ keyFile: file, scopes: [CLOUD_PLATFORM_SCOPE] }), now);
     const email = asString(json.client_email);
     const key = asString(json.private_key);
@@ -161,6 +169,17 @@ export function googleAuthSource(auth: GoogleAuth, now: () => number = Date.now)
   };
 }
 
+/** Application default credentials, through a GoogleAuth built on first use. */
+function applicationDefaultSource(): TokenSource {
+  let source: Promise<TokenSource> | undefined;
+  return {
+    fetch: async () => {
+      source ??= loadGoogleAuthLibrary().then(({ GoogleAuth }) => googleAuthSource(new GoogleAuth({ scopes: [CLOUD_PLATFORM_SCOPE] })));
+      return (await source).fetch();
+    },
+  };
+}
+
 const caches = new Map<string, GcpTokenCache>();
 
 function cacheFor(backend: ResolvedBackend, gcp: GcpAuth): GcpTokenCache {
@@ -169,7 +188,7 @@ function cacheFor(backend: ResolvedBackend, gcp: GcpAuth): GcpTokenCache {
   const key = `${backend.name}\u0000${file ?? '(adc)'}`;
   let cache = caches.get(key);
   if (!cache) {
-    const source = file ? credentialsFileSource(file) : googleAuthSource(new GoogleAuth({ scopes: [CLOUD_PLATFORM_SCOPE] }));
+    const source = file ? credentialsFileSource(file) : applicationDefaultSource();
     cache = new GcpTokenCache(source);
     caches.set(key, cache);
   }

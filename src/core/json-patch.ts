@@ -42,16 +42,20 @@ function skipSpace(bytes: Uint8Array, position: number): number {
   return index;
 }
 
-/** Offset just past the string starting at `position` (a quote), or -1. */
+/**
+ * Offset just past the string starting at `position` (a quote), or -1. The closing quote is found with indexOf (a
+ * native scan: a 2 MB body is mostly string content) and is escaped when an odd number of backslashes precede it.
+ */
 function scanString(bytes: Uint8Array, position: number): number {
   let index = position + 1;
-  while (index < bytes.length) {
-    const byte = bytes[index] as number;
-    if (byte === BACKSLASH) index += 2;
-    else if (byte === QUOTE) return index + 1;
-    else index += 1;
+  for (;;) {
+    const quote = bytes.indexOf(QUOTE, index);
+    if (quote === -1) return -1;
+    let backslashes = 0;
+    for (let back = quote - 1; back > position && bytes[back] === BACKSLASH; back -= 1) backslashes += 1;
+    if (backslashes % 2 === 0) return quote + 1;
+    index = quote + 1;
   }
-  return -1;
 }
 
 /** Offset just past the value starting at `position`, or -1. Validates only nesting and strings. */
@@ -153,6 +157,31 @@ export function getTopLevelValue<T extends Uint8Array | string>(raw: T, key: str
   return member === undefined ? undefined : fromBytes(raw, bytes.subarray(member.valueStart, member.valueEnd));
 }
 
+/** Replaces the value of every member named `key` of an object already scanned; `bytes` itself when none is. */
+function replaceMembers(bytes: Uint8Array, scan: ObjectScan, key: string, jsonText: string): Uint8Array {
+  const matches = scan.members.filter((member) => member.key === key);
+  if (matches.length === 0) return bytes;
+  const insert = encoder.encode(jsonText);
+  if (matches.length === 1) {
+    const member = matches[0] as MemberSpan;
+    return splice(bytes, member.valueStart, member.valueEnd, insert);
+  }
+  // Duplicates: one output buffer, the spans copied in order (at most two copies of the body alive).
+  const removed = matches.reduce((total, member) => total + member.valueEnd - member.valueStart, 0);
+  const out = new Uint8Array(bytes.length - removed + insert.length * matches.length);
+  let from = 0;
+  let to = 0;
+  for (const member of matches) {
+    out.set(bytes.subarray(from, member.valueStart), to);
+    to += member.valueStart - from;
+    out.set(insert, to);
+    to += insert.length;
+    from = member.valueEnd;
+  }
+  out.set(bytes.subarray(from), to);
+  return out;
+}
+
 /**
  * Replaces the value of every occurrence of a top-level key. Returns the input unchanged when the key is absent,
  * undefined when `raw` is not a JSON object.
@@ -161,19 +190,19 @@ export function replaceTopLevelValue<T extends Uint8Array | string>(raw: T, key:
   const bytes = toBytes(raw);
   const scan = scanObject(bytes);
   if (scan === undefined) return undefined;
-  const insert = encoder.encode(jsonText);
-  let out = bytes;
-  const matches = scan.members.filter((member) => member.key === key);
-  for (const member of matches.reverse()) out = splice(out, member.valueStart, member.valueEnd, insert);
-  return matches.length === 0 ? raw : fromBytes(raw, out);
+  const out = replaceMembers(bytes, scan, key, jsonText);
+  return out === bytes ? raw : fromBytes(raw, out);
 }
 
-/** Replaces the key's value, or appends `"key":value` as the last member when absent. Undefined when not an object. */
+/**
+ * Replaces the key's value (every occurrence: whichever one a parser keeps, it gets the new value), or appends
+ * `"key":value` as the last member when absent. One scan of the body. Undefined when not an object.
+ */
 export function setTopLevelValue<T extends Uint8Array | string>(raw: T, key: string, jsonText: string): T | undefined {
   const bytes = toBytes(raw);
   const scan = scanObject(bytes);
   if (scan === undefined) return undefined;
-  if (scan.members.some((member) => member.key === key)) return replaceTopLevelValue(raw, key, jsonText);
+  if (scan.members.some((member) => member.key === key)) return fromBytes(raw, replaceMembers(bytes, scan, key, jsonText));
   const last = scan.members.at(-1);
   const member = `${JSON.stringify(key)}:${jsonText}`;
   const out =

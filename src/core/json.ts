@@ -38,14 +38,13 @@ export function utf8(text: string): Uint8Array {
  */
 export function nestsDeeperThan(bytes: Uint8Array, maxDepth: number): boolean {
   let depth = 0;
-  let inString = false;
   for (let index = 0; index < bytes.length; index += 1) {
     const byte = bytes[index];
-    if (inString) {
-      if (byte === 0x5c) index += 1;
-      else if (byte === 0x22) inString = false;
-    } else if (byte === 0x22) {
-      inString = true;
+    if (byte === 0x22) {
+      // Skip the string with a native search for its closing quote (bodies are mostly string content).
+      const end = closingQuote(bytes, index);
+      if (end === -1) return false;
+      index = end;
     } else if (byte === 0x5b || byte === 0x7b) {
       depth += 1;
       if (depth > maxDepth) return true;
@@ -54,4 +53,17 @@ export function nestsDeeperThan(bytes: Uint8Array, maxDepth: number): boolean {
     }
   }
   return false;
+}
+
+/** Offset of the quote closing the string opened at `open`, or -1 (an odd run of backslashes escapes a quote). */
+function closingQuote(bytes: Uint8Array, open: number): number {
+  let from = open + 1;
+  for (;;) {
+    const quote = bytes.indexOf(0x22, from);
+    if (quote === -1) return -1;
+    let backslashes = 0;
+    for (let back = quote - 1; back > open && bytes[back] === 0x5c; back -= 1) backslashes += 1;
+    if (backslashes % 2 === 0) return quote;
+    from = quote + 1;
+  }
 }

@@ -54,7 +54,8 @@ export interface CompiledCel {
 
 export type CompileResult = { ok: true; compiled: CompiledCel } | { ok: false; error: string };
 
-const environment = createEnvironment();
+/** Built on the first compile (no work at import time; configs without CEL costs never build it). */
+let environment: Environment | undefined;
 const compiledByExpression = new Map<string, CompileResult>();
 
 function createEnvironment(): Environment {
@@ -108,6 +109,7 @@ export function compileCel(expression: string): CompileResult {
 }
 
 function compileUncached(expression: string): CompileResult {
+  environment ??= createEnvironment();
   const checked = environment.check(expression);
   if (!checked.valid) return { ok: false, error: firstLine(checked.error) };
   if (!NUMERIC_TYPES.has(String(checked.type))) {

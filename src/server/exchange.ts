@@ -116,7 +116,7 @@ export class Exchange {
 
   /** Scrubs every credential any attempt of this exchange carried. */
   get scrubber(): SecretScrubber {
-    this.scrubberCache ??= new SecretScrubber(this.secretValues);
+    this.scrubberCache ??= scrubberFor(this.secretValues);
     return this.scrubberCache;
   }
 
@@ -141,6 +141,26 @@ export class Exchange {
     this.closed = true;
     for (const release of this.releases.splice(0)) release();
   }
+}
+
+/** Scrubbers shared by exchanges with the same credentials (mostly a backend's configured key); bounded. */
+const SHARED_SCRUBBERS_LIMIT = 64;
+const sharedScrubbers = new Map<string, SecretScrubber>();
+
+/**
+ * The scrubber for a set of credentials. Building one (every value's escaped forms, sorted, as bytes) cost about as
+ * much as the rest of a passthrough request's own work; scrubbers are immutable, so exchanges share them. Values
+ * that change per request (SigV4 signatures) only cycle the cache, which is emptied when full.
+ */
+function scrubberFor(values: ReadonlySet<string>): SecretScrubber {
+  const key = [...values].join('\u0000');
+  let scrubber = sharedScrubbers.get(key);
+  if (scrubber === undefined) {
+    if (sharedScrubbers.size >= SHARED_SCRUBBERS_LIMIT) sharedScrubbers.clear();
+    scrubber = new SecretScrubber(values);
+    sharedScrubbers.set(key, scrubber);
+  }
+  return scrubber;
 }
 
 /** Exchanges in flight, by internal id. Holds nothing beyond the requests in flight. */

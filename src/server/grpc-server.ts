@@ -15,7 +15,7 @@ import { grpcBindTarget, parseListenAddress, removeStaleSocket, restrictSocket }
 import { preloadEncoders } from '../costs/index.js';
 import { createProcessHandler, type ProcessCall } from './ext-proc-service.js';
 import { ExchangeRegistry } from './exchange.js';
-import { EXT_PROC_SERVICE_NAME, extProcServiceDefinition } from './proto.js';
+import { EXT_PROC_SERVICE_NAME, leanExtProcService } from './ext-proc-codec.js';
 
 export interface ExtProcServerOptions {
   listen: string;
@@ -65,7 +65,7 @@ export async function startExtProcServer(options: ExtProcServerOptions): Promise
     { configStore: options.configStore, registry, metrics: options.metrics, logger: options.logger, translators: options.translators, tracing: options.tracing },
     { add: (call) => calls.add(call), delete: (call) => calls.delete(call) },
   );
-  server.addService(extProcServiceDefinition.service(), { Process: handler });
+  server.addService(leanExtProcService(), { Process: handler });
   const health = new HealthImplementation({ '': 'SERVING', [EXT_PROC_SERVICE_NAME]: 'SERVING' });
   health.addToServer(server);
 

@@ -63,6 +63,8 @@ const millis = (value: number) => Math.round(value * 10) / 10;
 
 /** One info line per completed request (observability.completionLog): ids, routing, outcome, tokens, timings. */
 export function logCompletion(logger: Logger, exchange: Exchange, charged: ChargedUsage, errorType: string | undefined): void {
+  // The line's object is built only when it is written.
+  if (!logger.isLevelEnabled('info')) return;
   const attempt = exchange.attempt;
   const usage = charged.usage;
   const ttft = exchange.firstChunkAt !== undefined && attempt ? millis(exchange.firstChunkAt - attempt.startedAt) : undefined;

@@ -9,6 +9,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import protobuf from 'protobufjs';
 import type { ProcessingRequest, ProcessingResponse } from './ext-proc-types.js';
+import { EXT_PROC_SERVICE_NAME } from './ext-proc-codec.js';
 
 /** Absolute path of the proto/ directory, independent of the working directory. */
 export const PROTO_DIR = fileURLToPath(new URL('../../proto/', import.meta.url));
@@ -16,10 +17,7 @@ export const PROTO_DIR = fileURLToPath(new URL('../../proto/', import.meta.url))
 /** The entry file, relative to PROTO_DIR. */
 export const EXT_PROC_PROTO_FILE = 'envoy/service/ext_proc/v3/external_processor.proto';
 
-export const EXT_PROC_SERVICE_NAME = 'envoy.service.ext_proc.v3.ExternalProcessor';
-
-/** The HTTP/2 path Envoy calls. */
-export const EXT_PROC_PROCESS_PATH = `/${EXT_PROC_SERVICE_NAME}/Process`;
+export { EXT_PROC_PROCESS_PATH, EXT_PROC_SERVICE_NAME } from './ext-proc-codec.js';
 
 /** Options shared by proto-loader (gRPC) and the protobufjs conversions below. */
 export const PROTO_LOADER_OPTIONS: protoLoader.Options = {
@@ -90,15 +88,21 @@ function loadRoot(): protobuf.Root {
   return root;
 }
 
-/** The protobufjs root holding every message of proto/. */
-export const protoRoot: protobuf.Root = loadRoot();
+let root: protobuf.Root | undefined;
 
-export const ProcessingRequestType: protobuf.Type = protoRoot.lookupType(
-  'envoy.service.ext_proc.v3.ProcessingRequest',
-);
-export const ProcessingResponseType: protobuf.Type = protoRoot.lookupType(
-  'envoy.service.ext_proc.v3.ProcessingResponse',
-);
+/** The protobufjs root holding every message of proto/ (parsed on first use: tests and tools; serving uses ext-proc-codec.ts). */
+export function extProcProtoRoot(): protobuf.Root {
+  root ??= loadRoot();
+  return root;
+}
+
+export function processingRequestType(): protobuf.Type {
+  return extProcProtoRoot().lookupType('envoy.service.ext_proc.v3.ProcessingRequest');
+}
+
+export function processingResponseType(): protobuf.Type {
+  return extProcProtoRoot().lookupType('envoy.service.ext_proc.v3.ProcessingResponse');
+}
 
 /** Encode an object-form message the way grpc-js does for this service. */
 export function encodeMessage(type: protobuf.Type, value: object): Buffer {
@@ -111,17 +115,17 @@ export function decodeMessage(type: protobuf.Type, bytes: Uint8Array): Record<st
 }
 
 export function encodeProcessingRequest(request: ProcessingRequest): Buffer {
-  return encodeMessage(ProcessingRequestType, request);
+  return encodeMessage(processingRequestType(), request);
 }
 
 export function decodeProcessingRequest(bytes: Uint8Array): ProcessingRequest {
-  return decodeMessage(ProcessingRequestType, bytes) as ProcessingRequest;
+  return decodeMessage(processingRequestType(), bytes) as ProcessingRequest;
 }
 
 export function encodeProcessingResponse(response: ProcessingResponse): Buffer {
-  return encodeMessage(ProcessingResponseType, response);
+  return encodeMessage(processingResponseType(), response);
 }
 
 export function decodeProcessingResponse(bytes: Uint8Array): ProcessingResponse {
-  return decodeMessage(ProcessingResponseType, bytes) as ProcessingResponse;
+  return decodeMessage(processingResponseType(), bytes) as ProcessingResponse;
 }

@@ -209,7 +209,7 @@ export class RouterProcessor implements StreamProcessor {
       } else {
         this.deps.metrics.recordTranslationWarning(provider, warning.kind);
       }
-      this.deps.logger.debug({ exchange: this.exchange.id, kind: warning.kind, detail: scrubber.scrubText(warning.detail) }, 'translation warning');
+      if (this.deps.logger.isLevelEnabled('debug')) this.deps.logger.debug({ exchange: this.exchange.id, kind: warning.kind, detail: scrubber.scrubText(warning.detail) }, 'translation warning');
     }
   }
 

@@ -7,6 +7,7 @@ import {
   scanObject,
   setTopLevelValue,
 } from '../../src/core/json-patch.js';
+import { nestsDeeperThan } from '../../src/core/json.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -80,5 +81,80 @@ describe('json-patch', () => {
   it('scans members with escaped quotes and backslashes in strings', () => {
     const scan = scanObject(encoder.encode('{"a\\\\":"x\\\\","b":"q\\"}","c":[]}'));
     assert.deepStrictEqual(scan?.members.map((member) => member.key), ['a\\', 'b', 'c']);
+  });
+});
+
+/**
+ * The byte-level model rewrite (the fast path: no parse, no re-serialisation) against the slow path it replaces:
+ * JSON.parse, set `model`, JSON.stringify. Both must give the same JSON value; every other byte is kept.
+ */
+describe('json-patch: model rewrite pinned to parse + replace + stringify', () => {
+  const slowPath = (text: string, model: string) => ({ ...(JSON.parse(text) as Record<string, unknown>), model });
+  const tricky: Array<[string, string]> = [
+    ['plain', '{"model":"gpt-4o","messages":[]}'],
+    ['whitespace everywhere', ' \n{ \t"model" \r\n: \n "gpt-4o" , "n" : 1 }\n '],
+    ['"model" inside nested objects and strings', '{"messages":[{"role":"user","content":"{\\"model\\":\\"x\\"}"}],"metadata":{"model":"inner"},"model":"outer"}'],
+    ['escaped key spelling', '{"mod\\u0065l":"escaped","x":1}'],
+    ['duplicate keys (last wins in JSON.parse)', '{"model":"first","x":[1,2],"model":"second"}'],
+    ['escaped quotes and backslashes before the key', '{"a":"\\\\","b":"\\\\\\"model\\":1","model":"m"}'],
+    ['unicode around the edit', '{"é":"✓ 🎉","model":"模型","z":"\\ud83c\\udf89"}'],
+    ['model not a string (the router refuses it; the rewrite still matches)', '{"model":{"nested":["a",{"b":"}"}]},"k":null}'],
+    ['absent model is appended', '{"messages":[{"content":"hi"}]}'],
+    ['empty object', '{}'],
+  ];
+  for (const [name, text] of tricky) {
+    it(name, () => {
+      for (const model of ['gpt-4o-2024-08-06', 'quote " and \\ backslash', 'ünï 🎉']) {
+        const out = setTopLevelValue(encoder.encode(text), 'model', JSON.stringify(model));
+        assert.ok(out !== undefined);
+        assert.deepStrictEqual(JSON.parse(decoder.decode(out)), slowPath(text, model));
+      }
+    });
+  }
+
+  it('a 2 MB body: same value as the slow path, one splice', () => {
+    const filler = 'lorem \\"ipsum\\" dolor {sit} [amet] \\\\ '.repeat(40);
+    const messages = Array.from({ length: 1400 }, (_, index) => `{"role":"user","content":"${filler}${index}","model":"not-this"}`).join(',');
+    const text = `{"messages":[${messages}],"model":"big","stream":false}`;
+    assert.ok(text.length > 2_000_000);
+    const out = setTopLevelValue(encoder.encode(text), 'model', JSON.stringify('gpt-4o'));
+    assert.ok(out !== undefined);
+    assert.deepStrictEqual(JSON.parse(decoder.decode(out)), slowPath(text, 'gpt-4o'));
+    assert.equal(out.length, text.length + '"gpt-4o"'.length - '"big"'.length);
+  });
+
+  it('malformed JSON is refused (undefined), never patched', () => {
+    for (const text of ['{"model":"x"', '{"model":"x}', '{"model" "x"}', '["model","x"]', '{"model":"x"} trailing', '{"a":"\\"}']) {
+      assert.equal(setTopLevelValue(encoder.encode(text), 'model', '"y"'), undefined, text);
+    }
+  });
+});
+
+describe('nestsDeeperThan: the string-skipping scan matches a byte-by-byte scan', () => {
+  const reference = (bytes: Uint8Array, maxDepth: number): boolean => {
+    let depth = 0;
+    let inString = false;
+    for (let index = 0; index < bytes.length; index += 1) {
+      const byte = bytes[index];
+      if (inString) {
+        if (byte === 0x5c) index += 1;
+        else if (byte === 0x22) inString = false;
+      } else if (byte === 0x22) inString = true;
+      else if (byte === 0x5b || byte === 0x7b) {
+        depth += 1;
+        if (depth > maxDepth) return true;
+      } else if (byte === 0x5d || byte === 0x7d) depth -= 1;
+    }
+    return false;
+  };
+  it('on random bracket/quote/backslash soups', () => {
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const alphabet = ['[', ']', '{', '}', '"', '\\', 'a', ' ', ':'];
+    for (let round = 0; round < 3000; round += 1) {
+      const text = Array.from({ length: Math.floor(random() * 40) }, () => alphabet[Math.floor(random() * alphabet.length)]).join('');
+      const bytes = encoder.encode(text);
+      for (const depth of [0, 1, 2, 3]) assert.equal(nestsDeeperThan(bytes, depth), reference(bytes, depth), `${JSON.stringify(text)} depth ${depth}`);
+    }
   });
 });

@@ -3,7 +3,7 @@
  * (google.protobuf.Struct <-> JSON is src/server/struct.ts): HeaderMap <-> envoy.config.core.v3.HeaderMap (raw_value only),
  * envoy.type.v3.StatusCode names -> numbers, Duration -> milliseconds.
  */
-import { protoRoot } from '../../src/server/proto.js';
+import { extProcProtoRoot } from '../../src/server/proto.js';
 import type { Duration, HeaderMap as ProtoHeaderMap } from '../../src/server/ext-proc-types.js';
 import type { HeaderMap } from './header-map.js';
 
@@ -33,7 +33,7 @@ export function statusCodeToNumber(code: string | number | undefined): number {
   if (typeof code === 'number') return code;
   if (/^\d+$/.test(code)) return Number(code);
   if (!statusCodes) {
-    const values = protoRoot.lookupEnum('envoy.type.v3.StatusCode').values;
+    const values = extProcProtoRoot().lookupEnum('envoy.type.v3.StatusCode').values;
     statusCodes = new Map(Object.entries(values));
   }
   return statusCodes.get(code) ?? 0;

@@ -16,7 +16,7 @@ import {
   EXT_PROC_PROTO_FILE,
   extProcServiceDefinition,
   loadExtProcPackageDefinition,
-  protoRoot,
+  extProcProtoRoot,
 } from '../../src/server/proto.js';
 
 const require = createRequire(import.meta.url);
@@ -40,7 +40,7 @@ function loadUpstreamRoot(): protobuf.Root {
 }
 
 const theirs = loadUpstreamRoot();
-const ours = protoRoot;
+const ours = extProcProtoRoot();
 const P = 'envoy.service.ext_proc.v3.';
 const CONVERSION: protobuf.IConversionOptions = { longs: String, enums: String, bytes: Buffer, defaults: false, oneofs: true };
 

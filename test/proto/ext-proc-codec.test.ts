@@ -1,0 +1,246 @@
+/**
+ * The hand-written ext_proc codec (src/server/ext-proc-codec.ts) against protobufjs reflection over proto/ (what
+ * proto-loader uses): the same objects from the same bytes, the same bytes from the same objects, unknown fields
+ * skipped, on a corpus of realistic messages and on seeded random ones generated from the reflection types.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import protobuf from 'protobufjs';
+import {
+  decodeProcessingRequest,
+  decodeProcessingResponse,
+  encodeProcessingRequest,
+  encodeProcessingResponse,
+} from '../../src/server/ext-proc-codec.js';
+import { processingRequestType, processingResponseType } from '../../src/server/proto.js';
+import type { ProcessingRequest, ProcessingResponse } from '../../src/server/ext-proc-types.js';
+import { toStruct } from '../../src/server/struct.js';
+
+const CONVERSION: protobuf.IConversionOptions = { longs: String, enums: String, bytes: Buffer, defaults: false, oneofs: true };
+
+const reflectEncode = (type: protobuf.Type, value: object): Buffer => Buffer.from(type.encode(type.fromObject(value)).finish());
+const reflectDecode = (type: protobuf.Type, bytes: Uint8Array): Record<string, unknown> => type.toObject(type.decode(bytes), CONVERSION);
+
+function headers(pairs: Record<string, string>) {
+  return { headers: Object.entries(pairs).map(([key, value]) => ({ key, raw_value: Buffer.from(value) })) };
+}
+
+const requests: Array<[string, ProcessingRequest]> = [
+  ['request_headers', { request_headers: { headers: headers({ ':path': '/v1/chat/completions', ':method': 'POST', 'content-type': 'application/json', authorization: 'Bearer sk-x' }) } }],
+  ['request_headers end_of_stream + legacy value', { request_headers: { headers: { headers: [{ key: ':path', value: '/v1/models' }] }, end_of_stream: true } }],
+  ['request_body', { request_body: { body: Buffer.from(JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'héllo 🎉' }] })), end_of_stream: true } }],
+  ['empty request_body', { request_body: { body: Buffer.alloc(0), end_of_stream: false } }],
+  ['response_headers', { response_headers: { headers: headers({ ':status': '200', 'content-type': 'text/event-stream' }) } }],
+  ['response_body', { response_body: { body: Buffer.from('data: {"choices":[]}\n\n'), end_of_stream: false } }],
+  ['request_trailers', { request_trailers: { trailers: headers({ 'grpc-status': '0' }) } }],
+  ['response_trailers', { response_trailers: { trailers: { headers: [] } } }],
+  [
+    'attributes + metadata_context + protocol_config',
+    {
+      request_headers: { headers: headers({ ':path': '/v1/chat/completions' }) },
+      attributes: {
+        'envoy.filters.http.ext_proc': {
+          fields: {
+            "xds.upstream_host_metadata.filter_metadata['llm_extproc']['backend']": { stringValue: 'openai' },
+            'request.id': { stringValue: 'abc' },
+            count: { numberValue: 3.5 },
+            flag: { boolValue: false },
+            none: { nullValue: 'NULL_VALUE' },
+            nested: { structValue: { fields: { list: { listValue: { values: [{ numberValue: -1 }, { stringValue: '' }, { structValue: {} }] } } } } },
+          },
+        },
+      },
+      metadata_context: {
+        filter_metadata: { 'io.envoy.ai_gateway': { fields: { llm_extproc_exchange_id: { stringValue: 'x-1' } } }, empty: {} },
+        typed_filter_metadata: { typed: { type_url: 'type.googleapis.com/google.protobuf.Struct', value: Buffer.from([1, 2, 3]) } },
+      },
+      observability_mode: true,
+      protocol_config: { request_body_mode: 'BUFFERED', response_body_mode: 'STREAMED', send_body_without_waiting_for_header_response: true },
+    },
+  ],
+  ['deprecated HttpHeaders.attributes', { request_headers: { attributes: { a: { fields: { b: { stringValue: 'c' } } } } } }],
+];
+
+const responses: Array<[string, ProcessingResponse]> = [
+  ['empty request_headers answer', { request_headers: { response: {} } }],
+  [
+    'header_mutation with raw_value + dynamic_metadata',
+    {
+      request_headers: {
+        response: {
+          status: 'CONTINUE',
+          clear_route_cache: true,
+          header_mutation: {
+            set_headers: [
+              { header: { key: 'x-ai-eg-model', raw_value: Buffer.from('gpt-4o') }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' },
+              { header: { key: 'authorization', raw_value: Buffer.from('Bearer sk-🎉') }, append: { value: false }, keep_empty_value: true },
+            ],
+            remove_headers: ['content-length', 'x-api-key'],
+          },
+        },
+      },
+      dynamic_metadata: toStruct({ 'io.envoy.ai_gateway': { llm_input_token: 12, llm_output_token: 0, backend_name: 'openai', usage_estimated: false, nested: { list: [1, 'two', null, { three: 3 }] } } }),
+    },
+  ],
+  ['body_mutation body', { request_body: { response: { status: 'CONTINUE_AND_REPLACE', body_mutation: { body: Buffer.from('{"model":"x"}') } } } }],
+  ['body_mutation clear_body', { response_body: { response: { body_mutation: { clear_body: true } } } }],
+  ['body_mutation streamed_response', { response_body: { response: { body_mutation: { streamed_response: { body: Buffer.from('data: x\n\n'), end_of_stream: true } } } } }],
+  ['body_mutation base64 string (fromObject accepts it)', { response_body: { response: { body_mutation: { body: Buffer.from('abc').toString('base64') as unknown as Buffer } } } }],
+  ['trailers', { response_trailers: { header_mutation: { set_headers: [{ header: { key: 'x-usage', raw_value: Buffer.from('1') } }] } } }],
+  ['request_trailers empty', { request_trailers: {} }],
+  [
+    'immediate_response',
+    {
+      immediate_response: {
+        status: { code: 'BadRequest' },
+        headers: { set_headers: [{ header: { key: 'content-type', raw_value: Buffer.from('application/json') } }] },
+        body: Buffer.from('{"error":{"message":"bad"}}'),
+        grpc_status: { status: 3 },
+        details: 'llm_extproc_bad_request',
+      },
+      dynamic_metadata: toStruct({ 'io.envoy.ai_gateway': { llm_total_token: 0 } }),
+    },
+  ],
+  ['immediate_response numeric status not in the enum', { immediate_response: { status: { code: 299 } } }],
+  ['streamed_immediate_response', { streamed_immediate_response: { headers_response: { headers: headers({ ':status': '200' }), end_of_stream: false } } }],
+  ['mode_override + timeout + drain', {
+    response_headers: { response: {} },
+    mode_override: { response_body_mode: 'STREAMED', response_trailer_mode: 'SKIP', request_header_mode: 'SEND' },
+    override_message_timeout: { seconds: '-3', nanos: -5 },
+    request_drain: true,
+  }],
+  ['numeric enums and a large uint32', { response_headers: { response: { status: 1 as unknown as 'CONTINUE' } }, immediate_response: { grpc_status: { status: 4_000_000_000 } }, mode_override: { request_body_mode: 7 as unknown as 'NONE' } }],
+  ['null fields are unset, unknown enum names dropped', { request_body: { response: { status: 'NOPE' as unknown as 'CONTINUE', header_mutation: null as unknown as undefined } } }],
+];
+
+describe('ext_proc codec: ProcessingRequest decode', () => {
+  for (const [name, request] of requests) {
+    it(name, { timeout: 10_000 }, () => {
+      const bytes = reflectEncode(processingRequestType(), request);
+      assert.deepStrictEqual(decodeProcessingRequest(bytes), reflectDecode(processingRequestType(), bytes));
+      assert.deepStrictEqual(encodeProcessingRequest(request), bytes);
+    });
+  }
+});
+
+describe('ext_proc codec: ProcessingResponse encode', () => {
+  for (const [name, response] of responses) {
+    it(name, { timeout: 10_000 }, () => {
+      const expected = reflectEncode(processingResponseType(), response);
+      const actual = encodeProcessingResponse(response);
+      assert.deepStrictEqual(actual, expected);
+      assert.deepStrictEqual(decodeProcessingResponse(actual), reflectDecode(processingResponseType(), actual));
+    });
+  }
+});
+
+/** Appends a field of every wire type (numbers the messages do not use) to a message's bytes. */
+function withUnknownFields(bytes: Buffer): Buffer {
+  const writer = protobuf.Writer.create();
+  writer.uint32((90 << 3) | 0).uint64(123456789012345);
+  writer.uint32((91 << 3) | 1).fixed64(7);
+  writer.uint32((92 << 3) | 2).bytes(Buffer.from('ignored'));
+  writer.uint32((93 << 3) | 5).fixed32(9);
+  writer.uint32((94 << 3) | 3).uint32((1 << 3) | 0).uint32(5).uint32((2 << 3) | 2).string('in group').uint32((94 << 3) | 4);
+  const unknown = Buffer.from(writer.finish());
+  return Buffer.concat([unknown, bytes, unknown]);
+}
+
+describe('ext_proc codec: unknown fields are skipped', () => {
+  it('at the top level and inside nested messages', { timeout: 10_000 }, () => {
+    for (const [, request] of requests) {
+      const bytes = withUnknownFields(reflectEncode(processingRequestType(), request));
+      assert.deepStrictEqual(decodeProcessingRequest(bytes), reflectDecode(processingRequestType(), bytes));
+    }
+    // Inside a nested HttpBody: field 1 of the body message (request_body = 4) carries unknown fields around it.
+    const body = withUnknownFields(reflectEncode(processingRequestType().lookupType('HttpBody'), { body: Buffer.from('x'), end_of_stream: true }));
+    const nested = Buffer.concat([Buffer.from([(4 << 3) | 2, body.length]), body]);
+    assert.deepStrictEqual(decodeProcessingRequest(nested), reflectDecode(processingRequestType(), nested));
+    assert.deepStrictEqual(decodeProcessingRequest(nested).request_body?.body, Buffer.from('x'));
+  });
+
+  it('throws on truncated input', { timeout: 10_000 }, () => {
+    const bytes = reflectEncode(processingRequestType(), requests[0]![1]);
+    assert.throws(() => decodeProcessingRequest(bytes.subarray(0, bytes.length - 3)), RangeError);
+  });
+});
+
+// ---- random messages -----------------------------------------------------------------------------------------
+
+/** Seeded PRNG (mulberry32) so a failure reproduces. */
+function randomSource(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const ALPHABET = ['a', 'Z', '0', ' ', '"', '\\', '\n', 'é', '中', '🎉', ':', '-', '\u0000'];
+
+function randomObject(type: protobuf.Type, random: () => number, depth: number): Record<string, unknown> {
+  const int = (max: number) => Math.floor(random() * max);
+  const text = () => Array.from({ length: int(12) }, () => ALPHABET[int(ALPHABET.length)]).join('');
+  const scalar = (field: protobuf.Field): unknown => {
+    if (field.resolvedType instanceof protobuf.Enum) {
+      const names = Object.keys(field.resolvedType.values);
+      return random() < 0.1 ? 1000 + int(5) : names[int(names.length)];
+    }
+    if (field.resolvedType instanceof protobuf.Type) return randomObject(field.resolvedType, random, depth + 1);
+    switch (field.type) {
+      case 'string': return text();
+      case 'bytes': return Buffer.from(Array.from({ length: int(40) }, () => int(256)));
+      case 'bool': return random() < 0.5;
+      case 'uint32': return int(2 ** 32);
+      case 'int32': return int(2 ** 32) - 2 ** 31;
+      case 'int64': return String(BigInt(int(2 ** 31) - 2 ** 30) * BigInt(int(2 ** 31) + 1));
+      case 'double': return random() < 0.2 ? int(1000) : (random() - 0.5) * 1e6;
+      default: throw new Error(`no generator for ${field.type}`);
+    }
+  };
+  const object: Record<string, unknown> = {};
+  const chosen = new Map<protobuf.OneOf, protobuf.Field>();
+  for (const oneof of type.oneofsArray) if (random() < 0.8) chosen.set(oneof, oneof.fieldsArray[int(oneof.fieldsArray.length)]!);
+  for (const field of type.fieldsArray) {
+    field.resolve();
+    if (field.partOf ? chosen.get(field.partOf) !== field : random() < 0.45) continue;
+    // Recursive types (Struct/Value) stop growing after a few levels.
+    if (field.resolvedType instanceof protobuf.Type && depth > 5) continue;
+    if (field instanceof protobuf.MapField) {
+      const map: Record<string, unknown> = {};
+      for (let count = int(4); count > 0; count -= 1) map[text() || 'k'] = scalar(field);
+      object[field.name] = map;
+    } else if (field.repeated) {
+      object[field.name] = Array.from({ length: int(4) }, () => scalar(field));
+    } else {
+      object[field.name] = scalar(field);
+    }
+  }
+  return object;
+}
+
+describe('ext_proc codec: random messages', () => {
+  it('ProcessingRequest: 500 random messages decode as reflection decodes them', { timeout: 60_000 }, () => {
+    const random = randomSource(9);
+    for (let index = 0; index < 500; index += 1) {
+      const request = randomObject(processingRequestType(), random, 0);
+      const bytes = reflectEncode(processingRequestType(), request);
+      assert.deepStrictEqual(decodeProcessingRequest(bytes), reflectDecode(processingRequestType(), bytes), `message ${index}`);
+      assert.deepStrictEqual(encodeProcessingRequest(request as ProcessingRequest), bytes, `message ${index}`);
+    }
+  });
+
+  it('ProcessingResponse: 500 random messages encode to reflection bytes', { timeout: 60_000 }, () => {
+    const random = randomSource(19);
+    for (let index = 0; index < 500; index += 1) {
+      const response = randomObject(processingResponseType(), random, 0);
+      const expected = reflectEncode(processingResponseType(), response);
+      const actual = encodeProcessingResponse(response as ProcessingResponse);
+      assert.deepStrictEqual(actual, expected, `message ${index}`);
+      assert.deepStrictEqual(decodeProcessingResponse(actual), reflectDecode(processingResponseType(), actual), `message ${index}`);
+    }
+  });
+});

@@ -409,10 +409,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     clearInterval(prune);
     const durationMs = performance.now() - startedAt;
     await standIn.settled();
-    // The streams Envoy's side closed are over on the service's side a moment later: no event tells when.
+    // The streams and connections Envoy's side closed are over on the service's side a moment later (a socket the
+    // peer closed sits in CLOSE-WAIT until the service reads the end): no event tells when, so poll, bounded.
     const settledBy = performance.now() + 10_000;
     let end = await snapshot(child, 'end', startedAt, requests);
-    while (Object.values(end.live).some((count) => count > 0) && performance.now() < settledBy) {
+    while ((end.closeWait > 0 || Object.values(end.live).some((count) => count > 0)) && performance.now() < settledBy) {
       await new Promise((resolve) => setTimeout(resolve, 200));
       end = await snapshot(child, 'end', startedAt, requests);
     }

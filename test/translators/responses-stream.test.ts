@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ChatToResponsesStream } from '../../src/translators/responses/from-chat-stream.js';
+import { ResponsesPassthroughStream } from '../../src/translators/responses/passthrough.js';
 import { standardSplittings } from '../helpers/chunking.js';
 import { testBackend, testContext } from '../helpers/request-context.js';
 
@@ -81,5 +82,30 @@ describe('chat chunks -> Responses events', () => {
     assert.equal(last.response.error.code, 'upstream_stream_truncated');
     assert.equal(last.response.output[0]?.status, 'incomplete');
     assert.deepEqual(error, { status: 502, message: 'upstream stream ended before the response was complete', code: 'upstream_stream_truncated' });
+  });
+});
+
+describe('Responses passthrough stream: the error an upstream failure is reported as', () => {
+  const passthroughContext = () =>
+    testContext({ model: 'gpt-5-mini', input: 'hi', stream: true }, { backend: testBackend({ name: 'openai', schema: 'OpenAI', endpoint: 'https://api.openai.com' }) });
+  const failed = (code: string | null) =>
+    `event: response.failed\ndata: ${JSON.stringify({ type: 'response.failed', sequence_number: 1, response: { id: 'resp_1', status: 'failed', error: code === null ? null : { code, message: 'no' }, usage: null } })}\n\n`;
+  const errorEvent = (code: string) => `event: error\ndata: ${JSON.stringify({ type: 'error', sequence_number: 1, code, message: 'no', param: null })}\n\n`;
+  const statusOf = (sse: string) => {
+    const stream = new ResponsesPassthroughStream(passthroughContext());
+    const pushed = stream.push(Buffer.from(sse, 'utf8'));
+    const ended = stream.end();
+    return (pushed.error ?? ended.error)?.status;
+  };
+
+  it('rate_limit_exceeded is 429, prompt and image codes 400, anything else 500, from response.failed and error events', TIMEOUT, () => {
+    assert.equal(statusOf(failed('rate_limit_exceeded')), 429);
+    assert.equal(statusOf(failed('invalid_prompt')), 400);
+    assert.equal(statusOf(failed('image_too_large')), 400);
+    assert.equal(statusOf(failed('failed_to_download_image')), 400);
+    assert.equal(statusOf(failed('server_error')), 500);
+    assert.equal(statusOf(failed(null)), 500);
+    assert.equal(statusOf(errorEvent('rate_limit_exceeded')), 429);
+    assert.equal(statusOf(errorEvent('vector_store_timeout')), 500);
   });
 });

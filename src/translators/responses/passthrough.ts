@@ -105,7 +105,8 @@ export class ResponsesPassthroughStream implements StreamTranslator {
       if (TERMINAL_EVENTS.has(type)) error ??= this.onTerminal(type, event);
       else if (type === 'error') {
         this.terminated = true;
-        error ??= { status: 500, message: asString(event.message) ?? 'upstream stream reported an error', code: asString(event.code) ?? null };
+        const code = asString(event.code) ?? null;
+        error ??= { status: statusForResponsesErrorCode(code), message: asString(event.message) ?? 'upstream stream reported an error', code };
       } else if (type === 'response.created' && isRecord(event.response)) this.model ??= responseModelOf(event.response);
     }
     return { text, error };
@@ -119,8 +120,22 @@ export class ResponsesPassthroughStream implements StreamTranslator {
     this.model = responseModelOf(response) ?? this.model;
     if (type !== 'response.failed') return undefined;
     const failure = isRecord(response.error) ? response.error : {};
-    return { status: 500, message: asString(failure.message) ?? 'the response failed', code: asString(failure.code) ?? null };
+    const code = asString(failure.code) ?? null;
+    return { status: statusForResponsesErrorCode(code), message: asString(failure.message) ?? 'the response failed', code };
   }
+}
+
+/**
+ * The HTTP status a Responses error code stands for, for metrics and logs (the client gets the event as it came):
+ * `rate_limit_exceeded` 429; the prompt and image codes (`invalid_prompt`, `invalid_image*`, `image_*`,
+ * `empty_image_file`, `unsupported_image_media_type`, `failed_to_download_image`) 400; anything else 500.
+ * @see https://platform.openai.com/docs/api-reference/responses/object (error.code)
+ */
+export function statusForResponsesErrorCode(code: string | null): number {
+  if (code === 'rate_limit_exceeded') return 429;
+  if (code === null) return 500;
+  if (code.startsWith('invalid_') || code.startsWith('image_') || code === 'empty_image_file' || code === 'unsupported_image_media_type' || code === 'failed_to_download_image') return 400;
+  return 500;
 }
 
 function rawOf(items: readonly SseItem[]): Uint8Array[] {

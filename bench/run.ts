@@ -10,8 +10,8 @@
  *            5 override-2m, 6 tools-*, 7 held-streams, 8 idle-rss, 9 startup
  * --rounds   interleaved rounds (default 3; 1 with --quick); medians over rounds are reported
  * --out      JSON results (default bench/results/latest.json)
- * --profile  instead of measuring, runs the service under --cpu-prof for passthrough, anthropic-stream and
- *            override-2m, and prints the top self-time frames
+ * --profile  instead of measuring, runs the service under --cpu-prof for passthrough, stream, anthropic-stream
+ *            and override-2m, and prints the top self-time frames
  */
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,6 +34,7 @@ const PROCESS_SCENARIOS = [
 ] as const;
 const PROFILED: ReadonlyArray<{ scenario: number; id: string; exchange: ExchangeName }> = [
   { scenario: 1, id: 'passthrough', exchange: 'openai-2k' },
+  { scenario: 2, id: 'stream', exchange: 'openai-stream' },
   { scenario: 3, id: 'anthropic-stream', exchange: 'anthropic-stream' },
   { scenario: 5, id: 'override-2m', exchange: 'override-2m' },
 ];
@@ -61,7 +62,7 @@ async function profile(only: string[] | undefined, quick: boolean, configPath: s
     const service = await startService({ configPath, nodeFlags: ['--cpu-prof', '--cpu-prof-dir', dir] });
     const client = connect(service.address);
     const exchange = exchanges[entry.exchange];
-    const requests = quick ? 8 : entry.exchange === 'override-2m' ? 300 : entry.exchange === 'anthropic-stream' ? 300 : 3000;
+    const requests = quick ? 8 : entry.exchange === 'override-2m' ? 300 : entry.exchange === 'anthropic-stream' || entry.exchange === 'openai-stream' ? 300 : 3000;
     await runLoad(client, service.pid, exchange, Math.min(50, requests), 8);
     const fromMicros = monotonicMicros();
     await runLoad(client, service.pid, exchange, requests, 16);

@@ -12,7 +12,7 @@
  * Each answers `{"input_tokens": N}` to the client (Bedrock's `{"inputTokens": N}` and Gemini's `{"totalTokens": N}`
  * are re-shaped). A count consumes no
  * tokens: no usage is reported. OpenAI and Azure have no counting API; a model with such a backend is answered
- * locally from the tiktoken estimate (src/server/anthropic-local.ts), marked `x-llm-extproc-token-count: estimate`.
+ * locally from the tiktoken estimate (src/server/count-tokens-local.ts), marked `x-llm-extproc-token-count: estimate`.
  * @see https://platform.claude.com/docs/en/api/messages/count_tokens
  * @see https://cloud.google.com/vertex-ai/generative-ai/docs/partner-models/claude/count-tokens
  * @see https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_CountTokens.html

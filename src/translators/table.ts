@@ -31,7 +31,7 @@ import { bedrockEmbeddingsTranslator, googleEmbeddingsTranslator } from './embed
 import { geminiTranslator } from './gemini/index.js';
 import { azureOpenAIImagesTranslator, openAIImagesTranslator } from './images/index.js';
 import { openAITranslator } from './openai/index.js';
-import { azureResponsesPath, createResponsesPassthrough, openAIInputTokensTranslator, openAIResponsesPath, responsesViaChat } from './responses/index.js';
+import { azureResponsesPath, createResponsesPassthrough, createInputTokensPassthrough, openAIResponsesPath, responsesViaChat } from './responses/index.js';
 import type { ClientApi, Operation, Translator } from './types.js';
 
 /** Operations each client API speaks. */
@@ -71,7 +71,7 @@ export function createTranslatorTable(): TranslatorTable {
         GoogleAI: responsesViaGemini,
       },
       // OpenAI's own counting API; every other schema (Azure's v1 API has no such path) is answered from the local estimate.
-      input_tokens: { OpenAI: openAIInputTokensTranslator },
+      input_tokens: { OpenAI: createInputTokensPassthrough() },
       completion: { OpenAI: openAITranslator, AzureOpenAI: azureOpenAITranslator },
       embeddings: {
         OpenAI: openAITranslator,

@@ -7,5 +7,5 @@
  * Nothing is built here: the translator table (table.ts) composes them when the service is composed.
  */
 export { azureResponsesPath, createResponsesPassthrough, openAIResponsesPath } from './passthrough.js';
-export { openAIInputTokensTranslator, responsesCountingBody } from './input-tokens.js';
+export { createInputTokensPassthrough, responsesCountingBody } from './input-tokens.js';
 export { responsesViaChat } from './pivot.js';

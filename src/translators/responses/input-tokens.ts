@@ -12,7 +12,8 @@
 import { isRecord, safeParseJson } from '../../core/json.js';
 import { buildOpenAIBody } from '../openai/build-openai-request.js';
 import { convertOpenAIError } from '../openai/convert-openai-error.js';
-import type { RequestContext, ResponseResult, StreamStep, StreamTranslator, Translator, Warning } from '../types.js';
+import { UnchangedStream } from '../shared/unchanged-stream.js';
+import type { RequestContext, ResponseResult, Translator, Warning } from '../types.js';
 import { checkStateless } from './check-stateless.js';
 import { buildChatBody } from './to-chat-request.js';
 
@@ -29,22 +30,15 @@ function readCount(body: Uint8Array): ResponseResult {
   return { body: undefined, usage: undefined };
 }
 
-/** A count never streams; a stream answer passes through untouched. */
-class UnchangedStream implements StreamTranslator {
-  push(chunk: Uint8Array): StreamStep {
-    return { body: chunk, usage: undefined };
-  }
-  end(): StreamStep {
-    return { body: new Uint8Array(0), usage: undefined };
-  }
+/** OpenAI's counting API (built by the translator table, like every translator). */
+export function createInputTokensPassthrough(): Translator {
+  return {
+    request: (ctx) => ({ path: inputTokensPath(ctx), body: buildOpenAIBody({ ...ctx, forceIncludeUsage: false }), setHeaders: { 'content-type': 'application/json' }, removeHeaders: [] }),
+    response: (_ctx, body) => readCount(body),
+    error: (_ctx, status, body, headers) => convertOpenAIError(status, body, headers),
+    stream: () => new UnchangedStream(),
+  };
 }
-
-export const openAIInputTokensTranslator: Translator = {
-  request: (ctx) => ({ path: inputTokensPath(ctx), body: buildOpenAIBody({ ...ctx, forceIncludeUsage: false }), setHeaders: { 'content-type': 'application/json' }, removeHeaders: [] }),
-  response: (_ctx, body) => readCount(body),
-  error: (_ctx, status, body, headers) => convertOpenAIError(status, body, headers),
-  stream: () => new UnchangedStream(),
-};
 
 /**
  * The chat completions body a Responses body is served as on a backend without a Responses API (the same

@@ -70,7 +70,7 @@ export function createTranslatorTable(): TranslatorTable {
         GCPVertexAI: responsesViaGemini,
         GoogleAI: responsesViaGemini,
       },
-      // OpenAI's own counting API; every other schema (Azure's v1 API has no such path) is answered from the local estimate.
+      // OpenAI's own counting API; every other schema (Azure's v1 API documents no such path) is answered from the local estimate.
       input_tokens: { OpenAI: createInputTokensPassthrough() },
       completion: { OpenAI: openAITranslator, AzureOpenAI: azureOpenAITranslator },
       embeddings: {

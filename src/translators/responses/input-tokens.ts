@@ -5,8 +5,9 @@
  * with only `model` replaced (modelNameOverride); the answer `{"object": "response.input_tokens", "input_tokens": N}`
  * passes through unchanged. A count consumes no tokens: no usage is reported.
  *
- * Every other schema, Azure OpenAI included (its v1 API does not serve the path), is answered locally from the
- * tiktoken estimate of the request's chat pivot (`responsesCountingBody`, counted by src/server/count-tokens-local.ts).
+ * Every other schema, Azure OpenAI included (its v1 API does not document the path, and users report a 404 for it),
+ * is answered locally from the tiktoken estimate of the request's chat pivot (`responsesCountingBody`, counted by
+ * src/server/count-tokens-local.ts).
  * @see https://platform.openai.com/docs/api-reference/responses/input-tokens
  */
 import { isRecord, safeParseJson } from '../../core/json.js';

@@ -14,6 +14,7 @@ export const SERVED_OPERATIONS_ANCHOR = 'what-each-schema-serves';
 export const SERVED_PATHS: Readonly<Record<string, string>> = {
   'openai/chat': '/v1/chat/completions',
   'openai/responses': '/v1/responses',
+  'openai/input_tokens': '/v1/responses/input_tokens',
   'openai/completion': '/v1/completions',
   'openai/embeddings': '/v1/embeddings',
   'openai/image_generation': '/v1/images/generations',

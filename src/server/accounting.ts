@@ -23,7 +23,7 @@ export function requestPhaseCosts(exchange: Exchange, backendName?: string): Rec
   const request = exchange.request;
   const operation = exchange.endpoint?.operation;
   // A token count consumes no tokens: nothing is reserved for it.
-  if (!request || operation === 'count_tokens') return values;
+  if (!request || operation === 'count_tokens' || operation === 'input_tokens') return values;
   const scope = { model: request.requestModel, backend: backendName ?? '' };
   const plan = costsFor(exchange.config, scope);
   const tokenCeiling = exchange.config.file.limits.maxTokenCount;

@@ -10,8 +10,9 @@ export interface Endpoint {
   readonly operation: Operation | undefined;
   /**
    * OTel gen_ai.operation.name, a well-known value of the GenAI conventions where one fits: chat (chat completions,
-   * Responses and Anthropic Messages), text_completion, embeddings, generate_content (image generation). count_tokens and
-   * models name what the service does; the conventions have no value for them.
+   * Responses and Anthropic Messages), text_completion, embeddings, generate_content (image generation). count_tokens (for
+   * Anthropic's count_tokens and the Responses API's input_tokens alike) and models name what the service does; the
+   * conventions have no value for them.
    */
   readonly operationName: string;
   /** Answered by the service itself: a model list, or an input token count (a local estimate, when no provider counts). */
@@ -22,6 +23,8 @@ const ENDPOINTS: ReadonlyMap<string, Endpoint> = new Map([
   ['/v1/chat/completions', { method: 'POST', clientApi: 'openai', operation: 'chat', operationName: 'chat' }],
   // The Responses API is a chat operation in the GenAI conventions' sense (a model answering a conversation).
   ['/v1/responses', { method: 'POST', clientApi: 'openai', operation: 'responses', operationName: 'chat' }],
+  // The Responses API's input token count: OpenAI's counting API when every backend of the model is OpenAI, else local.
+  ['/v1/responses/input_tokens', { method: 'POST', clientApi: 'openai', operation: 'input_tokens', operationName: 'count_tokens', local: 'count_tokens' }],
   ['/v1/completions', { method: 'POST', clientApi: 'openai', operation: 'completion', operationName: 'text_completion' }],
   ['/v1/embeddings', { method: 'POST', clientApi: 'openai', operation: 'embeddings', operationName: 'embeddings' }],
   // The GenAI conventions have no image operation; multimodal generation is generate_content.

@@ -6,13 +6,19 @@
  * translator table serves on every backend the model may use (weight above 0), so any attempt, fallbacks
  * included, can serve them. It is decided by each backend's schema, not by the provider's model: a Bedrock chat
  * model is listed with /v1/embeddings because the AWSBedrock schema serves embeddings for embedding models.
- * `count_tokens` is listed with the Messages API: it is answered locally when a backend cannot count.
+ * The token counts are listed with the API they count for (count_tokens with Messages, /v1/responses/input_tokens
+ * with Responses): they are answered locally when a backend cannot count.
  * @see https://platform.openai.com/docs/api-reference/models/list
  */
 import type { RuntimeConfig } from '../config/load.js';
 import type { ModelConfig } from '../config/schema.js';
 import { lookupTranslator, type TranslatorTable } from '../translators/table.js';
 import { operationEndpoints } from './endpoints.js';
+
+/** The operation a token count counts for: Messages for count_tokens, Responses for input_tokens. */
+function countedOperation(operation: Parameters<typeof lookupTranslator>[2]): Parameters<typeof lookupTranslator>[2] {
+  return operation === 'input_tokens' ? 'responses' : 'messages';
+}
 
 /** The client paths every backend of `model` serves, in the endpoint table's order. */
 export function servedEndpoints(config: Pick<RuntimeConfig, 'backends'>, translators: TranslatorTable, model: ModelConfig): string[] {
@@ -21,7 +27,7 @@ export function servedEndpoints(config: Pick<RuntimeConfig, 'backends'>, transla
   const serves = (clientApi: 'openai' | 'anthropic', operation: Parameters<typeof lookupTranslator>[2]) =>
     schemas.every((schema) => schema !== undefined && lookupTranslator(translators, clientApi, operation, schema) !== undefined);
   return operationEndpoints()
-    .filter(({ endpoint }) => (endpoint.local === 'count_tokens' ? serves(endpoint.clientApi, 'messages') : serves(endpoint.clientApi, endpoint.operation)))
+    .filter(({ endpoint }) => serves(endpoint.clientApi, endpoint.local === 'count_tokens' ? countedOperation(endpoint.operation) : endpoint.operation))
     .map(({ path }) => path);
 }
 

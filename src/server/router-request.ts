@@ -12,7 +12,8 @@ import { HeaderChanges } from './headers.js';
 import { answer, gatewayErrorReply, immediateError, immediateJson, METADATA_NAMESPACE } from './responses.js';
 import { requestPhaseCosts, zeroCosts } from './accounting.js';
 import { buildAttempt, pickBackendRef } from './upstream-request.js';
-import { anthropicModelsList, countTokensReply } from './anthropic-local.js';
+import { anthropicModelsList } from './anthropic-local.js';
+import { countTokensReply } from './count-tokens-local.js';
 import { openAIModelsList } from './models-list.js';
 import { validateAnthropicRequest } from '../translators/anthropic-ingress/validate-request.js';
 import { checkRequestLimits } from './request-limits.js';
@@ -60,10 +61,13 @@ export function onRequestHeaders(exchange: Exchange, headers: Map<string, string
 
 /** Every backend the model may use has a token-counting translator (else the count is a local estimate). */
 function providerCountsTokens(exchange: Exchange, model: ModelConfig): boolean {
+  const clientApi = exchange.endpoint?.clientApi;
+  const operation = exchange.endpoint?.operation;
+  if (clientApi === undefined || operation === undefined) return false;
   const refs = model.backends.filter((ref) => ref.weight > 0);
   return refs.length > 0 && refs.every((ref) => {
     const schema = exchange.config.backends.get(ref.backend)?.schema;
-    return schema !== undefined && lookupTranslator(exchange.translators, 'anthropic', 'count_tokens', schema) !== undefined;
+    return schema !== undefined && lookupTranslator(exchange.translators, clientApi, operation, schema) !== undefined;
   });
 }
 
@@ -115,7 +119,7 @@ async function handleBody(exchange: Exchange, rawBody: Uint8Array): Promise<Proc
   }
   const streamOptions = body['stream_options'];
   const operation = exchange.endpoint?.operation;
-  const stream = body['stream'] === true && operation !== 'embeddings' && operation !== 'count_tokens';
+  const stream = body['stream'] === true && operation !== 'embeddings' && exchange.endpoint?.local !== 'count_tokens';
   exchange.request = {
     rawBody,
     body,

@@ -249,7 +249,7 @@ export class ResponseSide {
       if (result.error) return this.replaceWithError(result.error, 'upstream_failure_in_success');
       out = result.body;
       this.exchange.span?.observeOutput(out ?? decoded, false);
-      if (this.exchange.endpoint?.operation === 'count_tokens') {
+      if (this.exchange.endpoint?.local === 'count_tokens') {
         // A provider's token count: nothing was generated, nothing is charged.
         changes.set(TOKEN_COUNT_HEADER, 'provider');
       } else if (!result.usage || result.usage.outputTokens === 0) {

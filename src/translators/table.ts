@@ -31,12 +31,12 @@ import { bedrockEmbeddingsTranslator, googleEmbeddingsTranslator } from './embed
 import { geminiTranslator } from './gemini/index.js';
 import { azureOpenAIImagesTranslator, openAIImagesTranslator } from './images/index.js';
 import { openAITranslator } from './openai/index.js';
-import { azureResponsesPath, createResponsesPassthrough, openAIResponsesPath, responsesViaChat } from './responses/index.js';
+import { azureResponsesPath, createResponsesPassthrough, createInputTokensPassthrough, openAIResponsesPath, responsesViaChat } from './responses/index.js';
 import type { ClientApi, Operation, Translator } from './types.js';
 
 /** Operations each client API speaks. */
 export interface ClientOperations {
-  readonly openai: 'chat' | 'responses' | 'completion' | 'embeddings' | 'image_generation';
+  readonly openai: 'chat' | 'responses' | 'input_tokens' | 'completion' | 'embeddings' | 'image_generation';
   readonly anthropic: 'messages' | 'count_tokens';
 }
 
@@ -70,6 +70,8 @@ export function createTranslatorTable(): TranslatorTable {
         GCPVertexAI: responsesViaGemini,
         GoogleAI: responsesViaGemini,
       },
+      // OpenAI's own counting API; every other schema (Azure's v1 API documents no such path) is answered from the local estimate.
+      input_tokens: { OpenAI: createInputTokensPassthrough() },
       completion: { OpenAI: openAITranslator, AzureOpenAI: azureOpenAITranslator },
       embeddings: {
         OpenAI: openAITranslator,

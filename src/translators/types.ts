@@ -9,7 +9,7 @@ import type { ClientApi, ErrorShape } from '../core/errors.js';
 import type { TokenUsage } from '../core/usage.js';
 
 export type { ClientApi } from '../core/errors.js';
-export type Operation = 'chat' | 'responses' | 'completion' | 'embeddings' | 'image_generation' | 'messages' | 'count_tokens';
+export type Operation = 'chat' | 'responses' | 'completion' | 'embeddings' | 'image_generation' | 'messages' | 'count_tokens' | 'input_tokens';
 
 /** Lower-case header name -> value. */
 export type HeaderLookup = ReadonlyMap<string, string>;

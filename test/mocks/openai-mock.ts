@@ -1,6 +1,6 @@
 /**
  * A mock OpenAI-compatible server: chat completions (JSON and SSE, usage only when asked for, as OpenAI does),
- * the Responses API (openai-responses-reply.ts), completions, embeddings and image generation. Records what it received; can be told to fail or to gzip its answers.
+ * the Responses API (openai-responses-reply.ts) and its input token count, completions, embeddings and image generation. Records what it received; can be told to fail or to gzip its answers.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -112,6 +112,11 @@ export async function startOpenAIMock(initial: OpenAIMockOptions = {}): Promise<
         const reply = options.reply ?? 'Hello from the mock upstream.';
         const usage = options.noUsage ? undefined : { prompt_tokens: 12, completion_tokens: words(reply).length, total_tokens: 12 + words(reply).length };
         send(response, 200, JSON.stringify({ id: 'chatcmpl-mock', object: 'chat.completion', created: 1700000000, model, choices: [{ index: 0, message: { role: 'assistant', content: reply }, finish_reason: 'stop' }], usage }), options);
+        return;
+      }
+      if (path.endsWith('/responses/input_tokens') && json) {
+        // A fixed count per input character, so tests can tell the provider's count from the gateway's estimate.
+        send(response, 200, JSON.stringify({ object: 'response.input_tokens', input_tokens: 1000 + JSON.stringify(json['input'] ?? '').length }), options);
         return;
       }
       if (path.endsWith('/responses') && json) {

@@ -119,6 +119,12 @@ const COUNT_TOKENS_MODELS: ReadonlyArray<readonly [model: string, backend: strin
   ['m-google', 'google'],
 ];
 
+/** The Responses API's input token count: OpenAI's own count, and the local estimate on a backend without one. */
+const INPUT_TOKENS_MODELS: ReadonlyArray<readonly [model: string, backend: string, source: 'provider' | 'estimate']> = [
+  ['m-openai', 'openai', 'provider'],
+  ['m-claude', 'claude', 'estimate'],
+];
+
 /** Embeddings and completions: the schemas that serve them. */
 const EMBEDDINGS_AND_COMPLETIONS_BACKENDS = ['openai', 'azure'] as const;
 
@@ -200,6 +206,7 @@ describe('the process suite covers the translator table', () => {
     const covered = new Set([
       ...CHAT_MODELS.map(([, backend]) => `openai/chat/${schemaOf(backend)}`),
       ...CHAT_MODELS.map(([, backend]) => `openai/responses/${schemaOf(backend)}`),
+      ...INPUT_TOKENS_MODELS.filter(([, , source]) => source === 'provider').map(([, backend]) => `openai/input_tokens/${schemaOf(backend)}`),
       ...EMBEDDINGS_AND_COMPLETIONS_BACKENDS.flatMap((backend) => [`openai/embeddings/${schemaOf(backend)}`, `openai/completion/${schemaOf(backend)}`]),
       ...PROVIDER_EMBEDDINGS_MODELS.map(([, backend]) => `openai/embeddings/${schemaOf(backend)}`),
       ...IMAGE_MODELS.map(([, backend]) => `openai/image_generation/${schemaOf(backend)}`),
@@ -306,6 +313,19 @@ for (const upstreamFilter of [true, false]) {
         assert.equal(record.status, 200);
         assert.equal(usageOf(record)['llm_total_token'], completed.usage.total_tokens);
         assert.equal(usageOf(record)['llm_output_token'], completed.usage.output_tokens);
+      });
+    }
+
+    for (const [model, backend, source] of INPUT_TOKENS_MODELS) {
+      it(`Responses input token count on ${backend}: responses.inputTokens.count, the ${source}'s count, not charged`, async () => {
+        const { data, response } = await client.responses.inputTokens.count({ model, instructions: 'Be brief.', input: 'Hello there' }).withResponse();
+        assert.equal(data.object, 'response.input_tokens');
+        assert.ok(data.input_tokens > 0);
+        assert.equal(response.headers.get('x-llm-extproc-token-count'), source);
+        const record = await last();
+        assert.equal(record.status, 200);
+        assert.equal(usageOf(record)['llm_total_token'], 0);
+        if (source === 'provider') assert.equal(mocks?.openai.requests.at(-1)?.path, '/v1/responses/input_tokens');
       });
     }
 

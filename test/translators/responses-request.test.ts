@@ -1,16 +1,19 @@
 /**
  * Responses request -> chat pivot edge cases the goldens do not spell out: item grouping, roles, tool_choice and
  * text.format variants, warnings for what is dropped, 422s for what cannot be expressed, the passthrough's body
- * and paths, and the local input estimate of a Responses body.
+ * and paths, the input token count (OpenAI's path; the counted chat body elsewhere), and the local input estimate of a
+ * Responses body.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { estimateInputTokens } from '../../src/costs/index.js';
 import { GatewayError } from '../../src/core/errors.js';
+import { responsesCountingBody } from '../../src/translators/responses/index.js';
 import { buildChatBody } from '../../src/translators/responses/to-chat-request.js';
 import { decodeThinkingBlocks, encodeThinkingBlocks } from '../../src/translators/responses/response-object.js';
 import type { Warning } from '../../src/translators/types.js';
-import { shippedTranslator } from '../helpers/components.js';
+import { lookupTranslator } from '../../src/translators/table.js';
+import { COMPONENTS, shippedTranslator } from '../helpers/components.js';
 import { testBackend, testContext } from '../helpers/request-context.js';
 
 const TIMEOUT = { timeout: 10_000 };
@@ -156,5 +159,43 @@ describe('local input estimate of a Responses body', () => {
     const withInstructions = estimateInputTokens('gpt-4o', { input: 'What is the capital of France?', instructions: 'Answer in one short sentence, politely.' });
     assert.ok(withInstructions > plain, `${withInstructions} > ${plain}`);
     assert.ok(estimateInputTokens('gpt-4o', { input: [{ role: 'user', content: 'What is the capital of France?' }] }) > 0);
+  });
+});
+
+describe('Responses input token count', () => {
+  const openai = testBackend({ name: 'o', schema: 'OpenAI', endpoint: 'https://api.openai.com', prefix: '/openai-proxy/v1/' });
+  const count = shippedTranslator('openai', 'input_tokens', 'OpenAI');
+  const encode = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
+
+  it('OpenAI: the body with only the model replaced, to {prefix}/responses/input_tokens; the answer unchanged, no usage', TIMEOUT, () => {
+    const body = { model: 'fast', input: 'x', instructions: 'Be brief.', previous_response_id: 'resp_1' };
+    const upstream = count.request(testContext(body, { backend: openai, operation: 'input_tokens', upstreamModel: 'gpt-5' }));
+    assert.equal(upstream.path, '/openai-proxy/v1/responses/input_tokens');
+    assert.deepEqual(JSON.parse(new TextDecoder().decode(upstream.body)), { ...body, model: 'gpt-5' });
+    const ctx = testContext(body, { backend: openai, operation: 'input_tokens' });
+    assert.deepEqual(count.response(ctx, encode({ object: 'response.input_tokens', input_tokens: 12 }), new Map()), { body: undefined, usage: undefined });
+    for (const answer of [{ object: 'response.input_tokens' }, { input_tokens: -1 }, { input_tokens: '12' }]) {
+      assert.equal(count.response(ctx, encode(answer), new Map()).error?.status, 502, JSON.stringify(answer));
+    }
+  });
+
+  it('no other schema has a counting translator (they are answered from the estimate)', TIMEOUT, () => {
+    for (const schema of ['AzureOpenAI', 'Anthropic', 'AWSBedrock', 'AWSAnthropic', 'GCPVertexAI', 'GCPAnthropic', 'GoogleAI'] as const) {
+      assert.equal(lookupTranslator(COMPONENTS.translators, 'openai', 'input_tokens', schema), undefined, schema);
+    }
+  });
+
+  it('elsewhere the counted body is the /v1/responses chat body; stateful fields are the same 400', TIMEOUT, () => {
+    const body = { model: 'm', instructions: 'Be brief.', input: 'Hi', tools: [{ type: 'function', name: 'f', parameters: { type: 'object' } }], stream: true };
+    const counted = responsesCountingBody(body, 'claude-sonnet-4-5');
+    assert.equal(counted.stream, undefined);
+    assert.deepEqual(counted, { ...chat(body).body, model: 'claude-sonnet-4-5' }, 'the same conversion, never a stream');
+    assert.ok(estimateInputTokens('claude-sonnet-4-5', counted) > estimateInputTokens('claude-sonnet-4-5', responsesCountingBody({ model: 'm', input: 'Hi' }, 'claude-sonnet-4-5')));
+    for (const [field, extra] of [['previous_response_id', { previous_response_id: 'resp_1' }], ['conversation', { conversation: 'conv_1' }]] as const) {
+      assert.throws(
+        () => responsesCountingBody({ model: 'm', input: 'x', ...extra }, 'c'),
+        (error: unknown) => GatewayError.isInstance(error) && error.status === 400 && error.param === field,
+      );
+    }
   });
 });

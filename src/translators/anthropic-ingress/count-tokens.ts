@@ -12,7 +12,7 @@
  * Each answers `{"input_tokens": N}` to the client (Bedrock's `{"inputTokens": N}` and Gemini's `{"totalTokens": N}`
  * are re-shaped). A count consumes no
  * tokens: no usage is reported. OpenAI and Azure have no counting API; a model with such a backend is answered
- * locally from the tiktoken estimate (src/server/anthropic-local.ts), marked `x-llm-extproc-token-count: estimate`.
+ * locally from the tiktoken estimate (src/server/count-tokens-local.ts), marked `x-llm-extproc-token-count: estimate`.
  * @see https://platform.claude.com/docs/en/api/messages/count_tokens
  * @see https://cloud.google.com/vertex-ai/generative-ai/docs/partner-models/claude/count-tokens
  * @see https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_CountTokens.html
@@ -26,7 +26,8 @@ import { BEDROCK_ANTHROPIC_VERSION } from '../aws-anthropic/index.js';
 import { bedrockRequestHeaders } from '../bedrock/convert-request.js';
 import { bedrockConverseTranslator } from '../bedrock/index.js';
 import { geminiTranslator } from '../gemini/index.js';
-import type { RequestContext, ResponseResult, StreamStep, StreamTranslator, Translator, UpstreamRequest, Warning } from '../types.js';
+import { UnchangedStream } from '../shared/unchanged-stream.js';
+import type { RequestContext, ResponseResult, Translator, UpstreamRequest, Warning } from '../types.js';
 import { bedrockPivotOptions, geminiPivotOptions, pivotContext } from './pivot.js';
 import { anthropicClientError } from './anthropic-error.js';
 import { BEDROCK_UNSUPPORTED_FIELDS, editBody, nativeAnthropicRequest } from './native-request.js';
@@ -119,16 +120,6 @@ function countResponse(body: Uint8Array): ResponseResult {
   const count = value ? (tokenCount(value.input_tokens) ?? tokenCount(value.inputTokens) ?? tokenCount(value.totalTokens)) : undefined;
   if (count === undefined) return { body: undefined, usage: undefined, error: { status: 502, message: 'upstream answered count_tokens without a token count', type: 'api_error' } };
   return { body: encodeJson({ input_tokens: count }), usage: undefined };
-}
-
-/** count_tokens never streams; a stream answer passes through untouched. */
-class UnchangedStream implements StreamTranslator {
-  push(chunk: Uint8Array): StreamStep {
-    return { body: chunk, usage: undefined };
-  }
-  end(): StreamStep {
-    return { body: new Uint8Array(0), usage: undefined };
-  }
 }
 
 function countTranslator(request: (ctx: RequestContext) => UpstreamRequest): Translator {

@@ -84,8 +84,11 @@ function responseFormatOf(text: unknown, warnings: Warning[]): Json | undefined 
   return { type: 'json_schema', json_schema: jsonSchema };
 }
 
+/** What the conversion reads of a request (a whole RequestContext, or a count's body alone). */
+export type ChatBodySource = Pick<RequestContext, 'body' | 'upstreamModel' | 'stream'> & { readonly backend: Pick<RequestContext['backend'], 'streamOptions'> };
+
 /** The chat completions body for a Responses body. */
-export function buildChatBody(ctx: RequestContext, warnings: Warning[]): Json {
+export function buildChatBody(ctx: ChatBodySource, warnings: Warning[]): Json {
   const body = ctx.body;
   const out: Json = { model: ctx.upstreamModel, messages: convertInput(body, warnings) };
   if (typeof body.max_output_tokens === 'number') out.max_completion_tokens = body.max_output_tokens;

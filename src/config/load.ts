@@ -30,6 +30,8 @@ export interface ResolvedAuth {
 
 export interface ResolvedBackend extends BackendConfig {
   credentials: ResolvedAuth | undefined;
+  /** The endpoint's host[:port], parsed once at load (SigV4 signs it). */
+  host: string;
 }
 
 export interface RuntimeConfig {
@@ -143,7 +145,9 @@ export async function parseConfig(
     checkSchemaAuth(backend, index, errors);
     if (parsed.success) {
       const typed = parsed.data.backends[index] as BackendConfig;
-      backends.set(typed.name, { ...typed, credentials });
+      const host = URL.canParse(typed.endpoint) ? new URL(typed.endpoint).host : undefined;
+      if (host === undefined) errors.push(`backends[${index}].endpoint: not a valid URL`);
+      else backends.set(typed.name, { ...typed, credentials, host });
     }
   }
 

@@ -17,6 +17,7 @@ function backend(aws: NonNullable<NonNullable<ResolvedBackend['credentials']>['a
     name: 'bedrock',
     schema: 'AWSBedrock',
     endpoint: `https://${HOST}`,
+    host: HOST,
     prefix: '/v1',
     headers: { set: {}, remove: [] },
     streamOptions: true,

@@ -90,6 +90,7 @@ function backendWith(gcp: NonNullable<NonNullable<ResolvedBackend['credentials']
     name,
     schema: 'GCPVertexAI',
     endpoint: 'https://us-central1-aiplatform.googleapis.com',
+    host: 'us-central1-aiplatform.googleapis.com',
     prefix: '/v1',
     headers: { set: {}, remove: [] },
     streamOptions: true,

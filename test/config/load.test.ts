@@ -38,6 +38,11 @@ const rejected: Array<{ name: string; text: string; errors: string[] }> = [
     errors: ['backends[0].endpoint: must be scheme://host[:port] with no path, got "https://api.openai.com/v1"'],
   },
   {
+    name: 'endpoint that is not a URL (port out of range)',
+    text: 'backends: [{name: a, schema: OpenAI, endpoint: "http://a:99999"}]',
+    errors: ['backends[0].endpoint: not a valid URL'],
+  },
+  {
     name: 'duplicate backend names',
     text: `backends: [${backend()}, {name: a, schema: OpenAI, endpoint: "http://127.0.0.1:8001"}]`,
     errors: ['backends[1].name: duplicate backend name "a"'],

@@ -81,9 +81,9 @@ export function buildBackend(config: CaseConfig): ResolvedBackend {
     streamOptions: true,
     ...overrides,
     schema: config.schema,
-  } as Omit<ResolvedBackend, 'credentials'>;
+  } as Omit<ResolvedBackend, 'credentials' | 'host'>;
   const credentials = overrides.auth === undefined ? undefined : (secretsOf(overrides.auth) as ResolvedAuth);
-  return { ...backend, credentials };
+  return { ...backend, credentials, host: new URL(backend.endpoint).host };
 }
 
 function clientApiOf(fixture: FixtureCase): ClientApi {

@@ -4,7 +4,7 @@ import type { RequestContext } from '../../src/translators/types.js';
 
 /** A resolved backend: prefix /v1, no header edits, stream options on, no credentials unless given. */
 export function testBackend(fields: Pick<ResolvedBackend, 'name' | 'schema' | 'endpoint'> & Partial<ResolvedBackend>): ResolvedBackend {
-  return { prefix: '/v1', headers: { set: {}, remove: [] }, streamOptions: true, credentials: undefined, ...fields };
+  return { prefix: '/v1', headers: { set: {}, remove: [] }, streamOptions: true, credentials: undefined, host: new URL(fields.endpoint).host, ...fields };
 }
 
 /**

@@ -29,6 +29,7 @@ async function send(path: string, body: unknown, secret = CREDS.secretAccessKey)
     headers: { set: {}, remove: [] },
     streamOptions: true,
     credentials: { aws },
+    host: new URL(mock.url).host,
   };
   const bytes = new TextEncoder().encode(JSON.stringify(body));
   const { set } = await awsSigV4Headers(backend, aws, { method: 'POST', path, host: 'ignored.example', body: bytes });

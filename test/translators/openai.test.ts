@@ -4,13 +4,14 @@ import type { ResolvedBackend } from '../../src/config/load.js';
 import { GatewayError } from '../../src/core/errors.js';
 import { LimitExceededError } from '../../src/core/limit-error.js';
 import { findShippedTranslator } from '../helpers/components.js';
+import { testBackend } from '../helpers/request-context.js';
 import type { RequestContext, Translator } from '../../src/translators/types.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 function backend(overrides: Partial<ResolvedBackend> = {}): ResolvedBackend {
-  return { name: 'b', schema: 'OpenAI', endpoint: 'https://example.test', prefix: '/v1', headers: { set: {}, remove: [] }, streamOptions: true, credentials: undefined, ...overrides };
+  return testBackend({ name: 'b', schema: 'OpenAI', endpoint: 'https://example.test', ...overrides });
 }
 
 function context(raw: string, overrides: Partial<RequestContext> = {}): RequestContext {

@@ -15,6 +15,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { GoogleAuth, JWT } from 'google-auth-library';
+import type { ResolvedAuth, ResolvedBackend } from '../config/load.js';
+import { GatewayError } from '../core/errors.js';
+import { asString, isRecord, safeParseJson } from '../core/json.js';
+import type { AuthHeaders } from './types.js';
+
+type GcpAuth = NonNullable<ResolvedAuth['gcp']>;
 
 /** google-auth-library, imported on first use: only configs with a GCP backend on a credentials file or ADC load it. */
 let googleAuthLibrary: Promise<typeof import('google-auth-library')> | undefined;
@@ -22,12 +28,6 @@ function loadGoogleAuthLibrary(): Promise<typeof import('google-auth-library')> 
   googleAuthLibrary ??= import('google-auth-library');
   return googleAuthLibrary;
 }
-import type { ResolvedAuth, ResolvedBackend } from '../config/load.js';
-import { GatewayError } from '../core/errors.js';
-import { asString, isRecord, safeParseJson } from '../core/json.js';
-import type { AuthHeaders } from './types.js';
-
-type GcpAuth = NonNullable<ResolvedAuth['gcp']>;
 
 export const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
 const GOOGLE_TOKEN_URI = 'https://oauth2.googleapis.com/token';

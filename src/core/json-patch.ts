@@ -7,7 +7,7 @@
  * Duplicate keys: every occurrence is edited (JSON parsers disagree on which one wins).
  * The value text passed in must be valid JSON; it is inserted as given.
  */
-import { safeParseJson } from './json.js';
+import { closingQuote, safeParseJson } from './json.js';
 
 export interface MemberSpan {
   /** Decoded key. */
@@ -42,20 +42,10 @@ function skipSpace(bytes: Uint8Array, position: number): number {
   return index;
 }
 
-/**
- * Offset just past the string starting at `position` (a quote), or -1. The closing quote is found with indexOf (a
- * native scan: a 2 MB body is mostly string content) and is escaped when an odd number of backslashes precede it.
- */
+/** Offset just past the string starting at `position` (a quote), or -1. */
 function scanString(bytes: Uint8Array, position: number): number {
-  let index = position + 1;
-  for (;;) {
-    const quote = bytes.indexOf(QUOTE, index);
-    if (quote === -1) return -1;
-    let backslashes = 0;
-    for (let back = quote - 1; back > position && bytes[back] === BACKSLASH; back -= 1) backslashes += 1;
-    if (backslashes % 2 === 0) return quote + 1;
-    index = quote + 1;
-  }
+  const quote = closingQuote(bytes, position);
+  return quote === -1 ? -1 : quote + 1;
 }
 
 /** Offset just past the value starting at `position`, or -1. Validates only nesting and strings. */

@@ -16,11 +16,12 @@ import { convertOpenAIError } from '../openai/convert-openai-error.js';
 import { UnchangedStream } from '../shared/unchanged-stream.js';
 import type { RequestContext, ResponseResult, Translator, Warning } from '../types.js';
 import { checkStateless } from './check-stateless.js';
+import { openAIResponsesPath } from './passthrough.js';
 import { buildChatBody } from './to-chat-request.js';
 
 /** `${prefix}/responses/input_tokens`. */
 function inputTokensPath(ctx: RequestContext): string {
-  return `${ctx.backend.prefix.replace(/\/+$/, '')}/responses/input_tokens`;
+  return `${openAIResponsesPath(ctx)}/input_tokens`;
 }
 
 /** The provider's answer, unchanged; a 2xx without a count is a failure. */

@@ -12,11 +12,9 @@
  * server's status. (Envoy's default close, half-close then reset, trips Node's HTTP/2 rapid-reset protection at
  * bench rates; see the contract §1.6.)
  */
-import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
+import { extProcServiceDefinition } from '../src/server/proto.js';
 
-const PROTO_DIR = fileURLToPath(new URL('../proto/', import.meta.url));
 export const METADATA_NAMESPACE = 'io.envoy.ai_gateway';
 const BACKEND_ATTRIBUTE = "xds.upstream_host_metadata.filter_metadata['llm_extproc']['backend']";
 
@@ -55,22 +53,9 @@ export interface ExchangeTiming {
 
 export type ExtProcClient = grpc.Client & { Process(): grpc.ClientDuplexStream<Message, Answer> };
 
-let clientConstructor: grpc.ServiceClientConstructor | undefined;
-
-/** A client for envoy.service.ext_proc.v3.ExternalProcessor at host:port. */
+/** A client for envoy.service.ext_proc.v3.ExternalProcessor at host:port (the reflection-based client the stand-in uses). */
 export function connect(address: string): ExtProcClient {
-  if (clientConstructor === undefined) {
-    const definition = protoLoader.loadSync('envoy/service/ext_proc/v3/external_processor.proto', {
-      keepCase: true,
-      longs: String,
-      enums: String,
-      defaults: false,
-      oneofs: true,
-      includeDirs: [PROTO_DIR],
-    });
-    const loaded = grpc.loadPackageDefinition(definition) as unknown as { envoy: { service: { ext_proc: { v3: { ExternalProcessor: grpc.ServiceClientConstructor } } } } };
-    clientConstructor = loaded.envoy.service.ext_proc.v3.ExternalProcessor;
-  }
+  const clientConstructor = extProcServiceDefinition.client();
   const limits = { 'grpc.max_receive_message_length': 64 * 1024 * 1024, 'grpc.max_send_message_length': 64 * 1024 * 1024 };
   return new clientConstructor(address, grpc.credentials.createInsecure(), limits) as unknown as ExtProcClient;
 }

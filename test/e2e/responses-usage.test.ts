@@ -53,6 +53,19 @@ function cutAnthropicStream(): string {
   ].join('');
 }
 
+/** The mock's script: the cut Anthropic stream, then the connection dropped once `delivered` settles. */
+function cutAfter(delivered: Promise<void>): Parameters<HttpMock['setScript']>[0] {
+  return {
+    kind: 'custom',
+    async handle(response) {
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      response.write(cutAnthropicStream());
+      await delivered;
+      response.socket?.destroy();
+    },
+  };
+}
+
 /** A promise and its resolve (Promise.withResolvers is Node 22+). */
 function deferred(): { promise: Promise<void>; resolve: () => void } {
   let resolve: () => void = () => undefined;
@@ -180,15 +193,7 @@ describe('Responses API: usage, cut streams and stateful refusals', () => {
 
   it('chat pivot: a cut Anthropic stream is charged the delivered text, not the provisional output count of message_start', TIMEOUT, async () => {
     const delivered = deferred();
-    cut.setScript({
-      kind: 'custom',
-      async handle(response) {
-        response.writeHead(200, { 'content-type': 'text/event-stream' });
-        response.write(cutAnthropicStream());
-        await delivered.promise;
-        response.socket?.destroy();
-      },
-    });
+    cut.setScript(cutAfter(delivered.promise));
     try {
       const reading = (async () => {
         for await (const event of await client.responses.create({ model: 'r-claude-cut', input: 'Tell a story', stream: true })) {
@@ -213,15 +218,7 @@ describe('Responses API: usage, cut streams and stateful refusals', () => {
 
   it('chat client: a cut Anthropic stream is charged the delivered text too', TIMEOUT, async () => {
     const delivered = deferred();
-    cut.setScript({
-      kind: 'custom',
-      async handle(response) {
-        response.writeHead(200, { 'content-type': 'text/event-stream' });
-        response.write(cutAnthropicStream());
-        await delivered.promise;
-        response.socket?.destroy();
-      },
-    });
+    cut.setScript(cutAfter(delivered.promise));
     const before = await gateway.metrics.metrics();
     const outputBefore = sample(before, 'gen_ai_client_token_usage_sum', { gen_ai_operation_name: 'chat', gen_ai_request_model: 'r-claude-cut', gen_ai_token_type: 'output', usage_estimated: 'true' }) ?? 0;
     const countBefore = sample(before, 'gen_ai_client_token_usage_count', { gen_ai_operation_name: 'chat', gen_ai_request_model: 'r-claude-cut', gen_ai_token_type: 'output', usage_estimated: 'true' }) ?? 0;

@@ -95,7 +95,9 @@ export async function watchProduct(
       waiter.resolve(line);
     }
   });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  // 'close', not 'exit': it comes once the process's stdout and stderr have ended, so every log line it wrote is in
+  // `logs` (after 'exit' a loaded machine may still be delivering the last lines, 'stopped' among them).
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   const waitForLog = (match: (line: LogLine) => boolean): Promise<LogLine> => {
     const seen = logs.find(match);
     if (seen) return Promise.resolve(seen);

@@ -21,8 +21,8 @@ class InputTally {
   structural = 0;
   readonly isOpenAI: boolean;
 
-  constructor(readonly profile: FamilyProfile) {
-    this.text = new TextTokenTally(profile.encoding);
+  constructor(readonly profile: FamilyProfile, budget?: number) {
+    this.text = new TextTokenTally(profile.encoding, budget);
     this.isOpenAI = profile.family.startsWith('openai');
   }
 
@@ -31,9 +31,12 @@ class InputTally {
   }
 }
 
-/** Input tokens of a request body for `model` (the client's or the upstream model name). */
-export function estimateInputTokens(model: string, body: Body): number {
-  const tally = new InputTally(profileFor(model));
+/**
+ * Input tokens of a request body for `model` (the client's or the upstream model name). `exactChars` bounds the
+ * text counted exactly (EXACT_CHAR_BUDGET by default); the rest is extrapolated from the ratio counted so far.
+ */
+export function estimateInputTokens(model: string, body: Body, exactChars?: number): number {
+  const tally = new InputTally(profileFor(model), exactChars);
   const messages = asArray(body.messages);
   const input = asArray(body.input);
   const responsesInput = input && input.length > 0 && input.every(isRecord) ? input : undefined;

@@ -218,13 +218,26 @@ export function countOutputTokens(model: string, text: string): number {
 }
 
 export interface TokenCounter {
-  /** Appends delivered text. */
+  /** Appends delivered text (no tokenizer work unless a lot of text is waiting). */
   add(text: string): void;
-  /** Tokens of everything added so far (family factor applied). */
+  /** Tokens of everything added so far (family factor applied): exact, encodes the text not yet counted. */
   readonly tokens: number;
+  /**
+   * A cheap running figure: the text counted so far plus the uncounted rest at the tokens-per-character ratio
+   * of this text's first CALIBRATION_CHARS (counted exactly once). No tokenizer work after that.
+   */
+  readonly estimate: number;
 }
 
-const FLUSH_AT = 4096;
+/**
+ * Uncounted text is kept up to this many characters (64 KiB of memory per stream at most). Past it, `add` counts
+ * the oldest part exactly, in slices of at most EXACT_CHARS_PER_ADD, so only long outputs pay the tokenizer while
+ * they stream; most streams end with a provider's usage and their text is never encoded.
+ */
+export const PENDING_CHARS = 32 * 1024;
+
+/** Characters counted exactly to calibrate `estimate` (about 70 µs of tiktoken once per stream). */
+export const CALIBRATION_CHARS = 256;
 
 /**
  * Most characters one `add` counts exactly. Beyond it (one huge event: a 50 MB delta), the rest of that text is
@@ -234,10 +247,11 @@ const FLUSH_AT = 4096;
 export const EXACT_CHARS_PER_ADD = 8192;
 
 /**
- * Incremental counter for streamed text: text is encoded in slices cut just before a space or newline that
- * follows a non-space character (a token boundary for tiktoken's pre-tokenizer), so the running count costs
- * O(total length) and matches a one-shot count of the whole text up to rare boundary effects. Work per `add` is
- * bounded (EXACT_CHARS_PER_ADD).
+ * Incremental counter for streamed text. Text waits uncounted (tiktoken costs about a quarter of a microsecond per
+ * character, more than the rest of a chunk's processing), and is encoded only when an exact count is asked for or
+ * PENDING_CHARS are waiting. It is cut just before a space or newline that follows a non-space character (a token
+ * boundary for tiktoken's pre-tokenizer), so every character is encoded once and the count matches a one-shot
+ * count of the whole text up to rare boundary effects. Work per `add` is bounded (EXACT_CHARS_PER_ADD).
  */
 export function createTokenCounter(model: string): TokenCounter {
   const profile = profileFor(model);
@@ -253,27 +267,53 @@ export function createTokenCounter(model: string): TokenCounter {
     exactChars += text.length;
     exactTokens += tokens;
   };
+  /** Tokens per character of the first CALIBRATION_CHARS delivered, once known. */
+  let ratio: number | undefined;
+  /**
+   * Counts the pending text up to its last token boundary within the first `limit` characters; with no boundary
+   * there (text without spaces), up to `limit` itself, never inside a surrogate pair.
+   */
+  const commitUpTo = (limit: number): void => {
+    const head = pending.length > limit ? pending.slice(0, limit) : pending;
+    let cut = lastBoundary(head);
+    if (cut <= 0 && head.length === limit) cut = isLowSurrogate(pending.charCodeAt(limit)) ? limit - 1 : limit;
+    if (cut <= 0) return;
+    commit(pending.slice(0, cut));
+    pending = pending.slice(cut);
+  };
+  const scaled = (raw: number): number => Math.round(raw * profile.factor);
   return {
     add(text) {
       if (text.length > EXACT_CHARS_PER_ADD) {
         commit(pending);
         pending = '';
         commit(text.slice(0, EXACT_CHARS_PER_ADD));
-        const ratio = exactChars > 0 ? exactTokens / exactChars : DEFAULT_TOKENS_PER_CHAR;
-        extrapolated += Math.ceil((text.length - EXACT_CHARS_PER_ADD) * ratio);
+        const observed = exactChars > 0 ? exactTokens / exactChars : DEFAULT_TOKENS_PER_CHAR;
+        extrapolated += Math.ceil((text.length - EXACT_CHARS_PER_ADD) * observed);
         return;
       }
       pending += text;
-      if (pending.length < FLUSH_AT) return;
-      const cut = lastBoundary(pending);
-      if (cut <= 0) return;
-      commit(pending.slice(0, cut));
-      pending = pending.slice(cut);
+      if (pending.length >= PENDING_CHARS) commitUpTo(EXACT_CHARS_PER_ADD);
     },
     get tokens() {
-      return Math.round((committed + extrapolated + encodeCount(profile.encoding, pending)) * profile.factor);
+      if (pending.length > 0) commitUpTo(pending.length);
+      return scaled(committed + extrapolated + encodeCount(profile.encoding, pending));
+    },
+    get estimate() {
+      if (ratio === undefined && exactChars >= CALIBRATION_CHARS) ratio = exactTokens / exactChars;
+      if (ratio === undefined) {
+        // Short so far: counted exactly (at most CALIBRATION_CHARS characters).
+        if (exactChars + pending.length < CALIBRATION_CHARS) return scaled(committed + extrapolated + encodeCount(profile.encoding, pending));
+        const sample = pending.slice(0, CALIBRATION_CHARS);
+        ratio = encodeCount(profile.encoding, sample) / sample.length;
+      }
+      return scaled(committed + extrapolated + Math.ceil(pending.length * ratio));
     },
   };
+}
+
+function isLowSurrogate(code: number): boolean {
+  return code >= 0xdc00 && code <= 0xdfff;
 }
 
 function lastBoundary(text: string): number {
@@ -281,7 +321,7 @@ function lastBoundary(text: string): number {
     const char = text[index];
     if ((char === ' ' || char === '\n') && !isSpace(text[index - 1])) return index;
   }
-  return text.length > FLUSH_AT * 4 ? text.length : 0;
+  return text.length > PENDING_CHARS ? text.length : 0;
 }
 
 function isSpace(char: string | undefined): boolean {

@@ -51,29 +51,44 @@ export interface ChargedUsage {
  * The usage to charge: what the backend reported; where it reported no output (no usage chunk, a cut stream,
  * a server without usage), output counted locally from the delivered text and input from the request. Every
  * count is a non-negative integer no larger than limits.maxTokenCount, whatever the upstream sent.
+ *
+ * `running`: the figure written while a stream is still going (only Envoy's copy after a cut uses it). Local
+ * counts are then cheap estimates (tokenizer.ts `estimate`, ROUGH_INPUT_CHARS); the final figure is exact.
  */
-export function effectiveUsage(exchange: Exchange): ChargedUsage {
-  const { usage, estimated } = unclampedUsage(exchange);
+export function effectiveUsage(exchange: Exchange, running = false): ChargedUsage {
+  const { usage, estimated } = unclampedUsage(exchange, running);
   const clamped = clampUsage(usage, exchange.config.file.limits.maxTokenCount);
   return { usage: clamped.usage, estimated, clamped: clamped.clamped };
 }
 
-function unclampedUsage(exchange: Exchange): { usage: TokenUsage; estimated: boolean } {
+/** Request text counted exactly for a running input estimate; the rest is extrapolated (bounded work per stream). */
+export const ROUGH_INPUT_CHARS = 512;
+
+function unclampedUsage(exchange: Exchange, running: boolean): { usage: TokenUsage; estimated: boolean } {
   const reported = exchange.usage;
   const translatorEstimated = exchange.usageEstimated;
-  const counted = exchange.outputCounter?.tokens ?? 0;
+  // A final report needs no local count (the delivered text is only counted when it may be charged).
+  if (reported && reported.outputTokens > 0 && exchange.streamCompleted) return { usage: reported, estimated: translatorEstimated };
+  const counter = exchange.outputCounter;
+  const counted = counter ? (running ? counter.estimate : counter.tokens) : 0;
   // A reported output count stands when it is final (the stream completed) or covers what was delivered. A stream
   // cut or failed after a provisional count (Claude's message_start reports 1) is charged the delivered text.
-  if (reported && reported.outputTokens > 0 && (exchange.streamCompleted || reported.outputTokens >= counted)) {
+  if (reported && reported.outputTokens > 0 && reported.outputTokens >= counted) {
     return { usage: reported, estimated: translatorEstimated };
   }
   if (counted === 0) return { usage: reported ?? makeUsage({}), estimated: translatorEstimated };
-  const request = exchange.request;
-  if (request && exchange.estimatedInputTokens === undefined) {
-    exchange.estimatedInputTokens = estimateInputTokens(exchange.attempt?.ctx.upstreamModel ?? request.requestModel, request.body);
-  }
-  const inputTokens = reported && reported.inputTokens > 0 ? reported.inputTokens : (exchange.estimatedInputTokens ?? 0);
+  const inputTokens = reported && reported.inputTokens > 0 ? reported.inputTokens : requestInputTokens(exchange, running);
   return { usage: makeUsage({ ...reported, inputTokens, outputTokens: counted, totalTokens: inputTokens + counted }), estimated: true };
+}
+
+/** The request's input tokens counted locally (exactly, or roughly for a running figure); cached on the exchange. */
+function requestInputTokens(exchange: Exchange, running: boolean): number {
+  const request = exchange.request;
+  if (!request) return 0;
+  const model = exchange.attempt?.ctx.upstreamModel ?? request.requestModel;
+  if (exchange.estimatedInputTokens !== undefined) return exchange.estimatedInputTokens;
+  if (!running) return (exchange.estimatedInputTokens = estimateInputTokens(model, request.body));
+  return (exchange.roughInputTokens ??= estimateInputTokens(model, request.body, ROUGH_INPUT_CHARS));
 }
 
 /**

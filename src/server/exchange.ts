@@ -60,7 +60,10 @@ export class Exchange {
   firstChunkAt: number | undefined;
   /** Tokens of the text delivered to the client, for when the backend reports no usage. */
   outputCounter: TokenCounter | undefined;
+  /** Input tokens counted locally from the request, when the backend reported none. */
   estimatedInputTokens: number | undefined;
+  /** The same from the first ROUGH_INPUT_CHARS counted exactly, the rest extrapolated: for running figures. */
+  roughInputTokens: number | undefined;
   /** The translator counted the usage locally (the provider reported none). */
   usageEstimated = false;
   /**

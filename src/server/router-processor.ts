@@ -167,7 +167,7 @@ export class RouterProcessor implements StreamProcessor {
     if (now - this.lastRunningAt < RUNNING_METADATA_INTERVAL_MS) return undefined;
     // The interval runs from the last check, not the last change: unchanged usage is not recomputed on every chunk.
     this.lastRunningAt = now;
-    const metadata = usageMetadata(this.exchange, this.charged(), this.onClamp);
+    const metadata = usageMetadata(this.exchange, this.charged(true), this.onClamp);
     const fingerprint = JSON.stringify(metadata);
     if (fingerprint === this.lastRunning) return undefined;
     this.lastRunning = fingerprint;
@@ -175,8 +175,8 @@ export class RouterProcessor implements StreamProcessor {
   }
 
   /** The usage to charge; the first time a count had to be clamped, one warning and one count. */
-  private charged(): ChargedUsage {
-    const charged = effectiveUsage(this.exchange);
+  private charged(running = false): ChargedUsage {
+    const charged = effectiveUsage(this.exchange, running);
     if (charged.clamped && !this.clampReported) {
       this.clampReported = true;
       const attempt = this.exchange.attempt;

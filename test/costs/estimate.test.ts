@@ -12,7 +12,7 @@ import {
   settle,
   tokenizerFamily,
 } from '../../src/costs/index.js';
-import { encodeCount, EXACT_CHARS_PER_ADD, TextTokenTally } from '../../src/costs/tokenizer.js';
+import { CALIBRATION_CHARS, encodeCount, EXACT_CHARS_PER_ADD, PENDING_CHARS, TextTokenTally } from '../../src/costs/tokenizer.js';
 
 const reserveConfig = { outputFraction: 0.25, defaultOutputTokens: 256 };
 const scope = { model: 'gpt-4o', backend: 'openai' };
@@ -208,5 +208,47 @@ describe('output counting', () => {
     for (let index = 0; index < text.length; index += 7) counter.add(text.slice(index, index + 7));
     const exact = encodeCount('o200k_base', text);
     assert.ok(Math.abs(counter.tokens - exact) <= Math.ceil(exact * 0.01), `${counter.tokens} vs ${exact}`);
+  });
+
+  it('reading the exact count as the text grows (running usage) still matches a one-shot count', () => {
+    const counter = createTokenCounter('gpt-4o');
+    const reads: number[] = [];
+    for (let index = 0; index < text.length; index += 7) {
+      counter.add(text.slice(index, index + 7));
+      if (index % 700 === 0) reads.push(counter.tokens);
+    }
+    const exact = encodeCount('o200k_base', text);
+    assert.ok(Math.abs(counter.tokens - exact) <= Math.ceil(exact * 0.01), `${counter.tokens} vs ${exact}`);
+    assert.deepEqual([...reads].sort((a, b) => a - b), reads, 'the count only grows');
+  });
+
+  it('the running estimate is exact for short text and calibrated on the first characters after that', () => {
+    const short = createTokenCounter('gpt-4o');
+    short.add('Hello there, ');
+    short.add('gateway.');
+    assert.equal(short.estimate, encodeCount('o200k_base', 'Hello there, gateway.'));
+
+    // English prose and text without spaces (about one token per character) are both estimated from their own ratio.
+    const cjk = '\u6f22\u5b57\u306e\u6587\u7ae0\u3067\u3059\u3002'.repeat(300);
+    for (const [model, sample, encoding] of [['gpt-4o', text, 'o200k_base'], ['claude-sonnet-4-5', cjk, 'cl100k_base']] as const) {
+      const counter = createTokenCounter(model);
+      for (let index = 0; index < sample.length; index += 5) counter.add(sample.slice(index, index + 5));
+      assert.ok(sample.length > CALIBRATION_CHARS * 4);
+      const exact = counter.tokens;
+      const fresh = createTokenCounter(model);
+      for (let index = 0; index < sample.length; index += 5) fresh.add(sample.slice(index, index + 5));
+      assert.ok(Math.abs(fresh.estimate - exact) <= Math.ceil(exact * 0.05), `${model}: estimate ${fresh.estimate} vs exact ${exact}`);
+      assert.ok(Math.abs(exact - Math.round(encodeCount(encoding, sample) * (model === 'gpt-4o' ? 1 : 1.2))) <= Math.ceil(exact * 0.01));
+    }
+  });
+
+  it('text without token boundaries, more than PENDING_CHARS of it, is counted close to a one-shot count', () => {
+    const blob = 'x'.repeat(PENDING_CHARS * 3);
+    const counter = createTokenCounter('gpt-4o');
+    for (let index = 0; index < blob.length; index += 100) counter.add(blob.slice(index, index + 100));
+    // Counted in slices as it arrived: the exact count then encodes little, and stays close to a one-shot count.
+    const exact = encodeCount('o200k_base', blob);
+    assert.ok(Math.abs(counter.tokens - exact) <= Math.ceil(exact * 0.02) + 4, `${counter.tokens} vs ${exact}`);
+    assert.ok(counter.estimate >= counter.tokens * 0.95);
   });
 });

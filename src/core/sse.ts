@@ -86,9 +86,13 @@ export class SseDecoder {
   private lineLength = 0;
   /** The current line ended with CR at the end of the last chunk; a LF may follow. */
   private crPending = false;
-  // raw bytes since the last item boundary
+  // raw bytes since the last item boundary: earlier chunks' in rawParts; the chunk being scanned from rawFrom on
   private rawParts: Uint8Array[] = [];
   private rawLength = 0;
+  /** While scanning: the chunk, where its bytes not yet in rawParts start, and where the line just read ends. */
+  private scanning: Uint8Array = EMPTY;
+  private rawFrom = 0;
+  private rawTo = 0;
   // the current block
   private dataLines: string[] = [];
   private hasData = false;
@@ -182,22 +186,46 @@ export class SseDecoder {
     this.rawLength += bytes.length;
   }
 
+  /**
+   * The raw bytes of the item just completed: up to `rawTo` in the chunk being scanned. An item that lies within
+   * one chunk is a view of it (no copy).
+   */
   private takeRaw(): Uint8Array | undefined {
     if (!this.keepRaw) return undefined;
-    const raw = this.rawLength === 0 ? EMPTY : concatBytes(this.rawParts, this.rawLength);
+    const current = this.scanning.subarray(this.rawFrom, this.rawTo);
+    this.rawFrom = this.rawTo;
+    if (this.rawLength === 0) return current.length === 0 ? EMPTY : current;
+    if (current.length > 0) {
+      this.rawParts.push(current);
+      this.rawLength += current.length;
+    }
+    const raw = concatBytes(this.rawParts, this.rawLength);
     this.rawParts = [];
     this.rawLength = 0;
     return raw;
   }
 
   private scan(bytes: Uint8Array, items: SseItem[]): void {
+    this.scanning = bytes;
+    this.rawFrom = 0;
+    this.rawTo = 0;
+    try {
+      this.scanLines(bytes, items);
+    } finally {
+      // What is left of the chunk belongs to the item still arriving.
+      if (this.keepRaw && !this.failed) this.addRaw(bytes.subarray(this.rawFrom));
+      this.scanning = EMPTY;
+      this.rawFrom = 0;
+      this.rawTo = 0;
+    }
+  }
+
+  private scanLines(bytes: Uint8Array, items: SseItem[]): void {
     let position = 0;
     if (this.crPending) {
       this.crPending = false;
-      if (bytes[0] === LF) {
-        this.addRaw(bytes.slice(0, 1));
-        position = 1;
-      }
+      if (bytes[0] === LF) position = 1;
+      this.rawTo = position;
       this.completeLine(items);
     }
     let nextLf = bytes.indexOf(LF, position);
@@ -207,18 +235,17 @@ export class SseDecoder {
       if (nextCr !== -1 && nextCr < position) nextCr = bytes.indexOf(CR, position);
       const lineEnd = nextLf === -1 ? nextCr : nextCr === -1 ? nextLf : Math.min(nextLf, nextCr);
       if (lineEnd === -1) {
-        this.addLinePart(bytes.slice(position));
+        this.addLinePart(bytes.subarray(position));
         return;
       }
-      if (lineEnd > position) this.addLinePart(bytes.slice(position, lineEnd));
+      if (lineEnd > position) this.addLinePart(bytes.subarray(position, lineEnd));
       if (bytes[lineEnd] === CR && lineEnd === bytes.length - 1) {
         // CR at the end of the chunk: the line is complete, but a LF may follow in the next chunk.
-        this.addRaw(bytes.slice(lineEnd));
         this.crPending = true;
         return;
       }
       const terminatorEnd = bytes[lineEnd] === CR && bytes[lineEnd + 1] === LF ? lineEnd + 2 : lineEnd + 1;
-      this.addRaw(bytes.slice(lineEnd, terminatorEnd));
+      this.rawTo = terminatorEnd;
       this.completeLine(items);
       position = terminatorEnd;
     }
@@ -229,7 +256,6 @@ export class SseDecoder {
     if (this.itemBytes > this.maxEventBytes) this.overflow();
     this.lineParts.push(part);
     this.lineLength += part.length;
-    this.addRaw(part);
   }
 
   /** Releases everything held and throws: the event in progress is larger than maxEventBytes. */

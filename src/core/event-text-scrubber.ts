@@ -16,7 +16,10 @@
  */
 import { asArray, isRecord } from './json.js';
 import type { SecretScrubber } from './secret-scrubber.js';
-import { encodeSseEvent, forwardWholeItems, SseDecoder, type SseEvent } from './sse.js';
+import { encodeSseEvent, forwardWholeItems, SseDecoder, type DecodedSseItem, type SseEvent } from './sse.js';
+
+/** `event()` parses the data itself. */
+const UNPARSED: unique symbol = Symbol('unparsed');
 
 /** OpenAI chat chunks, Anthropic Messages events, or OpenAI Responses events. */
 export type StreamApi = 'openai' | 'anthropic' | 'responses';
@@ -76,6 +79,24 @@ export class EventTextScrubber {
     return Buffer.concat(parts);
   }
 
+  /**
+   * The same for a chunk whose items the translator already decoded (`items` are exactly the chunk's bytes, with
+   * each event's parsed JSON): the chunk is not decoded and parsed a second time.
+   */
+  pushDecoded(chunk: Uint8Array, items: readonly DecodedSseItem[]): Uint8Array {
+    if (this.scrubber.isEmpty) return chunk;
+    // Bytes of an event the decoder holds from an earlier chunk come first: read this chunk the slow way.
+    if (this.decoder.heldBytes > 0) return this.push(chunk);
+    this.decoder.assumeStarted();
+    let parts: Uint8Array[] | undefined;
+    for (const [index, item] of items.entries()) {
+      const out = item.type === 'event' ? this.event(item, item.json) : undefined;
+      if (out !== undefined) parts ??= items.slice(0, index).map((earlier) => earlier.raw ?? EMPTY);
+      if (parts) parts.push(out === undefined ? (item.raw ?? EMPTY) : Buffer.from(out, 'utf8'));
+    }
+    return parts ? Buffer.concat(parts) : chunk;
+  }
+
   /** The end of the stream: an unfinished event as received, then every held tail. */
   end(): Uint8Array {
     if (this.scrubber.isEmpty) return new Uint8Array(0);
@@ -87,14 +108,9 @@ export class EventTextScrubber {
   }
 
   /** The event's new text, or undefined to send it as received. */
-  private event(event: SseEvent): string | undefined {
+  private event(event: SseEvent, json: unknown = UNPARSED): string | undefined {
     if (event.data === '[DONE]') return this.prefixed(this.flush(() => true), event);
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(event.data);
-    } catch {
-      return undefined;
-    }
+    const parsed = json === UNPARSED ? parseOrUndefined(event.data) : json;
     if (!isRecord(parsed)) return undefined;
     if (this.api === 'responses') return this.responsesEvent(event, parsed);
     return this.api === 'anthropic' ? this.anthropicEvent(event, parsed) : this.openAIEvent(event, parsed);
@@ -219,6 +235,16 @@ export class EventTextScrubber {
       if (channel.held !== '') out += channel.standalone(this.scrubber.scrubText(channel.held));
     }
     return out;
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+function parseOrUndefined(data: string): unknown {
+  try {
+    return JSON.parse(data) as unknown;
+  } catch {
+    return undefined;
   }
 }
 

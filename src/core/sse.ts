@@ -44,6 +44,9 @@ export interface SseComment {
 
 export type SseItem = SseEvent | SseComment;
 
+/** An event's `data` parsed as JSON (`json` undefined: not JSON), or a comment; with the raw bytes. */
+export type DecodedSseItem = SseComment | (SseEvent & { readonly raw: Uint8Array; readonly json: unknown });
+
 export interface SseDecoderOptions {
   /**
    * Keep each item's raw bytes so it can be re-emitted unchanged. Concatenating the `raw` of every item in order
@@ -113,6 +116,12 @@ export class SseDecoder {
    */
   get heldBytes(): number {
     return this.startHeld.length + this.rawLength;
+  }
+
+  /** Items were read elsewhere from the start of this stream: a byte-order mark can no longer come. */
+  assumeStarted(): void {
+    if (this.started || this.startHeld.length > 0) return;
+    this.started = true;
   }
 
   /** Consumes one chunk; returns the items it completed. */

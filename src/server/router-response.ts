@@ -16,6 +16,7 @@ import type { ServiceError } from './error-report.js';
 import { countDelivered } from './accounting.js';
 import type { StreamScrubber } from '../core/secret-scrubber.js';
 import { EventTextScrubber } from '../core/event-text-scrubber.js';
+import type { DecodedSseItem } from '../core/sse.js';
 import { deliveredTextOf } from './delivered-text.js';
 import { anthropicClientError } from '../translators/anthropic-ingress/anthropic-error.js';
 import { convertOpenAIError } from '../translators/openai/convert-openai-error.js';
@@ -308,16 +309,21 @@ export class ResponseSide {
     this.exchange.firstChunkAt ??= performance.now();
     const parts: Uint8Array[] = [];
     let unchanged = false;
+    /** The SSE items of parts[0], as the translator decoded them (while parts[0] is the only part). */
+    let events: readonly DecodedSseItem[] | undefined;
     try {
       const decoded = this.decoder ? await this.decoder.push(chunk) : chunk;
       const clean = this.inputScrubber ? this.inputScrubber.push(decoded) : decoded;
-      unchanged = (await this.translate(translator, clean, parts)) && !this.decoder && clean === chunk;
+      const translated = await this.translate(translator, clean, parts);
+      unchanged = translated.unchanged && !this.decoder && clean === chunk;
+      events = translated.events;
       if (endOfStream) {
         const decodedTail = this.decoder ? await this.decoder.end() : new Uint8Array(0);
         const tail = this.inputScrubber ? Buffer.concat([this.inputScrubber.push(decodedTail), this.inputScrubber.end()]) : decodedTail;
         if (tail.length > 0) {
           await this.translate(translator, tail, parts);
           unchanged = false;
+          events = undefined;
         }
         const last = translator.end();
         this.absorb(last);
@@ -344,13 +350,15 @@ export class ResponseSide {
     const joined = parts.length === 1 ? (parts[0] as Uint8Array) : Buffer.concat(parts);
     const last = endOfStream || this.streamBroken;
     // A secret split across events (the text the client joins): held back per channel until it can be told.
-    let events = this.eventScrubber ? this.eventScrubber.push(joined) : joined;
-    if (this.eventScrubber && last) {
-      const tail = this.eventScrubber.end();
-      if (tail.length > 0) events = Buffer.concat([events, tail]);
+    const eventScrubber = this.eventScrubber;
+    let scrubbedEvents = joined;
+    if (eventScrubber) scrubbedEvents = events && parts.length === 1 ? eventScrubber.pushDecoded(joined, events) : eventScrubber.push(joined);
+    if (eventScrubber && last) {
+      const tail = eventScrubber.end();
+      if (tail.length > 0) scrubbedEvents = Buffer.concat([scrubbedEvents, tail]);
     }
     // Every byte for the client is scrubbed: a secret cut across chunks is held back until it can be told.
-    const body = this.scrubStreamed(events, last);
+    const body = this.scrubStreamed(scrubbedEvents, last);
     this.exchange.span?.observeOutput(body, true);
     const metadata = endOfStream ? this.hooks.finish(this.errorType()) : this.hooks.running();
     if (unchanged && body === joined) return answer('response_body', { metadata });
@@ -359,14 +367,15 @@ export class ResponseSide {
 
   /**
    * Translates decoded bytes, slice by slice (STREAM_SLICE_BYTES) with a turn of the event loop between slices.
-   * Resolves true when the translator returned the very bytes it was given (the chunk goes out unchanged).
+   * `unchanged`: the translator returned the very bytes it was given (the chunk goes out unchanged); `events`: the
+   * SSE items of the output as the translator decoded them (one slice only).
    */
-  private async translate(translator: StreamTranslator, data: Uint8Array, parts: Uint8Array[]): Promise<boolean> {
+  private async translate(translator: StreamTranslator, data: Uint8Array, parts: Uint8Array[]): Promise<{ unchanged: boolean; events?: readonly DecodedSseItem[] | undefined }> {
     if (data.length <= STREAM_SLICE_BYTES) {
       const step = translator.push(data);
       this.absorb(step);
       parts.push(step.body);
-      return step.body === data;
+      return { unchanged: step.body === data, events: step.events };
     }
     for (let offset = 0; offset < data.length && !this.abandoned; offset += STREAM_SLICE_BYTES) {
       if (offset > 0) await nextTurn();
@@ -374,7 +383,7 @@ export class ResponseSide {
       this.absorb(step);
       parts.push(step.body);
     }
-    return false;
+    return { unchanged: false };
   }
 
   private absorb(step: { usage?: import('../core/usage.js').TokenUsage | undefined; responseModel?: string; deliveredText?: string; error?: ErrorShape; warnings?: readonly Warning[] }): void {

@@ -3,6 +3,7 @@
  * Translators are pure and shared; only a StreamTranslator holds state, for one response.
  * Bodies handed to translators are already decoded (no content-encoding).
  */
+import type { DecodedSseItem } from '../core/sse.js';
 import type { ResolvedBackend } from '../config/load.js';
 import type { BackendSchema } from '../config/schema.js';
 import type { ClientApi, ErrorShape } from '../core/errors.js';
@@ -99,6 +100,12 @@ export interface StreamStep {
   /** The stream carried an error (error event, exception frame). */
   readonly error?: ErrorShape;
   readonly warnings?: readonly Warning[];
+  /**
+   * The SSE items `body` consists of, in order, with each event's JSON as the translator parsed it (the client
+   * stream's credential scrubber reads them instead of decoding `body` again). Only when `body` is exactly these
+   * items' raw bytes; the values may be changed by the reader.
+   */
+  readonly events?: readonly DecodedSseItem[];
 }
 
 export interface StreamTranslator {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { EventTextScrubber, type StreamApi } from '../../src/core/event-text-scrubber.js';
 import { REDACTED, SecretScrubber } from '../../src/core/secret-scrubber.js';
+import { SseDecoder, type DecodedSseItem } from '../../src/core/sse.js';
 import { concatBytes, standardSplittings } from '../helpers/chunking.js';
 
 const SECRET = 'sk-live-backend-0123456789';
@@ -47,6 +48,35 @@ function run(api: StreamApi, chunks: readonly Uint8Array[]): string {
   return Buffer.from(concatBytes(out)).toString('utf8');
 }
 
+/**
+ * As a pass-through translator hands its chunks on (StreamStep.events): whole items with their parsed JSON, read by
+ * pushDecoded; with `mixed`, every other chunk goes through push instead.
+ */
+function runDecoded(api: StreamApi, chunks: readonly Uint8Array[], mixed: boolean): string {
+  const decoder = new SseDecoder({ keepRaw: true });
+  const events = new EventTextScrubber(scrubber, api);
+  const bytes = scrubber.stream();
+  const out: Uint8Array[] = [];
+  for (const [index, chunk] of chunks.entries()) {
+    const items = decoder.push(chunk);
+    const whole = concatBytes(items.map((item) => item.raw ?? new Uint8Array(0)));
+    const decoded: DecodedSseItem[] = items.map((item) => {
+      if (item.type === 'comment') return item;
+      let json: unknown;
+      try {
+        json = JSON.parse(item.data);
+      } catch {
+        json = undefined;
+      }
+      return { ...item, raw: item.raw ?? new Uint8Array(0), json };
+    });
+    out.push(bytes.push(mixed && index % 2 === 1 ? events.push(whole) : events.pushDecoded(whole, decoded)));
+  }
+  out.push(bytes.push(events.push(concatBytes(decoder.end().map((item) => item.raw ?? new Uint8Array(0))))));
+  out.push(bytes.push(events.end()), bytes.end());
+  return Buffer.from(concatBytes(out)).toString('utf8');
+}
+
 /** Every splitting of the bytes gives the same output, and each channel's joined text is the joined input text, scrubbed. */
 function assertSplitInvariant(api: StreamApi, stream: string): string {
   const expected = new Map([...channels(api, stream)].map(([key, text]) => [key, scrubber.scrubText(text)]));
@@ -55,6 +85,9 @@ function assertSplitInvariant(api: StreamApi, stream: string): string {
     const out = run(api, splitting.chunks);
     first ??= out;
     assert.equal(out, first, `${splitting.name}: same output whatever the chunk boundaries`);
+    // The events a translator already decoded give the very same output (alone, and mixed with raw chunks).
+    assert.equal(runDecoded(api, splitting.chunks, false), first, `${splitting.name}: pushDecoded`);
+    assert.equal(runDecoded(api, splitting.chunks, true), first, `${splitting.name}: pushDecoded mixed with push`);
   }
   const output = first as string;
   for (const secret of [SECRET, TOKEN]) assert.ok(!output.includes(secret));

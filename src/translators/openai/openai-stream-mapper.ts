@@ -12,7 +12,7 @@
 import { openAIErrorBody, type ErrorShape } from '../../core/errors.js';
 import { asArray, isRecord, safeParseJson } from '../../core/json.js';
 import { removeTopLevelKey } from '../../core/json-patch.js';
-import { SseDecoder, encodeSseEvent, forwardWholeItems, type SseItem } from '../../core/sse.js';
+import { SseDecoder, encodeSseEvent, forwardWholeItems, type DecodedSseItem, type SseItem } from '../../core/sse.js';
 import type { TokenUsage } from '../../core/usage.js';
 import type { RequestContext, StreamStep, StreamTranslator } from '../types.js';
 import { convertOpenAIUsage } from './convert-openai-usage.js';
@@ -54,6 +54,8 @@ interface StepState {
   error: ErrorShape | undefined;
   /** An event was dropped or re-serialised (usage hidden): the output is not the upstream's bytes. */
   rewritten: boolean;
+  /** The items read, with their parsed JSON (handed on with the step while the output is the items' bytes). */
+  decoded: DecodedSseItem[];
 }
 
 export class OpenAIStreamMapper implements StreamTranslator {
@@ -73,7 +75,8 @@ export class OpenAIStreamMapper implements StreamTranslator {
     const heldBefore = this.decoder.heldBytes;
     const state = this.handle(this.decoder.push(chunk));
     const body = state.rewritten ? joinBytes(state.out) : forwardWholeItems(chunk, state.out, heldBefore, this.decoder.heldBytes);
-    return this.step(body, state);
+    const step = this.step(body, state);
+    return state.rewritten ? step : { ...step, events: state.decoded };
   }
 
   /**
@@ -106,7 +109,7 @@ export class OpenAIStreamMapper implements StreamTranslator {
   }
 
   private handle(items: readonly SseItem[]): StepState {
-    const state: StepState = { out: [], text: '', error: undefined, rewritten: false };
+    const state: StepState = { out: [], text: '', error: undefined, rewritten: false, decoded: [] };
     for (const item of items) {
       const output = this.handleItem(item, state);
       if (output !== item.raw) state.rewritten = true;
@@ -117,12 +120,18 @@ export class OpenAIStreamMapper implements StreamTranslator {
 
   /** Reads one item; returns the bytes the client gets for it (used only when hiding usage). */
   private handleItem(item: SseItem, state: StepState): Uint8Array | undefined {
-    if (item.type === 'comment') return item.raw;
+    if (item.type === 'comment') {
+      state.decoded.push(item);
+      return item.raw;
+    }
+    const raw = item.raw ?? EMPTY;
     if (item.data === '[DONE]') {
       this.completed = true;
+      state.decoded.push({ ...item, raw, json: undefined });
       return item.raw;
     }
     const parsed = safeParseJson(item.data);
+    state.decoded.push({ ...item, raw, json: parsed.ok ? parsed.value : undefined });
     // Not JSON (corrupt line, vendor text): forwarded untouched, never fatal.
     if (!parsed.ok || !isRecord(parsed.value)) return item.raw;
     const value = parsed.value;

@@ -10,8 +10,8 @@
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/RESTSelectObjectAppendix.html
  * @see https://docs.aws.amazon.com/transcribe/latest/dg/streaming-setting-up.html (event stream encoding)
  */
-import { EventStreamCodec } from '@smithy/eventstream-codec';
-import { fromUtf8, toUtf8 } from '@smithy/util-utf8';
+import type { EventStreamCodec } from '@smithy/eventstream-codec';
+import { createRequire } from 'node:module';
 import { crc32 } from 'node:zlib';
 import { describeBytes, LimitExceededError } from './limit-error.js';
 
@@ -43,7 +43,20 @@ const MIN_FRAME_BYTES = 16;
 /** AWS caps an event-stream message at 16 MiB (payload + headers). */
 export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024 + MIN_FRAME_BYTES;
 
-const codec = new EventStreamCodec(toUtf8, fromUtf8);
+/**
+ * The codec, built on the first frame: @smithy/eventstream-codec loads a dozen @smithy/core modules (~20-40 ms at
+ * start-up), which only configs with an AWS backend ever use. Both packages are CommonJS, so this stays synchronous.
+ */
+let codec: EventStreamCodec | undefined;
+function eventStreamCodec(): EventStreamCodec {
+  if (!codec) {
+    const require = createRequire(import.meta.url);
+    const { EventStreamCodec: Codec } = require('@smithy/eventstream-codec') as typeof import('@smithy/eventstream-codec');
+    const { fromUtf8, toUtf8 } = require('@smithy/util-utf8') as typeof import('@smithy/util-utf8');
+    codec = new Codec(toUtf8, fromUtf8);
+  }
+  return codec;
+}
 type MessageHeaderValue = ReturnType<EventStreamCodec['decode']>['headers'][string];
 
 function headerValue(header: MessageHeaderValue): EventStreamHeaderValue {
@@ -99,8 +112,9 @@ export class EventStreamDecoder {
       if (this.buffered < this.frameLength) break;
       const frame = this.take(this.frameLength);
       this.frameLength = 0;
+      const decoder = eventStreamCodec();
       try {
-        const decoded = codec.decode(frame);
+        const decoded = decoder.decode(frame);
         const headers: Record<string, EventStreamHeaderValue> = {};
         for (const [name, header] of Object.entries(decoded.headers)) headers[name] = headerValue(header);
         messages.push({ headers, body: decoded.body });

@@ -5,7 +5,8 @@
  * cl100k_base and multiplied by a per-family correction factor measured against provider-reported counts
  * (docs/token-budgets.md lists the measurements), plus the family's own framing overheads.
  */
-import { get_encoding, type Tiktoken } from 'tiktoken';
+import { createRequire } from 'node:module';
+import type { Tiktoken } from 'tiktoken';
 
 export type EncodingName = 'o200k_base' | 'cl100k_base';
 
@@ -103,6 +104,16 @@ export function profileFor(model: string): FamilyProfile {
 
 const encoders = new Map<EncodingName, Tiktoken>();
 
+/**
+ * tiktoken, required on the first encoder: its import reads and compiles a 5.6 MB WASM module (~25 ms, ~20 MiB), which
+ * `validate`, `envoy` and a config without models never need. It is CommonJS, so loading it on demand stays synchronous.
+ */
+let tiktoken: typeof import('tiktoken') | undefined;
+function loadTiktoken(): typeof import('tiktoken') {
+  tiktoken ??= createRequire(import.meta.url)('tiktoken') as typeof import('tiktoken');
+  return tiktoken;
+}
+
 /** Loads the encoders these models need now (~200 ms each), so the first request that counts tokens does not pay for it. */
 export function preloadEncoders(models: Iterable<string> = ['gpt-4o', 'gpt-4']): void {
   const needed = new Set<EncodingName>();
@@ -114,7 +125,7 @@ export function preloadEncoders(models: Iterable<string> = ['gpt-4o', 'gpt-4']):
 export function encoderFor(encoding: EncodingName): Tiktoken {
   let encoder = encoders.get(encoding);
   if (!encoder) {
-    encoder = get_encoding(encoding);
+    encoder = loadTiktoken().get_encoding(encoding);
     encoders.set(encoding, encoder);
   }
   return encoder;

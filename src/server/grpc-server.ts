@@ -4,7 +4,6 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { constants as http2Constants, type Http2Server, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
-import { HealthImplementation } from 'grpc-health-check';
 import { modelNameOverrides } from '../config/load.js';
 import type { ConfigStore } from '../config/store.js';
 import type { Logger } from '../logging.js';
@@ -16,6 +15,7 @@ import { preloadEncoders } from '../costs/index.js';
 import { createProcessHandler, type ProcessCall } from './ext-proc-service.js';
 import { ExchangeRegistry } from './exchange.js';
 import { EXT_PROC_SERVICE_NAME, leanExtProcService } from './ext-proc-codec.js';
+import { HealthService } from './health.js';
 
 export interface ExtProcServerOptions {
   listen: string;
@@ -66,7 +66,7 @@ export async function startExtProcServer(options: ExtProcServerOptions): Promise
     { add: (call) => calls.add(call), delete: (call) => calls.delete(call) },
   );
   server.addService(leanExtProcService(), { Process: handler });
-  const health = new HealthImplementation({ '': 'SERVING', [EXT_PROC_SERVICE_NAME]: 'SERVING' });
+  const health = new HealthService({ '': 'SERVING', [EXT_PROC_SERVICE_NAME]: 'SERVING' });
   health.addToServer(server);
 
   if (parsed.address.kind === 'unix') await removeStaleSocket(parsed.address.path);

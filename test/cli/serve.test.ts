@@ -12,6 +12,7 @@ import { runServe, serve } from '../../src/cli/serve.js';
 import { createComponents } from '../../src/components.js';
 import type { ExtProcServerHandle, Service, StartExtProcServer } from '../../src/service.js';
 import { createLogger } from '../../src/logging.js';
+import { HEALTH_PROTO } from '../helpers/health-client.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DEFAULT_CONFIG = join(ROOT, 'config', 'default.yaml');
@@ -201,13 +202,12 @@ describe('llm-extproc serve (process)', () => {
   );
 });
 
-/** Asks grpc.health.v1.Health/Check through a tiny child script using grpc-js (keeps this file free of client setup). */
+/** Asks grpc.health.v1.Health/Check through a tiny child script using grpc-js and proto-loader over the public health.proto. */
 function grpcHealth(address: string): Promise<string> {
   const script = `
     import * as grpc from '@grpc/grpc-js';
     import { loadSync } from '@grpc/proto-loader';
-    import { protoPath } from 'grpc-health-check';
-    const definition = grpc.loadPackageDefinition(loadSync(protoPath, { keepCase: true, enums: String }));
+    const definition = grpc.loadPackageDefinition(loadSync(${JSON.stringify(HEALTH_PROTO)}, { keepCase: true, enums: String }));
     const Health = definition.grpc.health.v1.Health;
     const client = new Health(${JSON.stringify(address)}, grpc.credentials.createInsecure());
     client.check({ service: '' }, (error, response) => {

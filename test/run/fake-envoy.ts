@@ -16,15 +16,13 @@
  *
  * Every step is appended to FAKE_ENVOY_REPORT as a JSON line: {event, ...}.
  */
-import * as grpc from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
 import { appendFileSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { basename, dirname } from 'node:path';
-import { protoPath } from 'grpc-health-check';
 import { parse } from 'yaml';
 import { ENVOY_IMAGE } from '../../src/run/find-envoy.js';
 import { validateEnvoyYaml } from '../envoy-config/validate.js';
+import { check, healthClient } from '../helpers/health-client.js';
 
 const REPORT = process.env['FAKE_ENVOY_REPORT'] ?? '';
 const as = basename(process.argv[1] ?? 'envoy');
@@ -83,16 +81,10 @@ function at(value: unknown, ...path: (string | number)[]): unknown {
 }
 
 function healthCheck(address: string): Promise<string> {
-  const definition = grpc.loadPackageDefinition(loadSync(protoPath, { keepCase: true, enums: String })) as unknown as {
-    grpc: { health: { v1: { Health: new (address: string, credentials: grpc.ChannelCredentials) => grpc.Client & { check: Function } } } };
-  };
-  const client = new definition.grpc.health.v1.Health(address, grpc.credentials.createInsecure());
-  return new Promise((resolve) => {
-    client.check({ service: '' }, { deadline: Date.now() + 5_000 }, (error: Error | null, response: { status: string }) => {
-      client.close();
-      resolve(error ? `ERROR ${error.message}` : response.status);
-    });
-  });
+  const client = healthClient(address);
+  return check(client, '')
+    .catch((error: Error) => `ERROR ${error.message}`)
+    .finally(() => client.close());
 }
 
 const { args, mounted } = envoyArguments(process.argv.slice(2));

@@ -56,9 +56,10 @@ export async function startExtProcServer(options: ExtProcServerOptions): Promise
     'grpc-node.max_session_memory': 256,
   });
   // Before the first request: loading a tokenizer on demand would cost that request ~200 ms, Envoy's default
-  // message timeout. Only the encodings the configured models need are loaded.
+  // message timeout. Only the encodings the configured models need are loaded; fully optimised only when a reserve
+  // cost counts tokens on every request.
   const config = options.configStore.current;
-  preloadEncoders([...config.models.keys(), ...modelNameOverrides(config)]);
+  preloadEncoders([...config.models.keys(), ...modelNameOverrides(config)], config.costs.some((cost) => cost.reserve));
   const registry = new ExchangeRegistry();
   const calls = new Set<ProcessCall>();
   const handler = createProcessHandler(

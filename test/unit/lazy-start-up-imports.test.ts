@@ -48,6 +48,18 @@ console.log(encodeCount('cl100k_base', 'hello world'));
     assert.deepEqual(lines, ['false', 'true', '2']);
   });
 
+  it("tiktoken compiled with V8's baseline tier only (no reserve cost) counts exactly as the optimised one", async () => {
+    const script = (optimize: boolean) => `
+const { encodeCount, preloadEncoders } = await import('./src/costs/tokenizer.ts');
+preloadEncoders(['gpt-4o', 'llama3.2'], ${optimize});
+const text = 'Budgets hold when every token is charged. 漢字の文章です。 ' + 'x'.repeat(300);
+console.log(encodeCount('o200k_base', text), encodeCount('cl100k_base', text));
+`;
+    const [baseline, optimised] = await Promise.all([inChild(script(false)), inChild(script(true))]);
+    assert.deepEqual(baseline, optimised);
+    assert.match(baseline[0] ?? '', /^\d+ \d+$/);
+  });
+
   it('@smithy/eventstream-codec is loaded by the first frame, and decodes it', async () => {
     const lines = await inChild(`
 import { crc32 } from 'node:zlib';

@@ -91,8 +91,8 @@ export class EventTextScrubber {
     let parts: Uint8Array[] | undefined;
     for (const [index, item] of items.entries()) {
       const out = item.type === 'event' ? this.event(item, item.json) : undefined;
-      if (out !== undefined) parts ??= items.slice(0, index).map((earlier) => earlier.raw ?? EMPTY);
-      if (parts) parts.push(out === undefined ? (item.raw ?? EMPTY) : Buffer.from(out, 'utf8'));
+      if (out !== undefined) parts ??= items.slice(0, index).map(rawOf);
+      if (parts) parts.push(out === undefined ? rawOf(item) : Buffer.from(out, 'utf8'));
     }
     return parts ? Buffer.concat(parts) : chunk;
   }
@@ -239,6 +239,13 @@ export class EventTextScrubber {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** An item's bytes as received, or as encodeSseEvent writes it (a translator's own event). */
+function rawOf(item: DecodedSseItem): Uint8Array {
+  if (item.raw !== undefined) return item.raw;
+  if (item.type === 'comment') return EMPTY;
+  return Buffer.from(encodeSseEvent({ ...(item.event === undefined ? {} : { event: item.event }), ...(item.id === undefined ? {} : { id: item.id }), data: item.data }), 'utf8');
+}
 
 function parseOrUndefined(data: string): unknown {
   try {

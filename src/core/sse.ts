@@ -44,8 +44,11 @@ export interface SseComment {
 
 export type SseItem = SseEvent | SseComment;
 
-/** An event's `data` parsed as JSON (`json` undefined: not JSON), or a comment; with the raw bytes. */
-export type DecodedSseItem = SseComment | (SseEvent & { readonly raw: Uint8Array; readonly json: unknown });
+/**
+ * An event with its `data` parsed as JSON (`json` undefined: not JSON), or a comment. An event's `raw` may be left
+ * out when its bytes are exactly `encodeSseEvent` of it (a translator's own output).
+ */
+export type DecodedSseItem = SseComment | (SseEvent & { readonly json: unknown });
 
 export interface SseDecoderOptions {
   /**

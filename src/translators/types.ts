@@ -101,9 +101,9 @@ export interface StreamStep {
   readonly error?: ErrorShape;
   readonly warnings?: readonly Warning[];
   /**
-   * The SSE items `body` consists of, in order, with each event's JSON as the translator parsed it (the client
-   * stream's credential scrubber reads them instead of decoding `body` again). Only when `body` is exactly these
-   * items' raw bytes; the values may be changed by the reader.
+   * The SSE items `body` consists of, in order, with each event's JSON as the translator parsed or built it (the
+   * client stream's credential scrubber reads them instead of decoding `body` again). Only when `body` is exactly
+   * these items' bytes; the JSON values may be changed by the reader, so they must not be reused.
    */
   readonly events?: readonly DecodedSseItem[];
 }

@@ -4,7 +4,7 @@
  * concatenation of what its complete events produced.
  */
 import { isRecord, safeParseJson } from '../../core/json.js';
-import { SseDecoder, type SseItem } from '../../core/sse.js';
+import { SseDecoder, type DecodedSseItem, type SseItem } from '../../core/sse.js';
 import type { TokenUsage } from '../../core/usage.js';
 import type { RequestContext, StreamStep, StreamTranslator, Warning } from '../types.js';
 import { AnthropicStreamMapper } from './stream-mapper.js';
@@ -21,7 +21,10 @@ export function combineSteps(steps: readonly StreamStep[], usageBefore: TokenUsa
   let deliveredText = '';
   let error: StreamStep['error'];
   const warnings: Warning[] = [];
+  let events: DecodedSseItem[] | undefined = [];
   for (const step of steps) {
+    if (!step.events) events = undefined;
+    else if (events) for (const event of step.events) events.push(event);
     body.set(step.body, offset);
     offset += step.body.length;
     usage = step.usage ?? usage;
@@ -37,6 +40,7 @@ export function combineSteps(steps: readonly StreamStep[], usageBefore: TokenUsa
     ...(responseModel !== undefined ? { responseModel } : {}),
     ...(error ? { error } : {}),
     ...(warnings.length > 0 ? { warnings } : {}),
+    ...(events ? { events } : {}),
   };
 }
 

@@ -11,7 +11,7 @@
  */
 import { openAIErrorBody, type ErrorShape } from '../../core/errors.js';
 import { isRecord, utf8 } from '../../core/json.js';
-import { encodeSseEvent, SSE_DONE } from '../../core/sse.js';
+import { encodeSseEvent, SSE_DONE, type DecodedSseItem } from '../../core/sse.js';
 import type { TokenUsage } from '../../core/usage.js';
 import type { RequestContext, StreamStep, Warning } from '../types.js';
 import { toOpenAIUsage } from './openai-usage.js';
@@ -31,6 +31,8 @@ export class OpenAIChunkWriter {
   private done = false;
   // since the last step
   private out = '';
+  /** The events in `out`, with the objects they were written from (StreamStep.events). */
+  private events: DecodedSseItem[] = [];
   private delivered = '';
   private warnings: Warning[] = [];
   private error: ErrorShape | undefined;
@@ -90,7 +92,7 @@ export class OpenAIChunkWriter {
     if (this.closed) return;
     this.failed = true;
     this.error = error;
-    this.out += encodeSseEvent({ data: openAIErrorBody(error) });
+    this.add(openAIErrorBody(error), undefined);
   }
 
   /** End of the upstream stream: the usage chunk (when asked for) and `data: [DONE]`. */
@@ -103,6 +105,7 @@ export class OpenAIChunkWriter {
       this.write(chunk);
     }
     this.out += SSE_DONE;
+    this.events.push({ type: 'event', event: undefined, data: '[DONE]', id: undefined, raw: undefined, json: undefined });
   }
 
   /** What was written since the last step, with the cumulative usage. */
@@ -114,8 +117,10 @@ export class OpenAIChunkWriter {
       deliveredText: this.delivered,
       ...(this.error ? { error: this.error } : {}),
       ...(this.warnings.length > 0 ? { warnings: this.warnings } : {}),
+      events: this.events,
     };
     this.out = '';
+    this.events = [];
     this.delivered = '';
     this.warnings = [];
     this.error = undefined;
@@ -128,6 +133,12 @@ export class OpenAIChunkWriter {
   }
 
   private write(chunk: Record<string, unknown>): void {
-    this.out += encodeSseEvent({ data: JSON.stringify(chunk) });
+    this.add(JSON.stringify(chunk), chunk);
+  }
+
+  /** One `data:` event; `json` is what `data` parses to (undefined: parsed when needed). */
+  private add(data: string, json: unknown): void {
+    this.out += encodeSseEvent({ data });
+    this.events.push({ type: 'event', event: undefined, data, id: undefined, raw: undefined, json: json === undefined ? JSON.parse(data) : json });
   }
 }

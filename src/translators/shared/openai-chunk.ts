@@ -36,6 +36,8 @@ export class OpenAIChunkWriter {
   private delivered = '';
   private warnings: Warning[] = [];
   private error: ErrorShape | undefined;
+  /** The start every chunk of one id and model shares, serialised once. */
+  private prefix = { id: '', model: '', text: '' };
 
   constructor(ctx: RequestContext) {
     this.ctx = ctx;
@@ -56,8 +58,21 @@ export class OpenAIChunkWriter {
   }
 
   chunk(delta: Record<string, unknown>, finishReason: string | null = null): void {
+    const id = this.chunkId();
     const choice = { index: 0, delta, logprobs: null, finish_reason: finishReason };
-    this.write({ id: this.chunkId(), object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [choice] });
+    const chunk = { id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [choice] };
+    // JSON.stringify(chunk), with the part that is the same for every chunk of the stream written once.
+    const data = `${this.chunkPrefix(id)}${JSON.stringify(delta)},"logprobs":null,"finish_reason":${finishReason === null ? 'null' : JSON.stringify(finishReason)}}]}`;
+    this.add(data, chunk);
+  }
+
+  /** `{"id":…,"object":"chat.completion.chunk","created":…,"model":…,"choices":[{"index":0,"delta":` for this id and model. */
+  private chunkPrefix(id: string): string {
+    const cached = this.prefix;
+    if (cached.text !== '' && cached.id === id && cached.model === this.model) return cached.text;
+    const text = `{"id":${JSON.stringify(id)},"object":"chat.completion.chunk","created":${JSON.stringify(this.created)},"model":${JSON.stringify(this.model)},"choices":[{"index":0,"delta":`;
+    this.prefix = { id, model: this.model, text };
+    return text;
   }
 
   /** A `content` or `reasoning_content` delta, counted as delivered text. */

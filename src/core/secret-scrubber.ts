@@ -152,11 +152,21 @@ export class SecretScrubber {
     const positions: number[] = [];
     for (let position = Math.max(0, length - this.maxLength + 1); position < length; position += 1) {
       if (this.firstByte[buffer[position] as number] !== 1) continue;
-      const rest = length - position;
-      const tail = buffer.subarray(position);
-      if (this.needles.some((needle) => needle.length > rest && tail.equals(needle.subarray(0, rest)))) positions.push(position);
+      if (this.someNeedleStartsWith(buffer, position)) positions.push(position);
     }
     return positions;
+  }
+
+  /** True when buffer[position..] (to its end) is a proper prefix of some needle. Compared in place: this runs for every chunk. */
+  private someNeedleStartsWith(buffer: Buffer, position: number): boolean {
+    const rest = buffer.length - position;
+    for (const needle of this.needles) {
+      if (needle.length <= rest) continue;
+      let index = 0;
+      while (index < rest && needle[index] === buffer[position + index]) index += 1;
+      if (index === rest) return true;
+    }
+    return false;
   }
 }
 

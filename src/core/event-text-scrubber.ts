@@ -119,7 +119,7 @@ export class EventTextScrubber {
   /** Held tails sent before the event, which itself is unchanged. */
   private prefixed(flushed: string, event: SseEvent): string | undefined {
     if (flushed === '') return undefined;
-    return flushed + Buffer.from(event.raw ?? new Uint8Array(0)).toString('utf8');
+    return flushed + Buffer.from(rawOf(event)).toString('utf8');
   }
 
   private openAIEvent(event: SseEvent, chunk: Json): string | undefined {
@@ -241,7 +241,7 @@ export class EventTextScrubber {
 const EMPTY = new Uint8Array(0);
 
 /** An item's bytes as received, or as encodeSseEvent writes it (a translator's own event). */
-function rawOf(item: DecodedSseItem): Uint8Array {
+function rawOf(item: DecodedSseItem | SseEvent): Uint8Array {
   if (item.raw !== undefined) return item.raw;
   if (item.type === 'comment') return EMPTY;
   return Buffer.from(encodeSseEvent({ ...(item.event === undefined ? {} : { event: item.event }), ...(item.id === undefined ? {} : { id: item.id }), data: item.data }), 'utf8');

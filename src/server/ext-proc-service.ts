@@ -30,12 +30,16 @@ export function createProcessHandler(deps: ProcessorDeps, tracker: StreamTracker
     tracker.add(call);
     deps.metrics.streamOpened();
     let processor: StreamProcessor | undefined;
-    let queue: Promise<void> = Promise.resolve();
+    /** Messages waiting for an earlier one's answer (answers must go back in order). */
+    const waiting: ProcessingRequest[] = [];
+    let busy = false;
+    let halfClosed = false;
     let closed = false;
 
     const close = (reason: StreamEnd) => {
       if (closed) return;
       closed = true;
+      waiting.length = 0;
       tracker.delete(call);
       deps.metrics.streamClosed();
       try {
@@ -45,28 +49,69 @@ export function createProcessHandler(deps: ProcessorDeps, tracker: StreamTracker
       }
     };
 
-    call.on('data', (message: ProcessingRequest) => {
-      queue = queue.then(async () => {
-        if (closed) return;
-        if (!processor) {
-          processor = isUpstreamStream(message) ? new UpstreamProcessor(deps) : new RouterProcessor(deps, deps.tracing ? traceContextOf(call.metadata) : undefined);
-          deps.metrics.trackLive('processor', processor);
+    const fail = (error: unknown) => {
+      // Processors turn every failure into an answer; reaching here is a bug. Fail the stream, not the process.
+      deps.logger.error({ err: error instanceof Error ? error.message : String(error) }, 'ext_proc stream failed');
+      if (!closed && !call.cancelled) call.destroy(error instanceof Error ? error : new Error(String(error)));
+      close('error');
+    };
+
+    const send = (response: ProcessingResponse | undefined) => {
+      if (response && !closed && !call.cancelled) call.write(response);
+    };
+
+    /** Envoy half-closed and every message is answered: finish with OK. */
+    const finishIfDone = () => {
+      if (!halfClosed || busy || waiting.length > 0) return;
+      close('end');
+      if (!call.cancelled) call.end();
+    };
+
+    /** Handles queued messages in order: synchronous answers go out at once, a pending one holds the rest. */
+    const drain = () => {
+      while (!busy && !closed) {
+        const message = waiting.shift();
+        if (message === undefined) break;
+        let result: ReturnType<StreamProcessor['handle']>;
+        try {
+          if (!processor) {
+            processor = isUpstreamStream(message) ? new UpstreamProcessor(deps) : new RouterProcessor(deps, deps.tracing ? traceContextOf(call.metadata) : undefined);
+            deps.metrics.trackLive('processor', processor);
+          }
+          result = processor.handle(message);
+        } catch (error) {
+          fail(error);
+          return;
         }
-        const response = await processor.handle(message);
-        if (response && !closed && !call.cancelled) call.write(response);
-      }).catch((error: unknown) => {
-        // Processors turn every failure into an answer; reaching here is a bug. Fail the stream, not the process.
-        deps.logger.error({ err: error instanceof Error ? error.message : String(error) }, 'ext_proc stream failed');
-        if (!closed && !call.cancelled) call.destroy(error instanceof Error ? error : new Error(String(error)));
-        close('error');
-      });
+        if (result instanceof Promise) {
+          busy = true;
+          result.then(
+            (response) => {
+              busy = false;
+              if (closed) return;
+              send(response);
+              drain();
+            },
+            (error: unknown) => {
+              busy = false;
+              fail(error);
+            },
+          );
+          return;
+        }
+        send(result);
+      }
+      finishIfDone();
+    };
+
+    call.on('data', (message: ProcessingRequest) => {
+      if (closed) return;
+      waiting.push(message);
+      if (!busy) drain();
     });
     call.on('end', () => {
-      // Envoy half-closed: finish with OK once every queued message is answered.
-      void queue.then(() => {
-        close('end');
-        if (!call.cancelled) call.end();
-      });
+      halfClosed = true;
+      if (!closed) finishIfDone();
     });
     call.on('cancelled', () => close('cancelled'));
     call.on('error', () => close('error'));

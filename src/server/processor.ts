@@ -19,9 +19,14 @@ export interface ProcessorDeps {
 
 export type StreamEnd = 'end' | 'cancelled' | 'error';
 
+export type MaybePromise<T> = T | Promise<T>;
+
 export interface StreamProcessor {
-  /** Answers one message (undefined: nothing to send, e.g. observability mode). */
-  handle(message: ProcessingRequest): Promise<ProcessingResponse | undefined>;
+  /**
+   * Answers one message (undefined: nothing to send, e.g. observability mode). Synchronously when nothing has to
+   * wait (a streamed chunk, headers), so a message costs no promise round trips; a promise otherwise.
+   */
+  handle(message: ProcessingRequest): MaybePromise<ProcessingResponse | undefined>;
   /** The stream is over, however it ended. Called once. */
   close(reason: StreamEnd): void;
 }

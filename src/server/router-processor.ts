@@ -12,7 +12,7 @@ import { effectiveUsage, recordMetrics, usageMetadata, zeroCosts, type ChargedUs
 import type { ClampReason } from '../costs/index.js';
 import { onRequestBody, onRequestHeaders } from './router-request.js';
 import { ResponseSide } from './router-response.js';
-import type { ProcessorDeps, StreamEnd, StreamProcessor } from './processor.js';
+import type { MaybePromise, ProcessorDeps, StreamEnd, StreamProcessor } from './processor.js';
 import type { Warning } from '../translators/types.js';
 import { OTHER, providerNameForSchema } from '../metrics/metrics.js';
 import { logSecretsOf } from '../logging.js';
@@ -58,14 +58,25 @@ export class RouterProcessor implements StreamProcessor {
     });
   }
 
-  async handle(message: ProcessingRequest): Promise<ProcessingResponse | undefined> {
+  handle(message: ProcessingRequest): MaybePromise<ProcessingResponse | undefined> {
     if (message.observability_mode) return undefined;
-    let response: ProcessingResponse;
+    let dispatched: MaybePromise<ProcessingResponse>;
     try {
-      response = await this.dispatch(message);
+      dispatched = this.dispatch(message);
     } catch (error) {
       return this.internalError(error, message);
     }
+    if (dispatched instanceof Promise) {
+      return dispatched.then(
+        (response) => this.answered(response),
+        (error: unknown) => this.internalError(error, message),
+      );
+    }
+    return this.answered(dispatched);
+  }
+
+  /** An answer on its way out: an error the service answered itself is reported, and recorded once. */
+  private answered(response: ProcessingResponse): ProcessingResponse {
     const serviceError = serviceErrorOf(response);
     if (serviceError) {
       reportServiceError(this.deps, this.exchange, serviceError);
@@ -104,7 +115,7 @@ export class RouterProcessor implements StreamProcessor {
     });
   }
 
-  private async dispatch(message: ProcessingRequest): Promise<ProcessingResponse> {
+  private dispatch(message: ProcessingRequest): MaybePromise<ProcessingResponse> {
     switch (message.request) {
       case 'request_headers': {
         const headers = readHeaderMap(message.request_headers?.headers);
@@ -112,13 +123,13 @@ export class RouterProcessor implements StreamProcessor {
         this.startSpan(headers);
         return answered;
       }
-      case 'request_body': {
-        const answered = await onRequestBody(this.exchange, message.request_body?.body ?? new Uint8Array(0));
-        // Router-only mode builds the one attempt here (with the upstream filter, each attempt is counted there).
-        const attempt = this.exchange.attempt;
-        if (attempt && !this.exchange.config.file.envoy.upstreamFilter) this.deps.metrics.recordUpstreamAttempt(attempt.backend.name, false);
-        return answered;
-      }
+      case 'request_body':
+        return onRequestBody(this.exchange, message.request_body?.body ?? new Uint8Array(0)).then((answered) => {
+          // Router-only mode builds the one attempt here (with the upstream filter, each attempt is counted there).
+          const attempt = this.exchange.attempt;
+          if (attempt && !this.exchange.config.file.envoy.upstreamFilter) this.deps.metrics.recordUpstreamAttempt(attempt.backend.name, false);
+          return answered;
+        });
       case 'response_headers':
         return this.response.onHeaders(readHeaderMap(message.response_headers?.headers), message.response_headers?.end_of_stream === true);
       case 'response_body': {

@@ -7,7 +7,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { createStreamDecoder, decodeBody, isSupportedEncoding, type StreamDecoder } from '../core/content-decoding.js';
 import { errorBodyFor, type ErrorShape } from '../core/errors.js';
 import { describeBytes, LimitExceededError, type LimitReason } from '../core/limit-error.js';
-import type { StreamTranslator, Warning } from '../translators/types.js';
+import type { StreamStep, StreamTranslator, Warning } from '../translators/types.js';
 import type { ProcessingResponse } from './ext-proc-types.js';
 import type { Exchange } from './exchange.js';
 import { HeaderChanges } from './headers.js';
@@ -59,6 +59,16 @@ function isDocumentContentType(contentType: string | undefined): boolean {
 function isBinaryStream(contentType: string | undefined, schema: string): boolean {
   return schema === 'AWSBedrock' || schema === 'AWSAnthropic' || (contentType ?? '').toLowerCase().includes('eventstream');
 }
+
+/** One chunk's translation: the output parts, whether it is the input unchanged, and its decoded SSE items. */
+interface TranslatedChunk {
+  parts: Uint8Array[];
+  unchanged: boolean;
+  /** The SSE items of parts[0] as the translator decoded them (while it is the only part). */
+  events: readonly DecodedSseItem[] | undefined;
+}
+
+const EMPTY = new Uint8Array(0);
 
 export class ResponseSide {
   private status = 0;
@@ -293,8 +303,11 @@ export class ResponseSide {
     return answer('response_body', { headers: changes, body, metadata: this.hooks.finish(this.errorType()) });
   }
 
-  /** STREAMED: one chunk; answers go back in order. */
-  async onStreamChunk(chunk: Uint8Array, endOfStream: boolean): Promise<ProcessingResponse> {
+  /**
+   * STREAMED: one chunk; answers go back in order. Synchronous unless the chunk must wait: a content-encoded
+   * stream's decoder, or a chunk large enough to be translated in slices over several turns of the event loop.
+   */
+  onStreamChunk(chunk: Uint8Array, endOfStream: boolean): ProcessingResponse | Promise<ProcessingResponse> {
     const translator = this.streamTranslator;
     if (translator && this.streamBroken) {
       // The stream could not be decoded and was already ended with an error event: nothing more goes out.
@@ -307,46 +320,81 @@ export class ResponseSide {
       return out === chunk ? answer('response_body', { metadata }) : answer('response_body', { body: out, metadata });
     }
     this.exchange.firstChunkAt ??= performance.now();
-    const parts: Uint8Array[] = [];
-    let unchanged = false;
-    /** The SSE items of parts[0], as the translator decoded them (while parts[0] is the only part). */
-    let events: readonly DecodedSseItem[] | undefined;
+    if (this.decoder || chunk.length > STREAM_SLICE_BYTES) return this.translateWaiting(translator, chunk, endOfStream).then((translated) => this.chunkAnswer(translated, endOfStream));
+    return this.chunkAnswer(this.translateNow(translator, chunk, endOfStream), endOfStream);
+  }
+
+  /** A chunk that needs no waiting, translated at once. */
+  private translateNow(translator: StreamTranslator, chunk: Uint8Array, endOfStream: boolean): TranslatedChunk {
+    const translated: TranslatedChunk = { parts: [], unchanged: false, events: undefined };
+    try {
+      const clean = this.inputScrubber ? this.inputScrubber.push(chunk) : chunk;
+      const step = this.translateSlice(translator, clean, translated.parts);
+      translated.unchanged = step.body === clean && clean === chunk;
+      translated.events = step.events;
+      if (endOfStream) {
+        // What the input scrubber held back is shorter than a secret: one slice.
+        const tail = this.inputScrubber?.end() ?? EMPTY;
+        if (tail.length > 0) this.translateSlice(translator, tail, translated.parts);
+        if (this.endTranslation(translator, translated.parts) || tail.length > 0) Object.assign(translated, { unchanged: false, events: undefined });
+      }
+    } catch (error) {
+      this.streamFailed(error, translated);
+    }
+    return translated;
+  }
+
+  /** A chunk that waits for the content decoder, or is translated in slices. */
+  private async translateWaiting(translator: StreamTranslator, chunk: Uint8Array, endOfStream: boolean): Promise<TranslatedChunk> {
+    const translated: TranslatedChunk = { parts: [], unchanged: false, events: undefined };
     try {
       const decoded = this.decoder ? await this.decoder.push(chunk) : chunk;
       const clean = this.inputScrubber ? this.inputScrubber.push(decoded) : decoded;
-      const translated = await this.translate(translator, clean, parts);
-      unchanged = translated.unchanged && !this.decoder && clean === chunk;
-      events = translated.events;
+      const result = await this.translate(translator, clean, translated.parts);
+      translated.unchanged = result.unchanged && !this.decoder && clean === chunk;
+      translated.events = result.events;
       if (endOfStream) {
-        const decodedTail = this.decoder ? await this.decoder.end() : new Uint8Array(0);
+        const decodedTail = this.decoder ? await this.decoder.end() : EMPTY;
         const tail = this.inputScrubber ? Buffer.concat([this.inputScrubber.push(decodedTail), this.inputScrubber.end()]) : decodedTail;
-        if (tail.length > 0) {
-          await this.translate(translator, tail, parts);
-          unchanged = false;
-          events = undefined;
-        }
-        const last = translator.end();
-        this.absorb(last);
-        if (last.body.length > 0) {
-          parts.push(last.body);
-          unchanged = false;
-        }
-        if (!this.errored) this.exchange.streamCompleted = true;
+        if (tail.length > 0) await this.translate(translator, tail, translated.parts);
+        if (this.endTranslation(translator, translated.parts) || tail.length > 0) Object.assign(translated, { unchanged: false, events: undefined });
       }
     } catch (error) {
-      const limit = error instanceof LimitExceededError ? error : undefined;
-      const message = limit ? `upstream stream too large: ${limit.message} (limits.${STREAM_LIMIT_KEYS[limit.reason]})` : `upstream stream cannot be decoded: ${(error as Error).message}`;
-      this.errored = { status: 502, message, ...(limit ? { code: limit.reason } : {}) };
-      this.hooks.serviceError({ status: 502, reason: limit?.reason ?? 'upstream_undecodable_stream' });
-      const api = this.exchange.endpoint?.clientApi ?? 'openai';
-      // Anthropic SDKs only raise stream errors sent as `event: error`.
-      const eventLine = api === 'anthropic' ? 'event: error\n' : '';
-      parts.push(Buffer.from(`${eventLine}data: ${errorBodyFor(api, this.errored)}\n\n`, 'utf8'));
-      unchanged = false;
-      this.decoder?.close();
-      this.decoder = undefined;
-      this.streamBroken = true;
+      this.streamFailed(error, translated);
     }
+    return translated;
+  }
+
+  /** The translator's last output. True when it added bytes. */
+  private endTranslation(translator: StreamTranslator, parts: Uint8Array[]): boolean {
+    const last = translator.end();
+    this.absorb(last);
+    if (!this.errored) this.exchange.streamCompleted = true;
+    if (last.body.length === 0) return false;
+    parts.push(last.body);
+    return true;
+  }
+
+  /** The stream cannot be decoded or passed a limit: it ends with an error event, and later chunks are dropped. */
+  private streamFailed(error: unknown, translated: TranslatedChunk): void {
+    const limit = error instanceof LimitExceededError ? error : undefined;
+    const message = limit ? `upstream stream too large: ${limit.message} (limits.${STREAM_LIMIT_KEYS[limit.reason]})` : `upstream stream cannot be decoded: ${(error as Error).message}`;
+    this.errored = { status: 502, message, ...(limit ? { code: limit.reason } : {}) };
+    this.hooks.serviceError({ status: 502, reason: limit?.reason ?? 'upstream_undecodable_stream' });
+    const api = this.exchange.endpoint?.clientApi ?? 'openai';
+    // Anthropic SDKs only raise stream errors sent as `event: error`.
+    const eventLine = api === 'anthropic' ? 'event: error\n' : '';
+    translated.parts.push(Buffer.from(`${eventLine}data: ${errorBodyFor(api, this.errored)}\n\n`, 'utf8'));
+    translated.unchanged = false;
+    translated.events = undefined;
+    this.decoder?.close();
+    this.decoder = undefined;
+    this.streamBroken = true;
+  }
+
+  /** The answer for a translated chunk: scrubbed as the client joins it and byte by byte, with running usage. */
+  private chunkAnswer(translated: TranslatedChunk, endOfStream: boolean): ProcessingResponse {
+    const { parts, unchanged, events } = translated;
     const joined = parts.length === 1 ? (parts[0] as Uint8Array) : Buffer.concat(parts);
     const last = endOfStream || this.streamBroken;
     // A secret split across events (the text the client joins): held back per channel until it can be told.
@@ -365,6 +413,14 @@ export class ResponseSide {
     return answer('response_body', { body, metadata });
   }
 
+  /** One slice (at most STREAM_SLICE_BYTES) through the translator; its step. */
+  private translateSlice(translator: StreamTranslator, data: Uint8Array, parts: Uint8Array[]): StreamStep {
+    const step = translator.push(data);
+    this.absorb(step);
+    parts.push(step.body);
+    return step;
+  }
+
   /**
    * Translates decoded bytes, slice by slice (STREAM_SLICE_BYTES) with a turn of the event loop between slices.
    * `unchanged`: the translator returned the very bytes it was given (the chunk goes out unchanged); `events`: the
@@ -372,16 +428,12 @@ export class ResponseSide {
    */
   private async translate(translator: StreamTranslator, data: Uint8Array, parts: Uint8Array[]): Promise<{ unchanged: boolean; events?: readonly DecodedSseItem[] | undefined }> {
     if (data.length <= STREAM_SLICE_BYTES) {
-      const step = translator.push(data);
-      this.absorb(step);
-      parts.push(step.body);
+      const step = this.translateSlice(translator, data, parts);
       return { unchanged: step.body === data, events: step.events };
     }
     for (let offset = 0; offset < data.length && !this.abandoned; offset += STREAM_SLICE_BYTES) {
       if (offset > 0) await nextTurn();
-      const step = translator.push(data.subarray(offset, offset + STREAM_SLICE_BYTES));
-      this.absorb(step);
-      parts.push(step.body);
+      this.translateSlice(translator, data.subarray(offset, offset + STREAM_SLICE_BYTES), parts);
     }
     return { unchanged: false };
   }

@@ -524,7 +524,6 @@ let lengthCount = 0;
 const presentFields: Field[] = [];
 const presentValues: unknown[] = [];
 let presentCount = 0;
-let output: Buffer = EMPTY;
 
 function varintSize(value: number): number {
   return value < 0x80 ? 1 : value < 0x4000 ? 2 : value < 0x200000 ? 3 : value < 0x10000000 ? 4 : 5;
@@ -707,102 +706,107 @@ function sortPresent(start: number, end: number): void {
   }
 }
 
-function writeVarint(value: number): void {
+/*
+ * The write pass keeps the output buffer and position in locals (module-level `let`s cost a context load and a
+ * check per byte): these helpers take both and return the new position.
+ */
+
+function writeVarint(out: Buffer, at: number, value: number): number {
   while (value > 0x7f) {
-    output[position++] = (value & 0x7f) | 0x80;
+    out[at++] = (value & 0x7f) | 0x80;
     value >>>= 7;
   }
-  output[position++] = value;
+  out[at++] = value;
+  return at;
 }
 
-function writeVarint64(low: number, high: number): void {
+function writeVarint64(out: Buffer, at: number, low: number, high: number): number {
   low >>>= 0;
   high >>>= 0;
   while (high !== 0 || low > 0x7f) {
-    output[position++] = (low & 0x7f) | 0x80;
+    out[at++] = (low & 0x7f) | 0x80;
     low = ((low >>> 7) | (high << 25)) >>> 0;
     high >>>= 7;
   }
-  output[position++] = low;
+  out[at++] = low;
+  return at;
 }
 
 /** Writes a string of `length` UTF-8 bytes (measured by utf8Length). */
-function writeString(text: string, length: number): void {
+function writeString(out: Buffer, at: number, text: string, length: number): number {
   if (length === text.length && length <= SHORT_STRING) {
-    for (let index = 0; index < length; index += 1) output[position++] = text.charCodeAt(index);
-  } else {
-    position += output.write(text, position, length, 'utf8');
+    for (let index = 0; index < length; index += 1) out[at++] = text.charCodeAt(index);
+    return at;
   }
+  return at + out.write(text, at, length, 'utf8');
 }
 
-/** The write pass: the recorded ops, in order, into `output`. */
-function writeOps(): void {
+/** The write pass: the recorded ops, in order, into `out`; returns the end position. */
+function writeOps(out: Buffer): number {
+  let at = 0;
   let lengthCursor = 0;
   for (let op = 0; op < opCount; op += 1) {
     const field = ops[op] as Field;
     const value = opValues[op];
-    output[position++] = field.tag0;
-    if (field.tagSize === 2) output[position++] = field.tag1;
+    out[at++] = field.tag0;
+    if (field.tagSize === 2) out[at++] = field.tag1;
     switch (field.code) {
       case STRING: {
         const length = lengths[lengthCursor++] as number;
-        writeVarint(length);
-        writeString(value as string, length);
+        at = writeString(out, writeVarint(out, at, length), value as string, length);
         break;
       }
       case BYTES: {
         const bytes = value as Uint8Array;
         const length = bytes.length;
-        writeVarint(length);
+        at = writeVarint(out, at, length);
         // Header values are a few bytes: a loop beats set()'s call overhead there.
-        if (length <= SHORT_STRING) for (let index = 0; index < length; index += 1) output[position++] = bytes[index] as number;
+        if (length <= SHORT_STRING) for (let index = 0; index < length; index += 1) out[at++] = bytes[index] as number;
         else {
-          output.set(bytes, position);
-          position += length;
+          out.set(bytes, at);
+          at += length;
         }
         break;
       }
       case BOOL:
-        output[position++] = value ? 1 : 0;
+        out[at++] = value ? 1 : 0;
         break;
       case ENUM:
       case INT32: {
         const number = value as number;
-        if (number < 0) writeVarint64(number, -1);
-        else writeVarint(number);
+        at = number < 0 ? writeVarint64(out, at, number, -1) : writeVarint(out, at, number);
         break;
       }
       case UINT32:
-        writeVarint(value as number);
+        at = writeVarint(out, at, value as number);
         break;
       case INT64: {
         const low = lengths[lengthCursor++] as number;
-        writeVarint64(low, lengths[lengthCursor++] as number);
+        at = writeVarint64(out, at, low, lengths[lengthCursor++] as number);
         break;
       }
       case DOUBLE:
-        output.writeDoubleLE(value as number, position);
-        position += 8;
+        at = out.writeDoubleLE(value as number, at);
         break;
       case MESSAGE:
         // Its fields are the ops that follow.
-        writeVarint(lengths[lengthCursor++] as number);
+        at = writeVarint(out, at, lengths[lengthCursor++] as number);
         break;
       case MAP: {
-        writeVarint(lengths[lengthCursor++] as number);
+        at = writeVarint(out, at, lengths[lengthCursor++] as number);
         const keyLength = lengths[lengthCursor++] as number;
-        output[position++] = 10;
-        writeVarint(keyLength);
-        writeString(value as string, keyLength);
-        output[position++] = 18;
+        out[at++] = 10;
+        at = writeString(out, writeVarint(out, at, keyLength), value as string, keyLength);
+        out[at++] = 18;
         // The value message's fields are the ops that follow.
-        writeVarint(lengths[lengthCursor++] as number);
+        at = writeVarint(out, at, lengths[lengthCursor++] as number);
         break;
       }
       default:
         throw new Error(`unexpected kind ${field.kind}`);
     }
   }
+  return at;
 }
 
 function encodeMessage(spec: MessageSpec, object: object): Buffer {
@@ -811,13 +815,11 @@ function encodeMessage(spec: MessageSpec, object: object): Buffer {
   presentCount = 0;
   try {
     const size = fieldsSize(spec, object as Plain);
-    output = Buffer.allocUnsafe(size);
-    position = 0;
-    writeOps();
-    if (position !== size) throw new Error(`ext_proc encoder wrote ${position} bytes, sized ${size}`);
+    const output = Buffer.allocUnsafe(size);
+    const written = writeOps(output);
+    if (written !== size) throw new Error(`ext_proc encoder wrote ${written} bytes, sized ${size}`);
     return output;
   } finally {
-    output = EMPTY;
     // Hold no references to this message's values (bodies) until the next encode overwrites them.
     opValues.fill(undefined, 0, opCount);
     presentValues.fill(undefined);

@@ -386,32 +386,32 @@ function readUtf8(start: number, stop: number): string {
 }
 
 function decodeScalar(field: Field, end: number): unknown {
-  switch (field.kind) {
-    case 'string': {
+  switch (field.code) {
+    case STRING: {
       const stop = lengthDelimitedEnd(end);
       const text = readUtf8(position, stop);
       position = stop;
       return text;
     }
-    case 'bytes': {
+    case BYTES: {
       const stop = lengthDelimitedEnd(end);
       const bytes = input.subarray(position, stop);
       position = stop;
       return bytes;
     }
-    case 'bool':
+    case BOOL:
       return readVarint32() !== 0;
-    case 'enum': {
+    case ENUM: {
       const number = readVarint32() | 0;
       return field.enumByNumber?.get(number) ?? number;
     }
-    case 'uint32':
+    case UINT32:
       return readVarint32();
-    case 'int32':
+    case INT32:
       return readVarint32() | 0;
-    case 'int64':
+    case INT64:
       return readInt64String();
-    case 'double': {
+    case DOUBLE: {
       if (position + 8 > end) truncated();
       const number = input.readDoubleLE(position);
       position += 8;
@@ -433,11 +433,11 @@ function decodeFields(spec: MessageSpec, end: number): Plain {
       continue;
     }
     let value: unknown;
-    if (field.kind === 'message') {
+    if (field.code === MESSAGE) {
       const stop = lengthDelimitedEnd(end);
       value = decodeFields(typeOf(field), stop);
       position = stop;
-    } else if (field.kind === 'map') {
+    } else if (field.code === MAP) {
       decodeMapEntry(field, out, lengthDelimitedEnd(end));
       continue;
     } else {
@@ -828,9 +828,47 @@ function encodeMessage(spec: MessageSpec, object: object): Buffer {
   }
 }
 
+/**
+ * Answers with nothing to change, `{ <phase>: { response: {} } }` or `{ <phase>: {} }` (most streamed chunks), are
+ * the same bytes every time: encoded once by the general path and handed out shared. The buffer is never written
+ * again, and grpc-js copies a serialized message into its frame (server-interceptors.js `serializeMessage`), so
+ * sharing is safe there; test/proto/ext-proc-codec.test.ts pins both. Callers must not write into the result.
+ */
+const CONSTANT_ANSWERS = new Map<string, { empty: Buffer | undefined; emptyResponse: Buffer | undefined }>(
+  ['request_headers', 'response_headers', 'request_body', 'response_body', 'request_trailers', 'response_trailers'].map((phase) => [phase, { empty: undefined, emptyResponse: undefined }]),
+);
+
+/** True when `object` has no enumerable property (own or inherited), as the general path walks it. */
+function isBare(object: object): boolean {
+  for (const _ in object) return false;
+  return true;
+}
+
+function constantAnswer(response: Plain): Buffer | undefined {
+  let phase: string | undefined;
+  for (const name in response) {
+    if (phase !== undefined) return undefined;
+    phase = name;
+  }
+  if (phase === undefined) return undefined;
+  const cached = CONSTANT_ANSWERS.get(phase);
+  const inner = response[phase];
+  if (cached === undefined || typeof inner !== 'object' || inner === null) return undefined;
+  let only: string | undefined;
+  for (const name in inner) {
+    if (only !== undefined) return undefined;
+    only = name;
+  }
+  if (only === undefined) return (cached.empty ??= encodeMessage(PROCESSING_RESPONSE, { [phase]: {} }));
+  const common = (inner as Plain)[only];
+  // The trailers phases have no `response` field: the general path would drop it, but such answers are not built.
+  if (only !== 'response' || phase.endsWith('_trailers') || typeof common !== 'object' || common === null || !isBare(common)) return undefined;
+  return (cached.emptyResponse ??= encodeMessage(PROCESSING_RESPONSE, { [phase]: { response: {} } }));
+}
+
 /** grpc-js responseSerialize for the Process stream. */
 export function encodeProcessingResponse(response: ProcessingResponse): Buffer {
-  return encodeMessage(PROCESSING_RESPONSE, response);
+  return constantAnswer(response as Plain) ?? encodeMessage(PROCESSING_RESPONSE, response);
 }
 
 /** The reverse direction (test clients). */

@@ -35,12 +35,31 @@ interface FieldSpec {
   readonly oneof?: string;
 }
 
-interface Field extends FieldSpec {
+/**
+ * A field as the codec uses it. Every Field has the same properties in the same order (optional spec properties
+ * filled with undefined), so the hot loops read them from one object shape rather than one per combination of
+ * optional properties in the tables.
+ */
+interface Field {
+  readonly no: number;
+  readonly name: string;
+  readonly kind: Kind;
+  /** `kind` as a small integer, for the encoder's switches. */
+  readonly code: number;
+  readonly repeated: boolean;
+  readonly type: (() => MessageSpec) | undefined;
+  /** `type()`, resolved on first use (the tables refer to each other before they are all defined). */
+  resolved: MessageSpec | undefined;
+  readonly oneof: string | undefined;
   /** Declaration index in its message (protobufjs sets a oneof's discriminant to the last member present in this order). */
   readonly index: number;
   readonly enumNumbers: Map<string, number> | undefined;
   readonly enumByNumber: Map<number, string> | undefined;
   readonly wireType: number;
+  /** The tag's varint bytes (field numbers here are below 2048: one or two bytes). */
+  readonly tagSize: number;
+  readonly tag0: number;
+  readonly tag1: number;
 }
 
 interface MessageSpec {
@@ -71,6 +90,18 @@ function wireTypeOf(spec: FieldSpec): number {
   return WIRE_LENGTH;
 }
 
+const KIND_CODES: Readonly<Record<Kind, number>> = { string: 0, bytes: 1, bool: 2, enum: 3, uint32: 4, int32: 5, int64: 6, double: 7, message: 8, map: 9 };
+const STRING = 0;
+const BYTES = 1;
+const BOOL = 2;
+const ENUM = 3;
+const UINT32 = 4;
+const INT32 = 5;
+const INT64 = 6;
+const DOUBLE = 7;
+const MESSAGE = 8;
+const MAP = 9;
+
 function message(name: string, specs: readonly FieldSpec[]): MessageSpec {
   const fields: Field[] = specs.map((spec, index) => {
     const enumNames = spec.enumNames;
@@ -80,12 +111,36 @@ function message(name: string, specs: readonly FieldSpec[]): MessageSpec {
       enumNumbers?.set(enumName, number);
       enumByNumber?.set(number, enumName);
     });
-    return { ...spec, index, enumNumbers, enumByNumber, wireType: wireTypeOf(spec) };
+    const wireType = wireTypeOf(spec);
+    const tag = (spec.no << 3) | wireType;
+    if (spec.no >= 2048) throw new Error(`${name}.${spec.name}: field number ${spec.no} needs a tag longer than two bytes`);
+    return {
+      no: spec.no,
+      name: spec.name,
+      kind: spec.kind,
+      code: KIND_CODES[spec.kind],
+      repeated: spec.repeated === true,
+      type: spec.type,
+      resolved: undefined,
+      oneof: spec.oneof,
+      index,
+      enumNumbers,
+      enumByNumber,
+      wireType,
+      tagSize: tag < 0x80 ? 1 : 2,
+      tag0: tag < 0x80 ? tag : (tag & 0x7f) | 0x80,
+      tag1: tag >>> 7,
+    };
   });
   fields.sort((left, right) => left.no - right.no);
   const byNumber: (Field | undefined)[] = [];
   for (const field of fields) byNumber[field.no] = field;
   return { name, fields, byNumber, indexByName: new Map(fields.map((field) => [field.name, field.index])), byName: new Map(fields.map((field) => [field.name, field])) };
+}
+
+/** The message type of a 'message' or 'map' field. */
+function typeOf(field: Field): MessageSpec {
+  return (field.resolved ??= (field.type as () => MessageSpec)());
 }
 
 // ---- the message tables (proto/ and protobufjs' google/protobuf definitions) ------------------------------
@@ -331,32 +386,32 @@ function readUtf8(start: number, stop: number): string {
 }
 
 function decodeScalar(field: Field, end: number): unknown {
-  switch (field.kind) {
-    case 'string': {
+  switch (field.code) {
+    case STRING: {
       const stop = lengthDelimitedEnd(end);
       const text = readUtf8(position, stop);
       position = stop;
       return text;
     }
-    case 'bytes': {
+    case BYTES: {
       const stop = lengthDelimitedEnd(end);
       const bytes = input.subarray(position, stop);
       position = stop;
       return bytes;
     }
-    case 'bool':
+    case BOOL:
       return readVarint32() !== 0;
-    case 'enum': {
+    case ENUM: {
       const number = readVarint32() | 0;
       return field.enumByNumber?.get(number) ?? number;
     }
-    case 'uint32':
+    case UINT32:
       return readVarint32();
-    case 'int32':
+    case INT32:
       return readVarint32() | 0;
-    case 'int64':
+    case INT64:
       return readInt64String();
-    case 'double': {
+    case DOUBLE: {
       if (position + 8 > end) truncated();
       const number = input.readDoubleLE(position);
       position += 8;
@@ -378,11 +433,11 @@ function decodeFields(spec: MessageSpec, end: number): Plain {
       continue;
     }
     let value: unknown;
-    if (field.kind === 'message') {
+    if (field.code === MESSAGE) {
       const stop = lengthDelimitedEnd(end);
-      value = decodeFields((field.type as () => MessageSpec)(), stop);
+      value = decodeFields(typeOf(field), stop);
       position = stop;
-    } else if (field.kind === 'map') {
+    } else if (field.code === MAP) {
       decodeMapEntry(field, out, lengthDelimitedEnd(end));
       continue;
     } else {
@@ -416,7 +471,7 @@ function decodeMapEntry(field: Field, out: Plain, end: number): void {
       position = stop;
     } else if (tag === 18) {
       const stop = lengthDelimitedEnd(end);
-      value = decodeFields((field.type as () => MessageSpec)(), stop);
+      value = decodeFields(typeOf(field), stop);
       position = stop;
     } else {
       skipField(tag & 7, end);
@@ -451,15 +506,24 @@ export function decodeProcessingResponse(bytes: Buffer): ProcessingResponse {
 // ---- encode ------------------------------------------------------------------------------------------------
 
 /**
- * Encoder state. The size pass records, in visiting order, the byte length of every sub-message and string and
- * every base64 string converted to bytes; the write pass visits the same values in the same order and reads them
- * back. Encoding is synchronous, so the arrays are reused.
+ * Encoder state. The size pass walks the object once and records, in write order, every value to write as an op:
+ * the field (its tag and kind) and the value in the form the write pass needs (enum names as numbers, base64
+ * strings as bytes, a map entry's key), plus in `lengths` the byte length of every sub-message, map entry and
+ * string. A message's op comes before the ops of its fields, so the write pass is one loop over the ops that never
+ * reads the objects again. Encoding is synchronous, so the arrays are reused (and only grow).
  */
+const ops: Field[] = [];
+const opValues: unknown[] = [];
+let opCount = 0;
 const lengths: number[] = [];
-let lengthCursor = 0;
-const converted: Buffer[] = [];
-let convertedCursor = 0;
-let output: Buffer = EMPTY;
+let lengthCount = 0;
+/**
+ * The size pass's stack of the present fields of the messages being sized (and their values), so a message's
+ * fields can be put in field-number order before they are sized; a nested message uses the slots above its parent's.
+ */
+const presentFields: Field[] = [];
+const presentValues: unknown[] = [];
+let presentCount = 0;
 
 function varintSize(value: number): number {
   return value < 0x80 ? 1 : value < 0x4000 ? 2 : value < 0x200000 ? 3 : value < 0x10000000 ? 4 : 5;
@@ -472,15 +536,6 @@ function checkObject(field: Field, value: unknown): asserts value is Plain {
 function enumNumber(field: Field, value: unknown): number | undefined {
   if (typeof value === 'number') return value;
   return field.enumNumbers?.get(value as string);
-}
-
-function bytesOf(value: unknown): Uint8Array {
-  if (typeof value === 'string') {
-    const bytes = Buffer.from(value, 'base64');
-    converted.push(bytes);
-    return bytes;
-  }
-  return value as Uint8Array;
 }
 
 function int64Parts(value: unknown): [number, number] {
@@ -499,36 +554,80 @@ function varint64Size(low: number, high: number): number {
   return size;
 }
 
-/** Size of one value without its tag. */
+/**
+ * Strings up to this length that are all ASCII are measured and written here: header names, metadata keys and
+ * values are short, and a loop over their characters beats a native call per string. Longer or non-ASCII strings
+ * go to Buffer (whose UTF-8, lone surrogates included, is what the fast path never sees).
+ */
+const SHORT_STRING = 64;
+
+/** UTF-8 byte length; equal to `text.length` exactly when the text is all ASCII. */
+function utf8Length(text: string): number {
+  const length = text.length;
+  if (length > SHORT_STRING) return Buffer.byteLength(text);
+  for (let index = 0; index < length; index += 1) if (text.charCodeAt(index) >= 0x80) return Buffer.byteLength(text);
+  return length;
+}
+
+/** Records one op; returns its index. */
+function pushOp(field: Field, value: unknown): number {
+  const op = opCount++;
+  ops[op] = field;
+  opValues[op] = value;
+  return op;
+}
+
+function pushLength(length: number): number {
+  const slot = lengthCount++;
+  lengths[slot] = length;
+  return slot;
+}
+
+/** Size of one value without its tag; records its op. */
 function valueSize(field: Field, value: unknown): number {
-  switch (field.kind) {
-    case 'string': {
-      const length = Buffer.byteLength(typeof value === 'string' ? value : String(value));
-      lengths.push(length);
+  switch (field.code) {
+    case STRING: {
+      const text = typeof value === 'string' ? value : String(value);
+      pushOp(field, text);
+      const length = utf8Length(text);
+      pushLength(length);
       return varintSize(length) + length;
     }
-    case 'bytes': {
-      const length = bytesOf(value).length;
-      return varintSize(length) + length;
+    case BYTES: {
+      const bytes = typeof value === 'string' ? Buffer.from(value, 'base64') : (value as Uint8Array);
+      pushOp(field, bytes);
+      return varintSize(bytes.length) + bytes.length;
     }
-    case 'bool':
+    case BOOL:
+      pushOp(field, value);
       return 1;
-    case 'enum':
-    case 'int32': {
-      const number = field.kind === 'enum' ? (enumNumber(field, value) as number) : Number(value) | 0;
+    case ENUM:
+    case INT32: {
+      const number = field.code === ENUM ? (enumNumber(field, value) as number) : Number(value) | 0;
+      pushOp(field, number);
       return number < 0 ? 10 : varintSize(number);
     }
-    case 'uint32':
-      return varintSize(Number(value) >>> 0);
-    case 'int64': {
+    case UINT32: {
+      const number = Number(value) >>> 0;
+      pushOp(field, number);
+      return varintSize(number);
+    }
+    case INT64: {
       const [low, high] = int64Parts(value);
+      pushOp(field, undefined);
+      pushLength(low);
+      pushLength(high);
       return varint64Size(low, high);
     }
-    case 'double':
+    case DOUBLE:
+      pushOp(field, Number(value));
       return 8;
-    case 'message': {
+    case MESSAGE: {
       checkObject(field, value);
-      const length = messageSize((field.type as () => MessageSpec)(), value);
+      pushOp(field, undefined);
+      const slot = pushLength(0);
+      const length = fieldsSize(typeOf(field), value);
+      lengths[slot] = length;
       return varintSize(length) + length;
     }
     default:
@@ -537,181 +636,239 @@ function valueSize(field: Field, value: unknown): number {
 }
 
 /**
- * The fields set in `object`, in field-number order. Objects set few of their message's fields, so this walks the
- * object's own keys rather than every field of the message.
+ * Size of a message's fields, in field-number order; records their ops. Objects set few of their message's fields,
+ * so this walks the object's keys rather than every field of the message.
  */
-function presentFields(spec: MessageSpec, object: Plain): Field[] {
-  const present: Field[] = [];
+function fieldsSize(spec: MessageSpec, object: Plain): number {
+  const base = presentCount;
   let sorted = true;
+  let lastNo = 0;
   for (const name in object) {
-    const field = spec.byName.get(name);
-    if (field === undefined) continue;
     const value = object[name];
     if (value === undefined || value === null) continue;
-    if (field.kind === 'enum' && enumNumber(field, value) === undefined) continue;
-    if (present.length > 0 && (present[present.length - 1] as Field).no > field.no) sorted = false;
-    present.push(field);
+    const field = spec.byName.get(name);
+    if (field === undefined) continue;
+    if (field.code === ENUM && enumNumber(field, value) === undefined) continue;
+    if (field.no < lastNo) sorted = false;
+    lastNo = field.no;
+    const slot = presentCount++;
+    presentFields[slot] = field;
+    presentValues[slot] = value;
   }
-  if (!sorted) present.sort((left, right) => left.no - right.no);
-  return present;
-}
-
-function messageSize(spec: MessageSpec, object: Plain): number {
-  const slot = lengths.length;
-  lengths.push(0);
+  const end = presentCount;
+  if (!sorted) sortPresent(base, end);
   let size = 0;
-  for (const field of presentFields(spec, object)) {
-    const value = object[field.name];
-    const tagSize = field.no < 16 ? 1 : 2;
-    if (field.kind === 'map') {
+  for (let slot = base; slot < end; slot += 1) {
+    const field = presentFields[slot] as Field;
+    const value = presentValues[slot];
+    if (field.code === MAP) {
       checkObject(field, value);
-      const valueSpec = (field.type as () => MessageSpec)();
+      const valueSpec = typeOf(field);
       for (const key of Object.keys(value)) {
         const entryValue = value[key];
         if (typeof entryValue !== 'object' || entryValue === null) throw new TypeError(`.${field.name}: object expected`);
-        const keyLength = Buffer.byteLength(key);
-        lengths.push(keyLength);
-        const entrySlot = lengths.length;
-        lengths.push(0);
-        const valueLength = messageSize(valueSpec, entryValue as Plain);
+        pushOp(field, key);
+        const keyLength = utf8Length(key);
+        // Three lengths per entry: the entry, its key, its value.
+        const entrySlot = pushLength(0);
+        pushLength(keyLength);
+        pushLength(0);
+        const valueLength = fieldsSize(valueSpec, entryValue as Plain);
         const entryLength = 1 + varintSize(keyLength) + keyLength + 1 + varintSize(valueLength) + valueLength;
         lengths[entrySlot] = entryLength;
-        size += tagSize + varintSize(entryLength) + entryLength;
+        lengths[entrySlot + 2] = valueLength;
+        size += field.tagSize + varintSize(entryLength) + entryLength;
       }
     } else if (field.repeated) {
       if (!Array.isArray(value)) throw new TypeError(`.${field.name}: array expected`);
-      for (const element of value) size += tagSize + valueSize(field, element);
+      for (const element of value) size += field.tagSize + valueSize(field, element);
     } else {
-      size += tagSize + valueSize(field, value);
+      size += field.tagSize + valueSize(field, value);
     }
   }
-  lengths[slot] = size;
+  presentCount = base;
   return size;
 }
 
-function writeVarint(value: number): void {
-  while (value > 0x7f) {
-    output[position++] = (value & 0x7f) | 0x80;
-    value >>>= 7;
+/** Insertion sort of the present fields [start, end) by field number (a message has a handful). */
+function sortPresent(start: number, end: number): void {
+  for (let index = start + 1; index < end; index += 1) {
+    const field = presentFields[index] as Field;
+    const value = presentValues[index];
+    let to = index;
+    while (to > start && (presentFields[to - 1] as Field).no > field.no) {
+      presentFields[to] = presentFields[to - 1] as Field;
+      presentValues[to] = presentValues[to - 1];
+      to -= 1;
+    }
+    presentFields[to] = field;
+    presentValues[to] = value;
   }
-  output[position++] = value;
 }
 
-function writeVarint64(low: number, high: number): void {
+/*
+ * The write pass keeps the output buffer and position in locals (module-level `let`s cost a context load and a
+ * check per byte): these helpers take both and return the new position.
+ */
+
+function writeVarint(out: Buffer, at: number, value: number): number {
+  while (value > 0x7f) {
+    out[at++] = (value & 0x7f) | 0x80;
+    value >>>= 7;
+  }
+  out[at++] = value;
+  return at;
+}
+
+function writeVarint64(out: Buffer, at: number, low: number, high: number): number {
   low >>>= 0;
   high >>>= 0;
   while (high !== 0 || low > 0x7f) {
-    output[position++] = (low & 0x7f) | 0x80;
+    out[at++] = (low & 0x7f) | 0x80;
     low = ((low >>> 7) | (high << 25)) >>> 0;
     high >>>= 7;
   }
-  output[position++] = low;
+  out[at++] = low;
+  return at;
 }
 
-function writeTag(field: Field, wireType: number): void {
-  writeVarint((field.no << 3) | wireType);
-}
-
-function writeValue(field: Field, value: unknown): void {
-  switch (field.kind) {
-    case 'string': {
-      const length = lengths[lengthCursor++] as number;
-      writeVarint(length);
-      position += output.write(typeof value === 'string' ? value : String(value), position, length, 'utf8');
-      return;
-    }
-    case 'bytes': {
-      const bytes = typeof value === 'string' ? (converted[convertedCursor++] as Buffer) : (value as Uint8Array);
-      writeVarint(bytes.length);
-      output.set(bytes, position);
-      position += bytes.length;
-      return;
-    }
-    case 'bool':
-      output[position++] = value ? 1 : 0;
-      return;
-    case 'enum':
-    case 'int32': {
-      const number = field.kind === 'enum' ? (enumNumber(field, value) as number) : Number(value) | 0;
-      if (number < 0) writeVarint64(number, -1);
-      else writeVarint(number);
-      return;
-    }
-    case 'uint32':
-      writeVarint(Number(value) >>> 0);
-      return;
-    case 'int64': {
-      const [low, high] = int64Parts(value);
-      writeVarint64(low, high);
-      return;
-    }
-    case 'double':
-      output.writeDoubleLE(Number(value), position);
-      position += 8;
-      return;
-    case 'message':
-      writeMessage((field.type as () => MessageSpec)(), value as Plain);
-      return;
-    default:
-      throw new Error(`unexpected kind ${field.kind}`);
+/** Writes a string of `length` UTF-8 bytes (measured by utf8Length). */
+function writeString(out: Buffer, at: number, text: string, length: number): number {
+  if (length === text.length && length <= SHORT_STRING) {
+    for (let index = 0; index < length; index += 1) out[at++] = text.charCodeAt(index);
+    return at;
   }
+  return at + out.write(text, at, length, 'utf8');
 }
 
-/** Writes a message's length prefix and fields. */
-function writeMessage(spec: MessageSpec, object: Plain): void {
-  writeVarint(lengths[lengthCursor++] as number);
-  writeFields(spec, object);
-}
-
-function writeFields(spec: MessageSpec, object: Plain): void {
-  for (const field of presentFields(spec, object)) {
-    const value = object[field.name];
-    if (field.kind === 'map') {
-      const valueSpec = (field.type as () => MessageSpec)();
-      for (const key of Object.keys(value as Plain)) {
+/** The write pass: the recorded ops, in order, into `out`; returns the end position. */
+function writeOps(out: Buffer): number {
+  let at = 0;
+  let lengthCursor = 0;
+  for (let op = 0; op < opCount; op += 1) {
+    const field = ops[op] as Field;
+    const value = opValues[op];
+    out[at++] = field.tag0;
+    if (field.tagSize === 2) out[at++] = field.tag1;
+    switch (field.code) {
+      case STRING: {
+        const length = lengths[lengthCursor++] as number;
+        at = writeString(out, writeVarint(out, at, length), value as string, length);
+        break;
+      }
+      case BYTES: {
+        const bytes = value as Uint8Array;
+        const length = bytes.length;
+        at = writeVarint(out, at, length);
+        // Header values are a few bytes: a loop beats set()'s call overhead there.
+        if (length <= SHORT_STRING) for (let index = 0; index < length; index += 1) out[at++] = bytes[index] as number;
+        else {
+          out.set(bytes, at);
+          at += length;
+        }
+        break;
+      }
+      case BOOL:
+        out[at++] = value ? 1 : 0;
+        break;
+      case ENUM:
+      case INT32: {
+        const number = value as number;
+        at = number < 0 ? writeVarint64(out, at, number, -1) : writeVarint(out, at, number);
+        break;
+      }
+      case UINT32:
+        at = writeVarint(out, at, value as number);
+        break;
+      case INT64: {
+        const low = lengths[lengthCursor++] as number;
+        at = writeVarint64(out, at, low, lengths[lengthCursor++] as number);
+        break;
+      }
+      case DOUBLE:
+        at = out.writeDoubleLE(value as number, at);
+        break;
+      case MESSAGE:
+        // Its fields are the ops that follow.
+        at = writeVarint(out, at, lengths[lengthCursor++] as number);
+        break;
+      case MAP: {
+        at = writeVarint(out, at, lengths[lengthCursor++] as number);
         const keyLength = lengths[lengthCursor++] as number;
-        writeTag(field, WIRE_LENGTH);
-        writeVarint(lengths[lengthCursor++] as number);
-        output[position++] = 10;
-        writeVarint(keyLength);
-        position += output.write(key, position, keyLength, 'utf8');
-        output[position++] = 18;
-        writeMessage(valueSpec, (value as Plain)[key] as Plain);
+        out[at++] = 10;
+        at = writeString(out, writeVarint(out, at, keyLength), value as string, keyLength);
+        out[at++] = 18;
+        // The value message's fields are the ops that follow.
+        at = writeVarint(out, at, lengths[lengthCursor++] as number);
+        break;
       }
-    } else if (field.repeated) {
-      for (const element of value as unknown[]) {
-        writeTag(field, field.wireType);
-        writeValue(field, element);
-      }
-    } else {
-      writeTag(field, field.wireType);
-      writeValue(field, value);
+      default:
+        throw new Error(`unexpected kind ${field.kind}`);
     }
   }
+  return at;
 }
 
 function encodeMessage(spec: MessageSpec, object: object): Buffer {
-  lengths.length = 0;
-  converted.length = 0;
+  opCount = 0;
+  lengthCount = 0;
+  presentCount = 0;
   try {
-    const size = messageSize(spec, object as Plain);
-    output = Buffer.allocUnsafe(size);
-    position = 0;
-    lengthCursor = 1;
-    convertedCursor = 0;
-    writeFields(spec, object as Plain);
-    if (position !== size) throw new Error(`ext_proc encoder wrote ${position} bytes, sized ${size}`);
+    const size = fieldsSize(spec, object as Plain);
+    const output = Buffer.allocUnsafe(size);
+    const written = writeOps(output);
+    if (written !== size) throw new Error(`ext_proc encoder wrote ${written} bytes, sized ${size}`);
     return output;
   } finally {
-    output = EMPTY;
-    lengths.length = 0;
-    converted.length = 0;
+    // Hold no references to this message's values (bodies) until the next encode overwrites them.
+    opValues.fill(undefined, 0, opCount);
+    presentValues.fill(undefined);
+    opCount = 0;
+    presentCount = 0;
   }
+}
+
+/**
+ * Answers with nothing to change, `{ <phase>: { response: {} } }` or `{ <phase>: {} }` (most streamed chunks), are
+ * the same bytes every time: encoded once by the general path and handed out shared. The buffer is never written
+ * again, and grpc-js copies a serialized message into its frame (server-interceptors.js `serializeMessage`), so
+ * sharing is safe there; test/proto/ext-proc-codec.test.ts pins both. Callers must not write into the result.
+ */
+const CONSTANT_ANSWERS = new Map<string, { empty: Buffer | undefined; emptyResponse: Buffer | undefined }>(
+  ['request_headers', 'response_headers', 'request_body', 'response_body', 'request_trailers', 'response_trailers'].map((phase) => [phase, { empty: undefined, emptyResponse: undefined }]),
+);
+
+/** True when `object` has no enumerable property (own or inherited), as the general path walks it. */
+function isBare(object: object): boolean {
+  for (const _ in object) return false;
+  return true;
+}
+
+function constantAnswer(response: Plain): Buffer | undefined {
+  let phase: string | undefined;
+  for (const name in response) {
+    if (phase !== undefined) return undefined;
+    phase = name;
+  }
+  if (phase === undefined) return undefined;
+  const cached = CONSTANT_ANSWERS.get(phase);
+  const inner = response[phase];
+  if (cached === undefined || typeof inner !== 'object' || inner === null) return undefined;
+  let only: string | undefined;
+  for (const name in inner) {
+    if (only !== undefined) return undefined;
+    only = name;
+  }
+  if (only === undefined) return (cached.empty ??= encodeMessage(PROCESSING_RESPONSE, { [phase]: {} }));
+  const common = (inner as Plain)[only];
+  // The trailers phases have no `response` field: the general path would drop it, but such answers are not built.
+  if (only !== 'response' || phase.endsWith('_trailers') || typeof common !== 'object' || common === null || !isBare(common)) return undefined;
+  return (cached.emptyResponse ??= encodeMessage(PROCESSING_RESPONSE, { [phase]: { response: {} } }));
 }
 
 /** grpc-js responseSerialize for the Process stream. */
 export function encodeProcessingResponse(response: ProcessingResponse): Buffer {
-  return encodeMessage(PROCESSING_RESPONSE, response);
+  return constantAnswer(response as Plain) ?? encodeMessage(PROCESSING_RESPONSE, response);
 }
 
 /** The reverse direction (test clients). */

@@ -5,6 +5,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 import protobuf from 'protobufjs';
 import {
   decodeProcessingRequest,
@@ -15,6 +16,8 @@ import {
 import { processingRequestType, processingResponseType } from '../../src/server/proto.js';
 import type { ProcessingRequest, ProcessingResponse } from '../../src/server/ext-proc-types.js';
 import { toStruct } from '../../src/server/struct.js';
+import { answer, STREAMED_RESPONSE_MODE, type Phase } from '../../src/server/responses.js';
+import { HeaderChanges } from '../../src/server/headers.js';
 
 const CONVERSION: protobuf.IConversionOptions = { longs: String, enums: String, bytes: Buffer, defaults: false, oneofs: true };
 
@@ -242,5 +245,85 @@ describe('ext_proc codec: random messages', () => {
       assert.deepStrictEqual(actual, expected, `message ${index}`);
       assert.deepStrictEqual(decodeProcessingResponse(actual), reflectDecode(processingResponseType(), actual), `message ${index}`);
     }
+  });
+});
+
+// ---- constant answers ----------------------------------------------------------------------------------------
+
+describe('ext_proc codec: constant answers (shared buffers)', () => {
+  const PHASES: Phase[] = ['request_headers', 'response_headers', 'request_body', 'response_body', 'request_trailers', 'response_trailers'];
+  const shapes = (phase: Phase): ProcessingResponse[] =>
+    phase.endsWith('_trailers') ? [{ [phase]: {} }] : [{ [phase]: {} }, { [phase]: { response: {} } }];
+
+  it('give the bytes of reflection and of the general path, the same buffer every time', { timeout: 10_000 }, () => {
+    for (const phase of PHASES) {
+      for (const response of [answer(phase), ...shapes(phase)]) {
+        const expected = reflectEncode(processingResponseType(), response);
+        const first = encodeProcessingResponse(response);
+        assert.deepStrictEqual(first, expected, JSON.stringify(response));
+        // A second, unset key keeps the message the same but takes the general path.
+        assert.deepStrictEqual(encodeProcessingResponse({ ...response, dynamic_metadata: undefined }), expected, JSON.stringify(response));
+        assert.equal(encodeProcessingResponse(structuredClone(response)), first, 'shared instance');
+      }
+    }
+  });
+
+  it('near misses take the general path and encode what they say', { timeout: 10_000 }, () => {
+    const nearMisses: ProcessingResponse[] = [
+      { response_body: { response: { status: 'CONTINUE' } } },
+      { response_body: { response: { body_mutation: { clear_body: true } } } },
+      { response_body: { response: {} }, mode_override: STREAMED_RESPONSE_MODE },
+      { response_headers: { response: {} }, request_drain: true },
+      answer('response_body', { metadata: { llm_input_token: 1 } }),
+      answer('response_trailers', { headers: new HeaderChanges().set('x-usage', '1') }),
+      { request_trailers: { response: {} } as never },
+      { response_body: { response: null as never } },
+      { response_body: null as never },
+      {},
+    ];
+    for (const response of nearMisses) {
+      assert.deepStrictEqual(encodeProcessingResponse(response), reflectEncode(processingResponseType(), response), JSON.stringify(response));
+    }
+    // Inherited enumerable properties count, as on the general path.
+    const inherited = Object.create({ status: 'CONTINUE_AND_REPLACE' }) as Record<string, unknown>;
+    const response = { request_body: { response: inherited } } as ProcessingResponse;
+    assert.deepStrictEqual(encodeProcessingResponse(response), reflectEncode(processingResponseType(), { request_body: { response: { status: 'CONTINUE_AND_REPLACE' } } }));
+  });
+
+  it('grpc-js copies the shared buffer into its frame and leaves it unchanged', { timeout: 10_000 }, () => {
+    // The server side of grpc-js frames each response with serializeMessage; the frame must be a copy.
+    const require = createRequire(import.meta.url);
+    const { BaseServerInterceptingCall } = require('@grpc/grpc-js/build/src/server-interceptors.js') as {
+      BaseServerInterceptingCall: { prototype: { serializeMessage(value: unknown): Buffer } };
+    };
+    const call = Object.create(BaseServerInterceptingCall.prototype) as { handler: unknown; serializeMessage(value: unknown): Buffer };
+    call.handler = { serialize: encodeProcessingResponse };
+    const shared = encodeProcessingResponse(answer('response_body'));
+    const before = Buffer.from(shared);
+    for (let round = 0; round < 3; round += 1) {
+      const frame = call.serializeMessage(answer('response_body'));
+      assert.deepStrictEqual(frame.subarray(5), before);
+      assert.ok(!(frame.buffer === shared.buffer && frame.byteOffset + 5 === shared.byteOffset), 'frame aliases the shared buffer');
+      frame.fill(0xff);
+      // Encoding other answers in between must not touch it either.
+      encodeProcessingResponse(answer('response_body', { metadata: { llm_input_token: round }, body: Buffer.from('x') }));
+    }
+    assert.deepStrictEqual(shared, before);
+    assert.equal(encodeProcessingResponse(answer('response_body')), shared);
+  });
+});
+
+describe('ext_proc codec: answers as the processors build them', () => {
+  it('encode to reflection bytes', { timeout: 10_000 }, () => {
+    const metadata = { llm_input_token: 1843, llm_output_token: 0, backend_name: 'openai', usage_estimated: false, 'ключ': 'значение 🎉', long: 'y'.repeat(200) };
+    const headers = () => new HeaderChanges().set('x-ai-eg-model', 'gpt-4o').set('authorization', `Bearer ${'k'.repeat(80)}`).set('x-latin1', 'caf\u00e9').remove('x-api-key');
+    const cases: ProcessingResponse[] = [
+      answer('request_headers', { metadata }),
+      answer('request_body', { headers: headers(), body: Buffer.from('{"model":"gpt-4o"}'.repeat(100)), clearRouteCache: true, metadata }),
+      answer('response_headers', { headers: new HeaderChanges().remove('content-length'), modeOverride: STREAMED_RESPONSE_MODE }),
+      answer('response_body', { body: Buffer.alloc(0), metadata }),
+      answer('response_trailers', { metadata }),
+    ];
+    for (const response of cases) assert.deepStrictEqual(encodeProcessingResponse(response), reflectEncode(processingResponseType(), response));
   });
 });

@@ -62,7 +62,7 @@ export function effectiveUsage(exchange: Exchange, running = false): ChargedUsag
 }
 
 /** Request text counted exactly for a running input estimate; the rest is extrapolated (bounded work per stream). */
-export const ROUGH_INPUT_CHARS = 512;
+export const ROUGH_INPUT_CHARS = 128;
 
 function unclampedUsage(exchange: Exchange, running: boolean): { usage: TokenUsage; estimated: boolean } {
   const reported = exchange.usage;

@@ -16,6 +16,7 @@
  */
 import type { ServiceDefinition } from '@grpc/grpc-js';
 import type { ProcessingRequest, ProcessingResponse } from './ext-proc-types.js';
+import { WIRE_END_GROUP, WIRE_FIXED32, WIRE_FIXED64, WIRE_LENGTH, WIRE_START_GROUP, WIRE_VARINT } from './protobuf-wire.js';
 
 export const EXT_PROC_SERVICE_NAME = 'envoy.service.ext_proc.v3.ExternalProcessor';
 
@@ -77,12 +78,6 @@ function enumOf(pairs: readonly (readonly [string, number])[]): readonly string[
   return names;
 }
 
-const WIRE_VARINT = 0;
-const WIRE_FIXED64 = 1;
-const WIRE_LENGTH = 2;
-const WIRE_START_GROUP = 3;
-const WIRE_END_GROUP = 4;
-const WIRE_FIXED32 = 5;
 
 function wireTypeOf(spec: FieldSpec): number {
   if (spec.kind === 'double') return WIRE_FIXED64;

@@ -25,6 +25,7 @@ import type {
   ServiceDefinition,
   UntypedServiceImplementation,
 } from '@grpc/grpc-js';
+import { WIRE_END_GROUP, WIRE_FIXED32, WIRE_FIXED64, WIRE_LENGTH, WIRE_START_GROUP, WIRE_VARINT } from './protobuf-wire.js';
 
 export const HEALTH_SERVICE_NAME = 'grpc.health.v1.Health';
 
@@ -54,12 +55,6 @@ const STATUS_NAME: readonly WatchedStatus[] = ['UNKNOWN', 'SERVING', 'NOT_SERVIN
 
 // ---- codec -------------------------------------------------------------------------------------------------
 
-const WIRE_VARINT = 0;
-const WIRE_FIXED64 = 1;
-const WIRE_LENGTH = 2;
-const WIRE_START_GROUP = 3;
-const WIRE_END_GROUP = 4;
-const WIRE_FIXED32 = 5;
 
 /** A cursor over one message's bytes. */
 class Reader {

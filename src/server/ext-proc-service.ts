@@ -35,6 +35,8 @@ export function createProcessHandler(deps: ProcessorDeps, tracker: StreamTracker
     let busy = false;
     let halfClosed = false;
     let closed = false;
+    /** The call was ended (OK) or destroyed: nothing more is written to it. */
+    let ended = false;
 
     const close = (reason: StreamEnd) => {
       if (closed) return;
@@ -53,6 +55,7 @@ export function createProcessHandler(deps: ProcessorDeps, tracker: StreamTracker
       // Processors turn every failure into an answer; reaching here is a bug. Fail the stream, not the process.
       deps.logger.error({ err: error instanceof Error ? error.message : String(error) }, 'ext_proc stream failed');
       if (!closed && !call.cancelled) call.destroy(error instanceof Error ? error : new Error(String(error)));
+      ended = true;
       close('error');
     };
 
@@ -60,9 +63,13 @@ export function createProcessHandler(deps: ProcessorDeps, tracker: StreamTracker
       if (response && !closed && !call.cancelled) call.write(response);
     };
 
-    /** Envoy half-closed and every message is answered: finish with OK. */
+    /**
+     * Envoy half-closed and every message is answered (or dropped, the stream having closed otherwise): finish
+     * with OK unless the call was cancelled, so that no stream is left open on the connection.
+     */
     const finishIfDone = () => {
-      if (!halfClosed || busy || waiting.length > 0) return;
+      if (!halfClosed || busy || waiting.length > 0 || ended) return;
+      ended = true;
       close('end');
       if (!call.cancelled) call.end();
     };
@@ -88,7 +95,6 @@ export function createProcessHandler(deps: ProcessorDeps, tracker: StreamTracker
           result.then(
             (response) => {
               busy = false;
-              if (closed) return;
               send(response);
               drain();
             },
@@ -111,7 +117,7 @@ export function createProcessHandler(deps: ProcessorDeps, tracker: StreamTracker
     });
     call.on('end', () => {
       halfClosed = true;
-      if (!closed) finishIfDone();
+      finishIfDone();
     });
     call.on('cancelled', () => close('cancelled'));
     call.on('error', () => close('error'));

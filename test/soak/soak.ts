@@ -226,10 +226,23 @@ function closeWaitSockets(pid: number): number {
   for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
     for (const line of readFileSync(file, 'utf8').split('\n').slice(1)) {
       const columns = line.trim().split(/\s+/);
-      if (columns[3] === '08' && inodes.has(columns[9] ?? '')) count += 1;
+      if (columns[3] === '08' && inodes.has(columns[9] ?? '')) {
+        count += 1;
+        const local = portOf(columns[1]);
+        closeWaitSeen.add(`${listenerPorts.get(local) ?? 'port'} ${local}, peer port ${portOf(columns[2])}`);
+      }
     }
   }
   return count;
+}
+
+/** Every CLOSE-WAIT socket seen, by its ports (which listener it belongs to), for the failure message. */
+const closeWaitSeen = new Set<string>();
+/** The product's listener ports: `grpc` and `admin`. */
+const listenerPorts = new Map<number, string>();
+
+function portOf(address: string | undefined): number {
+  return Number.parseInt(address?.split(':')[1] ?? '0', 16);
 }
 
 /** glibc's non-main malloc arenas are mmapped 64 MiB at a time, aligned to 64 MiB (HEAP_MAX_SIZE on 64-bit). */
@@ -331,6 +344,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   try {
     product = await startProduct({ configYaml: configYaml(0), env: { NODE_OPTIONS: '--expose-gc', ...options.env } });
     const config = await loadTestConfig(configYaml(0));
+    listenerPorts.set(Number(product.grpcAddress.split(':').pop()), 'grpc');
+    listenerPorts.set(Number(product.adminAddress.split(':').pop()), 'admin');
     envoy = await startEnvoy({ config, extProc: product.grpcAddress, upstreams: { openai: openai.url, anthropic: anthropic.url }, gracefulClose: options.defaultClose !== true });
     const standIn = envoy;
     const child = product;
@@ -472,7 +487,7 @@ export function soakFailures(result: SoakResult, options: { errorsAllowed?: bool
   if (!warm || !end) return [...failures, 'no snapshots'];
   for (const [kind, count] of Object.entries(end.live)) if (count > 0) failures.push(`${count} ${kind} objects still live at the end`);
   if (end.heapUsed - warm.heapUsed > HEAP_GROWTH_BOUND) failures.push(`heap grew by ${MiB(end.heapUsed - warm.heapUsed)} after the warm-up (bound ${MiB(HEAP_GROWTH_BOUND)})`);
-  if (end.closeWait > 0) failures.push(`${end.closeWait} sockets left in CLOSE-WAIT`);
+  if (end.closeWait > 0) failures.push(`${end.closeWait} sockets left in CLOSE-WAIT (seen: ${[...closeWaitSeen].join('; ')})`);
   if (end.fds > warm.fds + FD_SLACK) failures.push(`file descriptors grew from ${warm.fds} to ${end.fds}`);
   if ((result.metrics['llm_extproc_streams_active'] ?? 0) > 0) failures.push(`${result.metrics['llm_extproc_streams_active']} ext_proc streams still open`);
   return failures;

@@ -1,0 +1,148 @@
+/**
+ * The Process stream loop (src/server/ext-proc-service.ts): answers leave in the order the messages came, whether a
+ * message is answered at once (headers, streamed chunks) or after a wait (the request body: auth, translation); the
+ * call is ended once, after the last answer, when Envoy half-closes; nothing is written to a cancelled call.
+ */
+import assert from 'node:assert/strict';
+import { EventEmitter, once } from 'node:events';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { createComponents } from '../../src/components.js';
+import { createLogger } from '../../src/logging.js';
+import { createService, type Service, type StartExtProcServer } from '../../src/service.js';
+import { createProcessHandler, type ProcessCall } from '../../src/server/ext-proc-service.js';
+import { ExchangeRegistry } from '../../src/server/exchange.js';
+import type { ProcessingRequest, ProcessingResponse } from '../../src/server/ext-proc-types.js';
+
+const CONFIG = `
+backends:
+  - { name: openai, schema: OpenAI, endpoint: https://api.openai.com, prefix: /v1, auth: { apiKey: { value: sk-loop-test-key } } }
+models:
+  - { name: gpt-4o-mini, backends: [{ backend: openai }] }
+# Router-only: the router stream builds the upstream attempt itself (no upstream-level stream in these tests).
+envoy: { upstreamFilter: false }
+`;
+
+/** A Process call as the handler sees it, recording what the service does to it. */
+class RecordingCall extends EventEmitter {
+  cancelled = false;
+  readonly metadata = { get: () => [] };
+  readonly written: ProcessingResponse[] = [];
+  ends = 0;
+
+  write(answer: ProcessingResponse): boolean {
+    this.written.push(answer);
+    this.emit('written');
+    return true;
+  }
+
+  end(): void {
+    this.ends += 1;
+    this.emit('ended');
+  }
+
+  destroy(error: Error): void {
+    throw error;
+  }
+
+  send(message: ProcessingRequest): void {
+    this.emit('data', message);
+  }
+
+  /** Resolves once `count` answers were written. */
+  async answers(count: number): Promise<ProcessingResponse[]> {
+    while (this.written.length < count) await once(this, 'written');
+    return this.written;
+  }
+}
+
+const headers = (entries: Record<string, string>) => ({ headers: Object.entries(entries).map(([key, value]) => ({ key, raw_value: Buffer.from(value) })) });
+const body = Buffer.from(JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'hi' }] }));
+const requestMessages: ProcessingRequest[] = [
+  { request: 'request_headers', request_headers: { headers: headers({ ':method': 'POST', ':path': '/v1/chat/completions', ':authority': 'gw', 'content-type': 'application/json' }), end_of_stream: false } },
+  { request: 'request_body', request_body: { body, end_of_stream: true } },
+] as ProcessingRequest[];
+const responseMessages: ProcessingRequest[] = [
+  { request: 'response_headers', response_headers: { headers: headers({ ':status': '200', 'content-type': 'text/event-stream' }), end_of_stream: false } },
+  { request: 'response_body', response_body: { body: Buffer.from('data: {"choices":[{"index":0,"delta":{"content":"Hel"}}]}\n\n'), end_of_stream: false } },
+  { request: 'response_body', response_body: { body: Buffer.from('data: {"choices":[{"index":0,"delta":{"content":"lo"},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n'), end_of_stream: true } },
+] as ProcessingRequest[];
+
+/** The oneof case each answer names. */
+const phases = (answers: readonly ProcessingResponse[]) => answers.map((answer) => Object.keys(answer).find((key) => key !== 'dynamic_metadata' && key !== 'mode_override'));
+
+describe('Process stream loop', { timeout: 60_000 }, () => {
+  let service: Service;
+  let handler: (call: ProcessCall) => void;
+
+  before(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llm-extproc-loop-'));
+    writeFileSync(join(dir, 'config.yaml'), CONFIG);
+    const startServer: StartExtProcServer = async (options) => {
+      handler = createProcessHandler(
+        { configStore: options.configStore, registry: new ExchangeRegistry(), metrics: options.metrics, logger: options.logger, translators: options.translators },
+        { add: () => {}, delete: () => {} },
+      );
+      return { address: 'in-process', drain: async () => {}, forceClose: () => {} };
+    };
+    service = await createService({
+      configPath: join(dir, 'config.yaml'),
+      listen: { kind: 'tcp', host: '127.0.0.1', port: 0 },
+      admin: { kind: 'tcp', host: '127.0.0.1', port: 0 },
+      env: {},
+      logger: createLogger({ level: 'silent' }),
+      components: createComponents(),
+      watch: false,
+      startServer,
+    });
+  });
+
+  after(async () => {
+    await service.close();
+  });
+
+  it('answers in order when messages arrive before an earlier one is answered, and ends once after the last', async () => {
+    const call = new RecordingCall();
+    handler(call as unknown as ProcessCall);
+    // Everything at once: the request body's answer waits (a promise), the response messages behind it do not.
+    for (const message of [...requestMessages, ...responseMessages]) call.send(message);
+    call.emit('end');
+    await once(call, 'ended');
+    assert.deepEqual(phases(call.written), ['request_headers', 'request_body', 'response_headers', 'response_body', 'response_body']);
+    assert.equal(call.ends, 1);
+    // The last answer carries the usage metadata, and the stream was switched to STREAMED on response headers.
+    assert.ok(call.written[4]?.dynamic_metadata, 'final metadata on the last answer');
+    assert.ok(call.written[2]?.mode_override, 'STREAMED mode on the response headers');
+  });
+
+  it('ends a half-closed call only after the answer it is waiting for is written', async () => {
+    const call = new RecordingCall();
+    handler(call as unknown as ProcessCall);
+    call.send(requestMessages[0] as ProcessingRequest);
+    await call.answers(1);
+    call.send(requestMessages[1] as ProcessingRequest);
+    call.emit('end');
+    await once(call, 'ended');
+    assert.deepEqual(phases(call.written), ['request_headers', 'request_body']);
+    assert.equal(call.ends, 1);
+  });
+
+  it('writes nothing to a call cancelled while an answer was pending, and does not end it', async () => {
+    const call = new RecordingCall();
+    handler(call as unknown as ProcessCall);
+    call.send(requestMessages[0] as ProcessingRequest);
+    await call.answers(1);
+    call.send(requestMessages[1] as ProcessingRequest);
+    call.send(responseMessages[0] as ProcessingRequest);
+    call.cancelled = true;
+    call.emit('cancelled');
+    call.emit('end');
+    // The pending answer needs no I/O (a static API key): it settles in microtasks, before the next turn of the loop.
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(phases(call.written), ['request_headers']);
+    assert.equal(call.ends, 0);
+  });
+});

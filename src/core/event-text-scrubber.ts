@@ -16,7 +16,7 @@
  */
 import { asArray, isRecord } from './json.js';
 import type { SecretScrubber } from './secret-scrubber.js';
-import { encodeSseEvent, forwardWholeItems, SseDecoder, type DecodedSseItem, type SseEvent } from './sse.js';
+import { encodeSseEvent, forwardWholeItems, SseDecoder, type ContentOnlyChunk, type DecodedSseItem, type SseEvent } from './sse.js';
 
 /** `event()` parses the data itself. */
 const UNPARSED: unique symbol = Symbol('unparsed');
@@ -90,11 +90,22 @@ export class EventTextScrubber {
     this.decoder.assumeStarted();
     let parts: Uint8Array[] | undefined;
     for (const [index, item] of items.entries()) {
-      const out = item.type === 'event' ? this.event(item, item.json) : undefined;
+      let out: string | undefined;
+      if (item.type === 'event' && !this.leavesUnchanged(item.content)) out = this.event(item, item.content ? UNPARSED : item.json);
       if (out !== undefined) parts ??= items.slice(0, index).map(rawOf);
       if (parts) parts.push(out === undefined ? rawOf(item) : Buffer.from(out, 'utf8'));
     }
     return parts ? Buffer.concat(parts) : chunk;
+  }
+
+  /**
+   * A content-only OpenAI chunk the translator did not parse needs no change: no channel holds a tail, and its text
+   * neither holds a secret nor ends with the start of one (what `openAIEvent` would find, without parsing).
+   */
+  private leavesUnchanged(content: ContentOnlyChunk | undefined): boolean {
+    if (content === undefined || this.api !== 'openai' || this.channels.size > 0 || this.inserted > 0) return false;
+    const { out, held } = this.scrubber.scrubTextPiece(content.text);
+    return held === '' && out === content.text;
   }
 
   /** The end of the stream: an unfinished event as received, then every held tail. */

@@ -48,7 +48,16 @@ export type SseItem = SseEvent | SseComment;
  * An event with its `data` parsed as JSON (`json` undefined: not JSON), or a comment. An event's `raw` may be left
  * out when its bytes are exactly `encodeSseEvent` of it (a translator's own output).
  */
-export type DecodedSseItem = SseComment | (SseEvent & { readonly json: unknown });
+export type DecodedSseItem = SseComment | (SseEvent & { readonly json: unknown; readonly content?: ContentOnlyChunk });
+
+/**
+ * Set instead of `json` (then undefined) on an OpenAI chat chunk read without parsing: the chunk's only text a client
+ * joins is `text`, the content delta of choice `index`; it has no finish reason, usage or error.
+ */
+export interface ContentOnlyChunk {
+  readonly index: number;
+  readonly text: string;
+}
 
 export interface SseDecoderOptions {
   /**

@@ -52,7 +52,17 @@ function run(api: StreamApi, chunks: readonly Uint8Array[]): string {
  * As a pass-through translator hands its chunks on (StreamStep.events): whole items with their parsed JSON, read by
  * pushDecoded; with `mixed`, every other chunk goes through push instead.
  */
-function runDecoded(api: StreamApi, chunks: readonly Uint8Array[], mixed: boolean, withoutRaw = false): string {
+/** An OpenAI chunk whose only text is one choice's content, no finish reason, usage or error: what a template reads. */
+function contentOnly(json: unknown): { index: number; text: string } | undefined {
+  const value = json as { choices?: Array<{ index?: number; delta?: Record<string, unknown>; finish_reason?: unknown; text?: unknown }>; usage?: unknown; error?: unknown };
+  const choice = value?.choices?.length === 1 ? value.choices[0] : undefined;
+  if (!choice?.delta || value.usage !== undefined || value.error !== undefined || choice.finish_reason || choice.text !== undefined) return undefined;
+  const keys = Object.keys(choice.delta);
+  if (keys.length !== 1 || keys[0] !== 'content' || typeof choice.delta['content'] !== 'string') return undefined;
+  return { index: choice.index ?? 0, text: choice.delta['content'] };
+}
+
+function runDecoded(api: StreamApi, chunks: readonly Uint8Array[], mixed: boolean, withoutRaw = false, hinted = false): string {
   const decoder = new SseDecoder({ keepRaw: true });
   const events = new EventTextScrubber(scrubber, api);
   const bytes = scrubber.stream();
@@ -69,6 +79,8 @@ function runDecoded(api: StreamApi, chunks: readonly Uint8Array[], mixed: boolea
         json = undefined;
       }
       // A translator's own events come without raw bytes (they are what encodeSseEvent writes).
+      const content = hinted && api === 'openai' ? contentOnly(json) : undefined;
+      if (content) return { ...item, json: undefined, content };
       return { ...item, raw: withoutRaw ? undefined : item.raw, json };
     });
     out.push(bytes.push(mixed && index % 2 === 1 ? events.push(whole) : events.pushDecoded(whole, decoded)));
@@ -90,6 +102,7 @@ function assertSplitInvariant(api: StreamApi, stream: string): string {
     assert.equal(runDecoded(api, splitting.chunks, false), first, `${splitting.name}: pushDecoded`);
     assert.equal(runDecoded(api, splitting.chunks, true), first, `${splitting.name}: pushDecoded mixed with push`);
     assert.equal(runDecoded(api, splitting.chunks, false, true), first, `${splitting.name}: pushDecoded, events without raw bytes`);
+    assert.equal(runDecoded(api, splitting.chunks, false, false, true), first, `${splitting.name}: pushDecoded, content-only chunks not parsed`);
   }
   const output = first as string;
   for (const secret of [SECRET, TOKEN]) assert.ok(!output.includes(secret));
@@ -110,6 +123,14 @@ describe('EventTextScrubber: a secret split across events never reaches the clie
       for (const piece of piecesOf(TEXT, size)) stream += chunk([{ index: 0, delta: { content: piece }, finish_reason: null }, { index: 1, delta: { reasoning_content: piece }, finish_reason: null }]);
       for (const piece of piecesOf(args, size)) stream += chunk([{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: piece } }] }, finish_reason: null }]);
       stream += chunk([{ index: 0, delta: {}, finish_reason: 'tool_calls' }]) + chunk([{ index: 1, delta: {}, finish_reason: 'stop' }]) + chunk([], { usage: { prompt_tokens: 1 } }) + 'data: [DONE]\n\n';
+      const output = assertSplitInvariant('openai', stream);
+      assert.ok(output.includes(REDACTED));
+    });
+
+    it(`OpenAI chat: one choice's content only (chunks a pass-through reads without parsing), in pieces of ${size}`, () => {
+      let stream = chunk([{ index: 0, delta: { content: '' }, finish_reason: null }]);
+      for (const piece of piecesOf(TEXT, size)) stream += chunk([{ index: 0, delta: { content: piece }, finish_reason: null }]);
+      stream += chunk([{ index: 0, delta: {}, finish_reason: 'stop' }]) + 'data: [DONE]\n\n';
       const output = assertSplitInvariant('openai', stream);
       assert.ok(output.includes(REDACTED));
     });

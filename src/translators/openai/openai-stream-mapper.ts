@@ -58,11 +58,28 @@ interface StepState {
   decoded: DecodedSseItem[];
 }
 
+/**
+ * A content-only chunk as the upstream writes it, around its content string: `prefix` ends with the string's
+ * opening quote, `suffix` starts with its closing quote. The next chunk with the same prefix and suffix and a
+ * content that needs no JSON escape parses to the same object but for the content, so it is read without parsing.
+ */
+interface ChunkTemplate {
+  readonly prefix: string;
+  readonly suffix: string;
+  readonly index: number;
+  readonly model: string | undefined;
+}
+
+/** A character that a JSON string must escape: not allowed raw inside a template's content. */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f]/;
+
 export class OpenAIStreamMapper implements StreamTranslator {
   private readonly hideUsage: boolean;
   private readonly decoder: SseDecoder;
   private usage: TokenUsage | undefined;
   private model: string | undefined;
+  /** Learned from the last parsed content-only chunk (most chunks of a stream share everything but the content). */
+  private template: ChunkTemplate | undefined;
   /** `[DONE]`, a finish_reason or an error event was seen: the stream ended on purpose. */
   private completed = false;
 
@@ -127,14 +144,26 @@ export class OpenAIStreamMapper implements StreamTranslator {
     const raw = item.raw ?? EMPTY;
     if (item.data === '[DONE]') {
       this.completed = true;
-      state.decoded.push({ ...item, raw, json: undefined });
+      state.decoded.push({ type: 'event', event: item.event, data: item.data, id: item.id, raw, json: undefined });
+      return item.raw;
+    }
+    const content = this.templateContent(item.data);
+    if (content !== undefined) {
+      const template = this.template as ChunkTemplate;
+      this.model = template.model ?? this.model;
+      state.text += content;
+      state.decoded.push({ type: 'event', event: item.event, data: item.data, id: item.id, raw, json: undefined, content: { index: template.index, text: content } });
       return item.raw;
     }
     const parsed = safeParseJson(item.data);
-    state.decoded.push({ ...item, raw, json: parsed.ok ? parsed.value : undefined });
+    state.decoded.push({ type: 'event', event: item.event, data: item.data, id: item.id, raw, json: parsed.ok ? parsed.value : undefined });
     // Not JSON (corrupt line, vendor text): forwarded untouched, never fatal.
-    if (!parsed.ok || !isRecord(parsed.value)) return item.raw;
+    if (!parsed.ok || !isRecord(parsed.value)) {
+      this.template = undefined;
+      return item.raw;
+    }
     const value = parsed.value;
+    this.template = templateOf(item.data, value);
     // Groq reports stream usage in its `x_groq` extension on the last chunk
     const usage = convertOpenAIUsage(value.usage) ?? (isRecord(value.x_groq) ? convertOpenAIUsage(value.x_groq.usage) : undefined);
     if (usage !== undefined) this.usage = usage;
@@ -148,6 +177,44 @@ export class OpenAIStreamMapper implements StreamTranslator {
     if (stripped === undefined) return item.raw;
     return encoder.encode(encodeSseEvent({ ...(item.event === undefined ? {} : { event: item.event }), ...(item.id === undefined ? {} : { id: item.id }), data: stripped }));
   }
+
+  /** The content of a chunk that matches the template, read without parsing; undefined when it does not match. */
+  private templateContent(data: string): string | undefined {
+    const template = this.template;
+    if (template === undefined || data.length < template.prefix.length + template.suffix.length) return undefined;
+    if (!data.startsWith(template.prefix) || !data.endsWith(template.suffix)) return undefined;
+    const content = data.slice(template.prefix.length, data.length - template.suffix.length);
+    return NEEDS_ESCAPE.test(content) ? undefined : content;
+  }
+}
+
+/**
+ * The template of a parsed chunk whose only text is one choice's `delta.content` (no finish reason, usage, error or
+ * other text), when that content appears in the data exactly as JSON.stringify writes it, under the one `"content"`
+ * key of the chunk; undefined for any other chunk.
+ */
+function templateOf(data: string, value: Record<string, unknown>): ChunkTemplate | undefined {
+  if ('usage' in value || 'x_groq' in value || value.error !== undefined) return undefined;
+  const choices = value.choices;
+  if (!Array.isArray(choices) || choices.length !== 1) return undefined;
+  const choice: unknown = choices[0];
+  if (!isRecord(choice) || !isRecord(choice.delta) || choice.text !== undefined) return undefined;
+  if (choice.finish_reason !== null && choice.finish_reason !== undefined) return undefined;
+  const delta = choice.delta;
+  const content = delta.content;
+  if (typeof content !== 'string' || deliveredTextOf(value) !== content) return undefined;
+  const key = '"content"';
+  const keyAt = data.indexOf(key);
+  if (keyAt === -1 || data.lastIndexOf(key) !== keyAt) return undefined;
+  const encoded = JSON.stringify(content);
+  let valueAt = keyAt + key.length;
+  while (data[valueAt] === ' ') valueAt += 1;
+  if (data[valueAt] !== ':') return undefined;
+  valueAt += 1;
+  while (data[valueAt] === ' ') valueAt += 1;
+  if (!data.startsWith(encoded, valueAt)) return undefined;
+  const index = typeof choice.index === 'number' ? choice.index : 0;
+  return { prefix: data.slice(0, valueAt + 1), suffix: data.slice(valueAt + encoded.length - 1), index, model: responseModelOf(value) };
 }
 
 function hasFinishReason(value: Record<string, unknown>): boolean {

@@ -117,11 +117,17 @@ describe('Process stream loop', { timeout: 60_000 }, () => {
     assert.ok(call.written[2]?.mode_override, 'STREAMED mode on the response headers');
   });
 
-  it('ends a half-closed call only after the answer it is waiting for is written', async () => {
+  /** A call whose request headers were answered. */
+  async function openedCall(): Promise<RecordingCall> {
     const call = new RecordingCall();
     handler(call as unknown as ProcessCall);
     call.send(requestMessages[0] as ProcessingRequest);
     await call.answers(1);
+    return call;
+  }
+
+  it('ends a half-closed call only after the answer it is waiting for is written', async () => {
+    const call = await openedCall();
     call.send(requestMessages[1] as ProcessingRequest);
     call.emit('end');
     await once(call, 'ended');
@@ -130,10 +136,7 @@ describe('Process stream loop', { timeout: 60_000 }, () => {
   });
 
   it('writes nothing to a call cancelled while an answer was pending, and does not end it', async () => {
-    const call = new RecordingCall();
-    handler(call as unknown as ProcessCall);
-    call.send(requestMessages[0] as ProcessingRequest);
-    await call.answers(1);
+    const call = await openedCall();
     call.send(requestMessages[1] as ProcessingRequest);
     call.send(responseMessages[0] as ProcessingRequest);
     call.cancelled = true;

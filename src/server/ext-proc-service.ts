@@ -29,97 +29,119 @@ export function createProcessHandler(deps: ProcessorDeps, tracker: StreamTracker
   return (call) => {
     tracker.add(call);
     deps.metrics.streamOpened();
-    let processor: StreamProcessor | undefined;
-    /** Messages waiting for an earlier one's answer (answers must go back in order). */
-    const waiting: ProcessingRequest[] = [];
-    let busy = false;
-    let halfClosed = false;
-    let closed = false;
-    /** The call was ended (OK) or destroyed: nothing more is written to it. */
-    let ended = false;
-
-    const close = (reason: StreamEnd) => {
-      if (closed) return;
-      closed = true;
-      waiting.length = 0;
-      tracker.delete(call);
-      deps.metrics.streamClosed();
-      try {
-        processor?.close(reason);
-      } catch (error) {
-        deps.logger.error({ err: String(error) }, 'closing a processor failed');
-      }
-    };
-
-    const fail = (error: unknown) => {
-      // Processors turn every failure into an answer; reaching here is a bug. Fail the stream, not the process.
-      deps.logger.error({ err: error instanceof Error ? error.message : String(error) }, 'ext_proc stream failed');
-      if (!closed && !call.cancelled) call.destroy(error instanceof Error ? error : new Error(String(error)));
-      ended = true;
-      close('error');
-    };
-
-    const send = (response: ProcessingResponse | undefined) => {
-      if (response && !closed && !call.cancelled) call.write(response);
-    };
-
-    /**
-     * Envoy half-closed and every message is answered (or dropped, the stream having closed otherwise): finish
-     * with OK unless the call was cancelled, so that no stream is left open on the connection.
-     */
-    const finishIfDone = () => {
-      if (!halfClosed || busy || waiting.length > 0 || ended) return;
-      ended = true;
-      close('end');
-      if (!call.cancelled) call.end();
-    };
-
-    /** Handles queued messages in order: synchronous answers go out at once, a pending one holds the rest. */
-    const drain = () => {
-      while (!busy && !closed) {
-        const message = waiting.shift();
-        if (message === undefined) break;
-        let result: ReturnType<StreamProcessor['handle']>;
-        try {
-          if (!processor) {
-            processor = isUpstreamStream(message) ? new UpstreamProcessor(deps) : new RouterProcessor(deps, deps.tracing ? traceContextOf(call.metadata) : undefined);
-            deps.metrics.trackLive('processor', processor);
-          }
-          result = processor.handle(message);
-        } catch (error) {
-          fail(error);
-          return;
-        }
-        if (result instanceof Promise) {
-          busy = true;
-          result.then(
-            (response) => {
-              busy = false;
-              send(response);
-              drain();
-            },
-            (error: unknown) => {
-              busy = false;
-              fail(error);
-            },
-          );
-          return;
-        }
-        send(result);
-      }
-      finishIfDone();
-    };
-
-    call.on('data', (message: ProcessingRequest) => {
-      if (closed) return;
-      waiting.push(message);
-      if (!busy) drain();
-    });
-    call.on('end', () => {
-      halfClosed = true;
-      finishIfDone();
-    });
-    call.on('cancelled', () => close('cancelled'));
-    call.on('error', () => close('error'));
+    const stream = new ProcessStream(deps, tracker, call);
+    call.on('data', (message: ProcessingRequest) => stream.receive(message));
+    call.on('end', () => stream.halfClose());
+    call.on('cancelled', () => stream.close('cancelled'));
+    call.on('error', () => stream.close('error'));
   };
+}
+
+/**
+ * One Process call: messages are handled in order, synchronous answers written at once, a pending answer holding
+ * the ones behind it.
+ */
+class ProcessStream {
+  private processor: StreamProcessor | undefined;
+  /** Messages waiting for an earlier one's answer (answers must go back in order). */
+  private readonly waiting: ProcessingRequest[] = [];
+  private busy = false;
+  private halfClosed = false;
+  private closed = false;
+  /** The call was ended (OK) or destroyed: nothing more is written to it. */
+  private ended = false;
+
+  constructor(
+    private readonly deps: ProcessorDeps,
+    private readonly tracker: StreamTracker,
+    private readonly call: ProcessCall,
+  ) {}
+
+  receive(message: ProcessingRequest): void {
+    if (this.closed) return;
+    this.waiting.push(message);
+    if (!this.busy) this.drain();
+  }
+
+  /** Envoy half-closed: finish once every message is answered. */
+  halfClose(): void {
+    this.halfClosed = true;
+    this.finishIfDone();
+  }
+
+  close(reason: StreamEnd): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.waiting.length = 0;
+    this.tracker.delete(this.call);
+    this.deps.metrics.streamClosed();
+    try {
+      this.processor?.close(reason);
+    } catch (error) {
+      this.deps.logger.error({ err: String(error) }, 'closing a processor failed');
+    }
+  }
+
+  private fail(error: unknown): void {
+    // Processors turn every failure into an answer; reaching here is a bug. Fail the stream, not the process.
+    this.deps.logger.error({ err: error instanceof Error ? error.message : String(error) }, 'ext_proc stream failed');
+    if (!this.closed && !this.call.cancelled) this.call.destroy(error instanceof Error ? error : new Error(String(error)));
+    this.ended = true;
+    this.close('error');
+  }
+
+  private send(response: ProcessingResponse | undefined): void {
+    if (response && !this.closed && !this.call.cancelled) this.call.write(response);
+  }
+
+  /**
+   * Envoy half-closed and every message is answered (or dropped, the stream having closed otherwise): finish
+   * with OK unless the call was cancelled, so that no stream is left open on the connection.
+   */
+  private finishIfDone(): void {
+    if (!this.halfClosed || this.busy || this.waiting.length > 0 || this.ended) return;
+    this.ended = true;
+    this.close('end');
+    if (!this.call.cancelled) this.call.end();
+  }
+
+  /** Handles queued messages in order: synchronous answers go out at once, a pending one holds the rest. */
+  private drain(): void {
+    while (!this.busy && !this.closed) {
+      const message = this.waiting.shift();
+      if (message === undefined) break;
+      let result: ReturnType<StreamProcessor['handle']>;
+      try {
+        this.processor ??= this.createProcessor(message);
+        result = this.processor.handle(message);
+      } catch (error) {
+        this.fail(error);
+        return;
+      }
+      if (result instanceof Promise) {
+        this.busy = true;
+        result.then(
+          (response) => {
+            this.busy = false;
+            this.send(response);
+            this.drain();
+          },
+          (error: unknown) => {
+            this.busy = false;
+            this.fail(error);
+          },
+        );
+        return;
+      }
+      this.send(result);
+    }
+    this.finishIfDone();
+  }
+
+  private createProcessor(first: ProcessingRequest): StreamProcessor {
+    const deps = this.deps;
+    const processor = isUpstreamStream(first) ? new UpstreamProcessor(deps) : new RouterProcessor(deps, deps.tracing ? traceContextOf(this.call.metadata) : undefined);
+    deps.metrics.trackLive('processor', processor);
+    return processor;
+  }
 }

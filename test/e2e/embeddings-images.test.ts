@@ -15,6 +15,7 @@ import { startBedrockMock, type BedrockMock } from '../mocks/bedrock-mock.js';
 import { mockTokens, mockVector } from '../mocks/embeddings-mock.js';
 import { startGeminiMock, type GeminiMock } from '../mocks/gemini-mock.js';
 import { startOpenAIMock, type OpenAIMock } from '../mocks/openai-mock.js';
+import { sample } from '../helpers/metric-sample.js';
 
 const AWS = { accessKeyId: 'AKIDEMBED', secretAccessKey: 'embed-aws-secret', region: 'us-east-1' };
 const BODY_LIMIT = 16 * 1024;
@@ -64,15 +65,6 @@ async function post(gateway: Gateway, path: string, body: unknown): Promise<{ st
   return { status: response.status, json: (await response.json()) as ErrorBody & Record<string, unknown> };
 }
 
-/** The value of the sample `name` whose labels include all of `labels`. */
-function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`)) continue;
-    const present = new Map([...line.slice(name.length + 1, line.lastIndexOf('}')).matchAll(/(\w+)="([^"]*)"/g)].map((match) => [match[1], match[2]]));
-    if (Object.entries(labels).every(([key, value]) => present.get(key) === value)) return Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return undefined;
-}
 
 for (const upstreamFilter of [true, false]) {
   describe(`embeddings and images end to end (upstreamFilter: ${upstreamFilter})`, TIMEOUT, () => {

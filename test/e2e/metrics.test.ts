@@ -8,6 +8,7 @@ import OpenAI from 'openai';
 import { startGateway, type Gateway } from '../helpers/gateway-harness.js';
 import { startAnthropicMock, type AnthropicMock } from '../mocks/anthropic-mock.js';
 import { startOpenAIMock, type OpenAIMock } from '../mocks/openai-mock.js';
+import { sample } from '../helpers/metric-sample.js';
 
 describe('metrics after real traffic', () => {
   let openai: OpenAIMock;
@@ -97,13 +98,3 @@ costs:
   });
 });
 
-/** The value of the sample `name` whose labels include all of `labels` (any order). */
-function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`)) continue;
-    const body = line.slice(name.length + 1, line.lastIndexOf('}'));
-    const present = new Map([...body.matchAll(/(\w+)="([^"]*)"/g)].map((match) => [match[1], match[2]]));
-    if (Object.entries(labels).every(([key, value]) => present.get(key) === value)) return Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return undefined;
-}

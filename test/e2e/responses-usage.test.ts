@@ -20,6 +20,7 @@ import { startAnthropicMock, type AnthropicMock } from '../mocks/anthropic-mock.
 import { sseEvent, startHttpMock, type HttpMock } from '../mocks/http-mock.js';
 import { startOpenAIMock, type OpenAIMock } from '../mocks/openai-mock.js';
 import type { ResponsesTerminal } from '../mocks/openai-responses-reply.js';
+import { sample } from '../helpers/metric-sample.js';
 
 const TIMEOUT = { timeout: 60_000 };
 
@@ -75,15 +76,6 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
   return { promise, resolve };
 }
 
-function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`)) continue;
-    const body = line.slice(name.length + 1, line.lastIndexOf('}'));
-    const present = new Map([...body.matchAll(/(\w+)="([^"]*)"/g)].map((match) => [match[1], match[2]]));
-    if (Object.entries(labels).every(([key, value]) => present.get(key) === value)) return Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return undefined;
-}
 
 describe('Responses API: usage, cut streams and stateful refusals', () => {
   let gateway: Gateway;

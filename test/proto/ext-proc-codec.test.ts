@@ -18,6 +18,7 @@ import type { ProcessingRequest, ProcessingResponse } from '../../src/server/ext
 import { toStruct } from '../../src/server/struct.js';
 import { answer, STREAMED_RESPONSE_MODE, type Phase } from '../../src/server/responses.js';
 import { HeaderChanges } from '../../src/server/headers.js';
+import { createRandom } from '../helpers/chunking.js';
 
 const CONVERSION: protobuf.IConversionOptions = { longs: String, enums: String, bytes: Buffer, defaults: false, oneofs: true };
 
@@ -168,19 +169,7 @@ describe('ext_proc codec: unknown fields are skipped', () => {
   });
 });
 
-// ---- random messages -----------------------------------------------------------------------------------------
-
-/** Seeded PRNG (mulberry32) so a failure reproduces. */
-function randomSource(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// ---- random messages (seeded, so a failure reproduces) ----------------------------------------------------------
 
 const ALPHABET = ['a', 'Z', '0', ' ', '"', '\\', '\n', 'é', '中', '🎉', ':', '-', '\u0000'];
 
@@ -227,7 +216,7 @@ function randomObject(type: protobuf.Type, random: () => number, depth: number):
 
 describe('ext_proc codec: random messages', () => {
   it('ProcessingRequest: 500 random messages decode as reflection decodes them', { timeout: 60_000 }, () => {
-    const random = randomSource(9);
+    const random = createRandom(9);
     for (let index = 0; index < 500; index += 1) {
       const request = randomObject(processingRequestType(), random, 0);
       const bytes = reflectEncode(processingRequestType(), request);
@@ -237,7 +226,7 @@ describe('ext_proc codec: random messages', () => {
   });
 
   it('ProcessingResponse: 500 random messages encode to reflection bytes', { timeout: 60_000 }, () => {
-    const random = randomSource(19);
+    const random = createRandom(19);
     for (let index = 0; index < 500; index += 1) {
       const response = randomObject(processingResponseType(), random, 0);
       const expected = reflectEncode(processingResponseType(), response);

@@ -22,11 +22,12 @@
  * @see https://platform.openai.com/docs/api-reference/chat-streaming
  */
 import type { ErrorShape } from '../../core/errors.js';
-import { asArray, asString, isRecord, safeParseJson, utf8 } from '../../core/json.js';
-import { encodeSseEvent, SseDecoder, type SseItem } from '../../core/sse.js';
-import { makeUsage, type TokenUsage } from '../../core/usage.js';
+import { asArray, asString, isRecord } from '../../core/json.js';
+import { encodeSseEvent } from '../../core/sse.js';
+import { makeUsage } from '../../core/usage.js';
 import { convertOpenAIUsage } from '../openai/convert-openai-usage.js';
-import type { RequestContext, StreamStep, StreamTranslator, Warning } from '../types.js';
+import type { RequestContext } from '../types.js';
+import { ChatChunkReframerBase } from '../shared/pivot-stream.js';
 import { anthropicErrorEvent } from './anthropic-error.js';
 import { messageId } from './from-openai-response.js';
 import { anthropicUsageOf, mapFinishReason } from './map-finish-reason.js';
@@ -43,86 +44,28 @@ interface OpenBlock {
   signed: boolean;
 }
 
-export class OpenAIToAnthropicStream implements StreamTranslator {
-  private readonly decoder: SseDecoder;
+export class OpenAIToAnthropicStream extends ChatChunkReframerBase {
   private started = false;
-  private closed = false;
-  private model: string | undefined;
   private nextIndex = 0;
   private open: OpenBlock | undefined;
   /** OpenAI tool call index -> Anthropic content block index. */
   private readonly toolBlocks = new Map<number, number>();
   private finishReason: string | undefined;
   private refused = false;
-  private usage: TokenUsage | undefined;
-  /** Usage the backend's own translator read (pivot.ts); it wins over the OpenAI usage chunk. */
-  private exactUsage: TokenUsage | undefined;
-  private out = '';
-  private delivered = '';
-  private error: ErrorShape | undefined;
-  private warnings: Warning[] = [];
-
-  constructor(private readonly ctx: RequestContext) {
-    this.decoder = new SseDecoder({ maxEventBytes: ctx.maxStreamEventBytes });
-  }
-
-  /** The exact usage so far, from the translator that read the backend's own stream. */
-  useUsage(usage: TokenUsage): void {
-    this.exactUsage = usage;
-    if (this.usage !== undefined) this.usage = usage;
-  }
-
-  push(chunk: Uint8Array): StreamStep {
-    for (const item of this.decoder.push(chunk)) this.onItem(item);
-    return this.flush();
-  }
-
-  end(): StreamStep {
-    for (const item of this.decoder.end()) this.onItem(item);
-    this.finish();
-    return this.flush();
-  }
-
-  private flush(): StreamStep {
-    const step: StreamStep = {
-      body: utf8(this.out),
-      usage: this.usage,
-      ...(this.model !== undefined ? { responseModel: this.model } : {}),
-      ...(this.delivered !== '' ? { deliveredText: this.delivered } : {}),
-      ...(this.error ? { error: this.error } : {}),
-      ...(this.warnings.length > 0 ? { warnings: this.warnings } : {}),
-    };
-    this.out = '';
-    this.delivered = '';
-    this.warnings = [];
-    return step;
-  }
 
   private emit(type: string, payload: Json): void {
     this.out += encodeSseEvent({ event: type, data: JSON.stringify({ type, ...payload }) });
   }
 
-  private onItem(item: SseItem): void {
-    if (this.closed) return;
-    if (item.type === 'comment') {
-      this.emit('ping', {});
-      return;
-    }
-    const data = item.data.trim();
-    if (data === '') return;
-    if (data === '[DONE]') {
-      this.finish();
-      return;
-    }
-    const parsed = safeParseJson(data);
-    if (!parsed.ok || !isRecord(parsed.value)) {
-      this.fail({ status: 502, type: 'api_error', message: 'upstream sent an undecodable stream event' });
-      return;
-    }
-    this.onChunk(parsed.value);
+  protected onComment(): void {
+    this.emit('ping', {});
   }
 
-  private onChunk(chunk: Json): void {
+  protected undecodableEvent(): ErrorShape {
+    return { status: 502, type: 'api_error', message: 'upstream sent an undecodable stream event' };
+  }
+
+  protected onChunk(chunk: Json): void {
     if (chunk.error !== undefined) {
       const inner = isRecord(chunk.error) ? chunk.error : {};
       this.fail({ status: 500, type: 'api_error', message: asString(inner.message) ?? asString(chunk.error) ?? 'upstream stream reported an error' });
@@ -248,7 +191,7 @@ export class OpenAIToAnthropicStream implements StreamTranslator {
   }
 
   /** `[DONE]` or the end of the body: close a finished message, or report a stream cut short. */
-  private finish(): void {
+  protected finish(): void {
     if (this.closed) return;
     if (this.finishReason !== undefined) this.close();
     else this.fail({ status: 502, type: 'api_error', message: 'upstream stream ended before the response was complete' });
@@ -265,7 +208,7 @@ export class OpenAIToAnthropicStream implements StreamTranslator {
     this.closed = true;
   }
 
-  private fail(error: ErrorShape): void {
+  protected fail(error: ErrorShape): void {
     this.error ??= error;
     this.out += anthropicErrorEvent(error);
     this.closed = true;

@@ -23,11 +23,12 @@
  * @see https://platform.openai.com/docs/api-reference/responses-streaming
  */
 import type { ErrorShape } from '../../core/errors.js';
-import { asArray, asString, isRecord, safeParseJson, utf8 } from '../../core/json.js';
-import { encodeSseComment, encodeSseEvent, SseDecoder, type SseItem } from '../../core/sse.js';
+import { asArray, asString, isRecord } from '../../core/json.js';
+import { encodeSseComment, encodeSseEvent } from '../../core/sse.js';
 import type { TokenUsage } from '../../core/usage.js';
 import { convertOpenAIUsage } from '../openai/convert-openai-usage.js';
-import type { RequestContext, StreamStep, StreamTranslator } from '../types.js';
+import type { RequestContext } from '../types.js';
+import { ChatChunkReframerBase } from '../shared/pivot-stream.js';
 import {
   functionCallItem,
   itemId,
@@ -56,60 +57,26 @@ interface OpenItem {
   readonly blocks: Json[];
 }
 
-export class ChatToResponsesStream implements StreamTranslator {
-  private readonly decoder: SseDecoder;
+export class ChatToResponsesStream extends ChatChunkReframerBase {
   private readonly summary: boolean;
   private sequence = 0;
   private started = false;
-  private closed = false;
   private responseId = '';
   private createdAt = 0;
-  private model: string | undefined;
   private open: OpenItem | undefined;
   private readonly output: Json[] = [];
   /** chat tool call index -> its item, while it is the open one */
   private readonly toolItems = new Map<number, OpenItem>();
   private finishReason: string | undefined;
-  private usage: TokenUsage | undefined;
-  /** Usage the backend translator read from the provider (pivot.ts); it wins over the chat usage chunk. */
-  private exactUsage: TokenUsage | undefined;
-  private out = '';
-  private delivered = '';
-  private error: ErrorShape | undefined;
 
-  constructor(private readonly ctx: RequestContext) {
-    this.decoder = new SseDecoder({ maxEventBytes: ctx.maxStreamEventBytes });
+  constructor(ctx: RequestContext) {
+    super(ctx);
     this.summary = wantsReasoningSummary(ctx.body);
   }
 
-  /** The exact usage so far, from the translator that read the backend's own stream. */
-  useUsage(usage: TokenUsage): void {
-    this.exactUsage = usage;
-    if (this.usage !== undefined) this.usage = usage;
-  }
-
-  push(chunk: Uint8Array): StreamStep {
-    for (const item of this.decoder.push(chunk)) this.onItem(item);
-    return this.flush();
-  }
-
-  end(): StreamStep {
-    for (const item of this.decoder.end()) this.onItem(item);
-    this.finish();
-    return this.flush();
-  }
-
-  private flush(): StreamStep {
-    const step: StreamStep = {
-      body: utf8(this.out),
-      usage: this.exactUsage ?? this.usage,
-      ...(this.model !== undefined ? { responseModel: this.model } : {}),
-      ...(this.delivered !== '' ? { deliveredText: this.delivered } : {}),
-      ...(this.error ? { error: this.error } : {}),
-    };
-    this.out = '';
-    this.delivered = '';
-    return step;
+  /** The exact usage as soon as the backend's translator has it, before the chat usage chunk. */
+  protected override stepUsage(): TokenUsage | undefined {
+    return this.exactUsage ?? this.usage;
   }
 
   private emit(type: string, payload: Json): void {
@@ -117,27 +84,15 @@ export class ChatToResponsesStream implements StreamTranslator {
     this.sequence += 1;
   }
 
-  private onItem(item: SseItem): void {
-    if (this.closed) return;
-    if (item.type === 'comment') {
-      this.out += encodeSseComment();
-      return;
-    }
-    const data = item.data.trim();
-    if (data === '') return;
-    if (data === '[DONE]') {
-      this.finish();
-      return;
-    }
-    const parsed = safeParseJson(data);
-    if (!parsed.ok || !isRecord(parsed.value)) {
-      this.fail({ status: 502, message: 'upstream sent an undecodable stream event', code: 'upstream_invalid_response' });
-      return;
-    }
-    this.onChunk(parsed.value);
+  protected onComment(): void {
+    this.out += encodeSseComment();
   }
 
-  private onChunk(chunk: Json): void {
+  protected undecodableEvent(): ErrorShape {
+    return { status: 502, message: 'upstream sent an undecodable stream event', code: 'upstream_invalid_response' };
+  }
+
+  protected onChunk(chunk: Json): void {
     if (chunk.error !== undefined) {
       const inner = isRecord(chunk.error) ? chunk.error : {};
       const status = typeof inner.code === 'number' ? inner.code : 500;
@@ -281,7 +236,7 @@ export class ChatToResponsesStream implements StreamTranslator {
   }
 
   /** `[DONE]` or the end of the body: close a finished response, or report one cut short. */
-  private finish(): void {
+  protected finish(): void {
     if (this.closed) return;
     if (this.finishReason !== undefined) this.close();
     else this.fail({ status: 502, message: 'upstream stream ended before the response was complete', code: 'upstream_stream_truncated' });
@@ -296,7 +251,7 @@ export class ChatToResponsesStream implements StreamTranslator {
     this.closed = true;
   }
 
-  private fail(error: ErrorShape): void {
+  protected fail(error: ErrorShape): void {
     this.error ??= error;
     this.start();
     this.closeItem('incomplete');

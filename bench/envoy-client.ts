@@ -99,7 +99,8 @@ export class ExtProcStream {
   }
 }
 
-function headerMap(headers: Readonly<Record<string, string>>): Message {
+/** Envoy's HeaderMap for a plain header record (raw_value bytes, as Envoy sends them). */
+export function headerMap(headers: Readonly<Record<string, string>>): Message {
   return { headers: Object.entries(headers).map(([key, value]) => ({ key, raw_value: Buffer.from(value, 'latin1') })) };
 }
 

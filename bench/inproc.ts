@@ -20,7 +20,7 @@ import { decodeProcessingRequest, encodeProcessingRequest, encodeProcessingRespo
 import { ExchangeRegistry } from '../src/server/exchange.js';
 import type { ProcessingRequest, ProcessingResponse } from '../src/server/ext-proc-types.js';
 import { BENCH_CONFIG, buildExchanges, type ExchangeName } from './exchanges.js';
-import type { Exchange } from './envoy-client.js';
+import { headerMap, type Exchange } from './envoy-client.js';
 
 const METADATA_NAMESPACE = 'io.envoy.ai_gateway';
 const BACKEND_ATTRIBUTE = "xds.upstream_host_metadata.filter_metadata['llm_extproc']['backend']";
@@ -72,9 +72,6 @@ class FakeCall extends EventEmitter {
   }
 }
 
-function headerMap(headers: Readonly<Record<string, string>>): object {
-  return { headers: Object.entries(headers).map(([key, value]) => ({ key, raw_value: Buffer.from(value, 'latin1') })) };
-}
 
 function metadataOf(answer: ProcessingResponse, into: Record<string, unknown>): void {
   const fields = (answer.dynamic_metadata?.fields?.[METADATA_NAMESPACE] as { structValue?: { fields?: Record<string, unknown> } } | undefined)?.structValue?.fields;

@@ -14,7 +14,7 @@
  *
  * Events whose text needs no change go out as their own bytes; a changed event is written again from its JSON.
  */
-import { asArray, isRecord } from './json.js';
+import { asArray, isRecord, safeParseJson } from './json.js';
 import type { SecretScrubber } from './secret-scrubber.js';
 import { encodeSseEvent, forwardWholeItems, SseDecoder, type ContentOnlyChunk, type DecodedSseItem, type SseEvent } from './sse.js';
 
@@ -259,11 +259,8 @@ function rawOf(item: DecodedSseItem | SseEvent): Uint8Array {
 }
 
 function parseOrUndefined(data: string): unknown {
-  try {
-    return JSON.parse(data) as unknown;
-  } catch {
-    return undefined;
-  }
+  const parsed = safeParseJson(data);
+  return parsed.ok ? parsed.value : undefined;
 }
 
 function withoutUsage(chunk: Json): Json {

@@ -6,12 +6,17 @@
  *
  *   node --import tsx bench/inproc.ts [--only openai-2k,openai-stream] [--n 2000] [--concurrency 16]
  *   node --cpu-prof --cpu-prof-dir /tmp/p --import tsx bench/inproc.ts --only openai-stream
+ *   node --expose-gc --import tsx bench/inproc.ts --only openai-2k --hold 2000 [--snapshot FILE]
+ *
+ * --hold N opens N router streams (request headers and body answered) and keeps them open, then prints the heap
+ * held per stream (the service's own objects, without grpc-js's); --snapshot writes a heap snapshot at that point.
  */
 import { EventEmitter } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { writeHeapSnapshot } from 'node:v8';
 import { createComponents } from '../src/components.js';
 import { createLogger } from '../src/logging.js';
 import { createService, type StartExtProcServer } from '../src/service.js';
@@ -110,8 +115,33 @@ async function runExchange(handler: Handler, exchange: Exchange): Promise<void> 
   if (first) encodedByExchange.set(exchange, messages);
 }
 
+/** Opens `count` router streams through the request body and holds them; prints the heap kept per stream. */
+async function holdStreams(handler: Handler, exchange: Exchange, count: number, snapshot: string | undefined): Promise<void> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) throw new Error('--hold needs node --expose-gc');
+  const open = async () => {
+    const call = new FakeCall();
+    handler(call as unknown as ProcessCall);
+    await call.send(encodeProcessingRequest({ request_headers: { headers: headerMap(exchange.requestHeaders), end_of_stream: false } } as ProcessingRequest));
+    await call.send(encodeProcessingRequest({ request_body: { body: exchange.requestBody, end_of_stream: true } } as ProcessingRequest));
+    return call;
+  };
+  await Promise.all(Array.from({ length: 50 }, open).map(async (call) => (await call).close()));
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  const held: FakeCall[] = [];
+  for (let index = 0; index < count; index += 1) held.push(await open());
+  gc();
+  const after = process.memoryUsage().heapUsed;
+  console.log(`${count} held streams: ${((after - before) / count / 1024).toFixed(2)} KiB of heap per stream`);
+  if (snapshot !== undefined) console.log(`heap snapshot: ${writeHeapSnapshot(snapshot)}`);
+  await Promise.all(held.map((call) => call.close()));
+}
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { only: { type: 'string' }, n: { type: 'string', default: '2000' }, concurrency: { type: 'string', default: '16' } } });
+  const { values } = parseArgs({
+    options: { only: { type: 'string' }, n: { type: 'string', default: '2000' }, concurrency: { type: 'string', default: '16' }, hold: { type: 'string' }, snapshot: { type: 'string' } },
+  });
   const dir = mkdtempSync(join(tmpdir(), 'llm-extproc-inproc-'));
   const configPath = join(dir, 'config.yaml');
   writeFileSync(configPath, BENCH_CONFIG);
@@ -137,6 +167,11 @@ async function main(): Promise<void> {
   const names = (values.only?.split(',') ?? Object.keys(exchanges)) as ExchangeName[];
   const total = Number(values.n);
   const concurrency = Number(values.concurrency);
+  if (values.hold !== undefined) {
+    for (const name of names) await holdStreams(handler as Handler, exchanges[name], Number(values.hold), values.snapshot);
+    await service.close();
+    return;
+  }
   for (const name of names) {
     const exchange = exchanges[name];
     const chunks = exchange.responseBody.length;

@@ -1,11 +1,22 @@
 /** JSON helpers: parse into `unknown` without throwing; narrow with guards. */
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: string };
 
+import { isAscii } from 'node:buffer';
+
 const decoder = new TextDecoder('utf-8', { fatal: false });
+
+/**
+ * UTF-8 bytes as a string. ASCII text (most JSON: clients send English or escape the rest) is copied byte for byte
+ * into a one-byte string, about twice as fast as a UTF-8 decode; a byte-order mark is not ASCII, so the decoder
+ * still strips it.
+ */
+export function decodeUtf8(bytes: Uint8Array): string {
+  return isAscii(bytes) ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1') : decoder.decode(bytes);
+}
 
 export function safeParseJson(input: string | Uint8Array): ParseResult<unknown> {
   try {
-    const text = typeof input === 'string' ? input : decoder.decode(input);
+    const text = typeof input === 'string' ? input : decodeUtf8(input);
     return { ok: true, value: JSON.parse(text) as unknown };
   } catch (error) {
     return { ok: false, error: error instanceof Error ? error.message : String(error) };

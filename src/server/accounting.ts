@@ -27,7 +27,16 @@ export function requestPhaseCosts(exchange: Exchange, backendName?: string): Rec
   const scope = { model: request.requestModel, backend: backendName ?? '' };
   const plan = costsFor(exchange.config, scope);
   const tokenCeiling = exchange.config.file.limits.maxTokenCount;
-  const reserves = estimateReserve(plan, { ...scope, body: request.body, operation, tokenCeiling }, exchange.config.file.reserve);
+  // The body is parsed only if a reserve entry applies.
+  const reserveRequest = {
+    ...scope,
+    get body() {
+      return request.body;
+    },
+    operation,
+    tokenCeiling,
+  };
+  const reserves = estimateReserve(plan, reserveRequest, exchange.config.file.reserve);
   exchange.reserved = reservedByKey(reserves);
   return { ...values, ...reserves };
 }

@@ -29,6 +29,7 @@ export interface Attempt {
 
 export interface ParsedRequest {
   readonly rawBody: Uint8Array;
+  /** The whole body, parsed on first read (the router phase reads its outline; a passthrough never parses it). */
   readonly body: Readonly<Record<string, unknown>>;
   readonly requestModel: string;
   readonly model: ModelConfig;

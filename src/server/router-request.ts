@@ -5,9 +5,10 @@
 import { isUtf8 } from 'node:buffer';
 import { GatewayError } from '../core/errors.js';
 import { isRecord, nestsDeeperThan, safeParseJson } from '../core/json.js';
+import { outlineJson } from '../core/json-outline.js';
 import type { ProcessingResponse } from './ext-proc-types.js';
 import { isJsonContentType, findEndpoint, clientApiForPath } from './endpoints.js';
-import type { Exchange } from './exchange.js';
+import type { Exchange, ParsedRequest } from './exchange.js';
 import { HeaderChanges } from './headers.js';
 import { answer, gatewayErrorReply, immediateError, immediateJson, METADATA_NAMESPACE } from './responses.js';
 import { requestPhaseCosts, zeroCosts } from './accounting.js';
@@ -83,6 +84,47 @@ export async function onRequestBody(exchange: Exchange, body: Uint8Array): Promi
   }
 }
 
+/** The body as an object, or the 400 JSON.parse's verdict gives. */
+function parseBody(rawBody: Uint8Array): Readonly<Record<string, unknown>> {
+  const parsed = safeParseJson(rawBody);
+  if (!parsed.ok) throw new GatewayError('ERR_MALFORMED_REQUEST', `malformed request: invalid JSON: ${parsed.error}`);
+  if (!isRecord(parsed.value)) throw new GatewayError('ERR_MALFORMED_REQUEST', 'malformed request: the body must be a JSON object');
+  return parsed.value;
+}
+
+/**
+ * What the router phase reads of the body: its outline (src/core/json-outline.ts) for the OpenAI API, whose checks
+ * read structure, counts, numbers and top-level values only; the whole parsed body for the Messages API, whose
+ * checks read text. An outline that does not parse means the body does not either: the whole parse then gives the
+ * error.
+ */
+function bodyShape(rawBody: Uint8Array, clientApi: string | undefined): { shape: unknown; whole: boolean } {
+  if (clientApi !== 'anthropic') {
+    const text = outlineJson(rawBody);
+    if (text !== undefined) {
+      const outline = safeParseJson(text);
+      if (outline.ok) return { shape: outline.value, whole: false };
+    }
+  }
+  return { shape: parseBody(rawBody), whole: true };
+}
+
+/** The request as the router phase read it. The whole body is parsed on the first read of `body` (a translator, a reserve estimate, a span); an OpenAI passthrough never reads it. */
+class RouterRequest implements ParsedRequest {
+  constructor(
+    readonly rawBody: Uint8Array,
+    private parsedBody: Readonly<Record<string, unknown>> | undefined,
+    readonly requestModel: string,
+    readonly model: ModelConfig,
+    readonly stream: boolean,
+    readonly clientWantsUsage: boolean,
+  ) {}
+
+  get body(): Readonly<Record<string, unknown>> {
+    return (this.parsedBody ??= parseBody(this.rawBody));
+  }
+}
+
 async function handleBody(exchange: Exchange, rawBody: Uint8Array): Promise<ProcessingResponse> {
   const limit = exchange.config.file.limits.maxRequestBodyBytes;
   if (rawBody.length > limit) {
@@ -93,17 +135,15 @@ async function handleBody(exchange: Exchange, rawBody: Uint8Array): Promise<Proc
   if (nestsDeeperThan(rawBody, MAX_JSON_DEPTH)) {
     throw new GatewayError('ERR_MALFORMED_REQUEST', `malformed request: JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
   }
-  const parsed = safeParseJson(rawBody);
-  if (!parsed.ok) throw new GatewayError('ERR_MALFORMED_REQUEST', `malformed request: invalid JSON: ${parsed.error}`);
-  if (!isRecord(parsed.value)) throw new GatewayError('ERR_MALFORMED_REQUEST', 'malformed request: the body must be a JSON object');
-  const body = parsed.value;
-  const requestModel = body['model'];
+  const { shape, whole } = bodyShape(rawBody, exchange.endpoint?.clientApi);
+  if (!isRecord(shape)) throw new GatewayError('ERR_MALFORMED_REQUEST', 'malformed request: the body must be a JSON object');
+  const requestModel = shape['model'];
   if (typeof requestModel !== 'string' || requestModel === '') {
     throw new GatewayError('ERR_MALFORMED_REQUEST', 'malformed request: `model` is required and must be a string', { param: 'model' });
   }
   // What the Messages API would refuse is refused here, in its error shape, before routing or translating.
   if (exchange.endpoint?.clientApi === 'anthropic') {
-    const problem = validateAnthropicRequest(body, exchange.endpoint.local === 'count_tokens');
+    const problem = validateAnthropicRequest(shape, exchange.endpoint.local === 'count_tokens');
     if (problem) throw new GatewayError('ERR_MALFORMED_REQUEST', problem.message, { param: problem.param });
   }
   const model = exchange.config.models.get(requestModel);
@@ -111,24 +151,19 @@ async function handleBody(exchange: Exchange, rawBody: Uint8Array): Promise<Proc
     throw new GatewayError('ERR_UNKNOWN_MODEL', `The model \`${requestModel.slice(0, 200)}\` does not exist or is not configured`, { param: 'model' });
   }
   // Before anything is counted, reserved, translated or forwarded.
-  checkRequestLimits(body, exchange.config.file.limits, model);
-  if (exchange.endpoint?.local === 'count_tokens' && !providerCountsTokens(exchange, model)) return countTokensReply(exchange, model, requestModel, body);
+  checkRequestLimits(shape, exchange.config.file.limits, model);
+  if (exchange.endpoint?.local === 'count_tokens' && !providerCountsTokens(exchange, model)) return countTokensReply(exchange, model, requestModel, whole ? shape : parseBody(rawBody));
   // OpenAI's `stream` is boolean or null (null: the default, false).
-  if (body['stream'] !== undefined && body['stream'] !== null && typeof body['stream'] !== 'boolean') {
+  if (shape['stream'] !== undefined && shape['stream'] !== null && typeof shape['stream'] !== 'boolean') {
     throw new GatewayError('ERR_MALFORMED_REQUEST', 'malformed request: `stream` must be a boolean', { param: 'stream' });
   }
-  const streamOptions = body['stream_options'];
+  const streamOptions = shape['stream_options'];
   const operation = exchange.endpoint?.operation;
-  const stream = body['stream'] === true && operation !== 'embeddings' && exchange.endpoint?.local !== 'count_tokens';
-  exchange.request = {
-    rawBody,
-    body,
-    requestModel,
-    model,
-    stream,
-    clientWantsUsage: isRecord(streamOptions) && streamOptions['include_usage'] === true,
-  };
-  exchange.span?.request({ model: requestModel, body, stream });
+  const stream = shape['stream'] === true && operation !== 'embeddings' && exchange.endpoint?.local !== 'count_tokens';
+  const clientWantsUsage = isRecord(streamOptions) && streamOptions['include_usage'] === true;
+  const request = new RouterRequest(rawBody, whole ? shape : undefined, requestModel, model, stream, clientWantsUsage);
+  exchange.request = request;
+  exchange.span?.request({ model: requestModel, body: request.body, stream });
 
   const headers = new HeaderChanges().set(MODEL_HEADER, requestModel);
   if (exchange.config.file.envoy.upstreamFilter) {

@@ -65,7 +65,10 @@ export async function buildAttempt(exchange: Exchange, backend: ResolvedBackend,
     clientApi: endpoint.clientApi,
     operation: endpoint.operation,
     rawBody: request.rawBody,
-    body: request.body,
+    // Read on demand: an OpenAI passthrough edits the raw bytes and never needs the parsed body.
+    get body() {
+      return request.body;
+    },
     backend,
     requestModel: request.requestModel,
     upstreamModel: ref.modelNameOverride ?? request.requestModel,

@@ -4,7 +4,7 @@
  */
 import type { ResolvedBackend } from '../../config/load.js';
 import { GatewayError } from '../../core/errors.js';
-import { isRecord } from '../../core/json.js';
+import { isRecord, safeParseJson } from '../../core/json.js';
 import { getTopLevelValue, replaceTopLevelValue, setTopLevelValue } from '../../core/json-patch.js';
 import type { Operation, RequestContext, UpstreamRequest } from '../types.js';
 
@@ -30,24 +30,28 @@ export function openAIPath(backend: ResolvedBackend, operation: Operation): stri
 
 const decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
 
-/** Sets `stream_options.include_usage` to true, keeping the other stream_options fields. */
-function forceIncludeUsage(raw: Uint8Array, current: unknown): Uint8Array | undefined {
-  if (isRecord(current)) {
-    if (current.include_usage === true) return raw;
-    const options = getTopLevelValue(raw, 'stream_options');
-    const patched = options === undefined ? undefined : setTopLevelValue(decoder.decode(options), 'include_usage', 'true');
+/** Sets `stream_options.include_usage` to true, keeping the other stream_options fields (read from the bytes). */
+function forceIncludeUsage(raw: Uint8Array): Uint8Array | undefined {
+  const options = getTopLevelValue(raw, 'stream_options');
+  const current = options === undefined ? undefined : safeParseJson(options);
+  if (current?.ok === true && isRecord(current.value)) {
+    if (current.value['include_usage'] === true) return raw;
+    const patched = setTopLevelValue(decoder.decode(options), 'include_usage', 'true');
     return patched === undefined ? undefined : replaceTopLevelValue(raw, 'stream_options', patched);
   }
   return setTopLevelValue(raw, 'stream_options', '{"include_usage":true}');
 }
 
-/** The final upstream body bytes. */
+/**
+ * The final upstream body bytes. Reads the raw bytes only (the client's `model` is ctx.requestModel), so a
+ * passthrough never parses the whole body.
+ */
 export function buildOpenAIBody(ctx: RequestContext): Uint8Array {
-  const replaceModel = ctx.body.model !== ctx.upstreamModel;
+  const replaceModel = ctx.requestModel !== ctx.upstreamModel;
   const addUsage = ctx.forceIncludeUsage && ctx.stream && ctx.backend.streamOptions;
   let body: Uint8Array | undefined = ctx.rawBody;
   if (replaceModel) body = setTopLevelValue(body, 'model', JSON.stringify(ctx.upstreamModel));
-  if (addUsage && body !== undefined) body = forceIncludeUsage(body, ctx.body.stream_options);
+  if (addUsage && body !== undefined) body = forceIncludeUsage(body);
   if (body !== undefined) return body;
   // The scanner only fails on bytes JSON.parse tolerated (a leading BOM): re-serialise as a last resort.
   const copy: Record<string, unknown> = { ...ctx.body };

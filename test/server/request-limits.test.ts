@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigSchema, type ModelConfig } from '../../src/config/schema.js';
 import { GatewayError } from '../../src/core/errors.js';
+import { outlineJson } from '../../src/core/json-outline.js';
 import { checkRequestLimits, countContentParts } from '../../src/server/request-limits.js';
 
 const limits = { ...ConfigSchema.parse({}).limits, maxMessages: 3, maxTools: 2, maxContentParts: 4, maxOutputTokens: 1000 };
@@ -73,5 +74,26 @@ describe('checkRequestLimits', () => {
 
   it('leaves values that are not numbers to the translators and the upstream', () => {
     assert.equal(refusal({ max_tokens: 'x', messages: {} }), undefined);
+  });
+});
+
+describe('checkRequestLimits on the outline the router phase reads', () => {
+  it('gives the verdict the whole body gives (long strings cut to "" change no count, number or type)', () => {
+    const text = (seed: string) => `${seed} ${'lorem ipsum '.repeat(40)}`;
+    const bodies: Array<Record<string, unknown>> = [
+      { messages: [user(text('a')), user([{ type: 'text', text: text('b') }, { type: 'image_url', image_url: { url: text('c') } }])] },
+      { messages: [user(text('a')), user(text('b')), user(text('c')), user(text('d'))] },
+      { messages: [user([{ type: 'tool_result', content: [{ type: 'text', text: text('x') }, { type: 'text', text: text('y') }] }, { type: 'text', text: text('z') }])] },
+      { input: [text('embed one'), text('two'), text('three'), text('four'), text('five')] },
+      { input: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: text('r') }] }], max_output_tokens: 2000 },
+      { messages: [user(text('q'))], tools: [{ type: 'function', function: { name: 'f', description: text('d') } }, {}, {}], max_tokens: 5 },
+      { messages: [user(text('q'))], max_completion_tokens: 1001 },
+    ];
+    for (const body of bodies) {
+      const outline = JSON.parse(outlineJson(Buffer.from(JSON.stringify(body))) as string) as Record<string, unknown>;
+      assert.notDeepEqual(outline, body, 'the outline cut something');
+      assert.equal(refusal(outline)?.code, refusal(body)?.code, JSON.stringify(body).slice(0, 80));
+      assert.equal(countContentParts(outline), countContentParts(body));
+    }
   });
 });

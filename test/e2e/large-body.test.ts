@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startGateway, type Gateway } from '../helpers/gateway-harness.js';
+import { startAnthropicMock, type AnthropicMock } from '../mocks/anthropic-mock.js';
 import { startOpenAIMock, type OpenAIMock } from '../mocks/openai-mock.js';
 
 const MiB = 1024 * 1024;
@@ -48,5 +49,39 @@ models: [{ name: gpt-4o-mini, backends: [{ backend: openai, modelNameOverride: g
     assert.equal(response.status, 413);
     const error = (await response.json()) as { error?: { message?: string; type?: string } };
     assert.match(error.error?.message ?? '', /exceeds the limit/);
+  });
+});
+
+describe('large request bodies to a translating backend', () => {
+  let anthropic: AnthropicMock;
+  let gateway: Gateway;
+
+  before(async () => {
+    anthropic = await startAnthropicMock();
+    gateway = await startGateway({
+      configYaml: `
+backends: [{ name: claude, schema: Anthropic, endpoint: https://api.anthropic.com, auth: { anthropicApiKey: { value: test-anthropic-key } } }]
+models: [{ name: claude-sonnet, backends: [{ backend: claude, modelNameOverride: claude-sonnet-4-5-20250929 }] }]
+`,
+      upstreams: { claude: anthropic.url },
+      envoy: { bufferLimitBytes: 64 * MiB },
+    });
+  });
+  after(async () => {
+    await gateway.close();
+    await anthropic.close();
+  });
+
+  it('translates a 1 MiB OpenAI body (read by its outline in the router phase, parsed whole for the translator)', async () => {
+    const text = 'Ünïcode and "quotes" and \\ backslashes.\n'.repeat(24_000);
+    const body = JSON.stringify({ model: 'claude-sonnet', max_tokens: 64, messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: text }] });
+    assert.ok(Buffer.byteLength(body) > MiB);
+    const response = await fetch(`${gateway.baseURL}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    assert.equal(response.status, 200, await response.clone().text().then((answer) => answer.slice(0, 200)));
+    assert.equal(((await response.json()) as { object?: string }).object, 'chat.completion');
+    const sent = anthropic.requests.at(-1)?.body as { model: string; system?: unknown; messages: Array<{ content: unknown }> };
+    assert.equal(sent.model, 'claude-sonnet-4-5-20250929');
+    const content = sent.messages[0]?.content;
+    assert.equal(typeof content === 'string' ? content : (content as Array<{ text: string }>)[0]?.text, text);
   });
 });

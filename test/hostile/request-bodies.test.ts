@@ -67,7 +67,7 @@ const BAD: BadCase[] = [
   { name: 'stream is 1', body: JSON.stringify({ model: 'gpt-test', messages: HI, stream: 1 }), status: 400, param: 'stream' },
   { name: 'stream is an object', body: JSON.stringify({ model: 'gpt-test', messages: HI, stream: {} }), status: 400, param: 'stream' },
   // Bulky nested strings are not parsed in the router phase (their outline is): each is still checked as JSON.parse would.
-  { name: 'a raw newline inside a long message', body: `{"model":"gpt-test","messages":[{"role":"user","content":"${'a'.repeat(600)}\n${'b'.repeat(600)}"}]}`, status: 400, message: /invalid JSON/ },
+  { name: 'a raw newline inside a long message (over 16 KiB)', body: `{"model":"gpt-test","messages":[{"role":"user","content":"${'a'.repeat(20_000)}\n${'b'.repeat(600)}"}]}`, status: 400, message: /invalid JSON/ },
   { name: 'a raw NUL at the end of a long message', body: `{"model":"gpt-test","messages":[{"role":"user","content":"${'a'.repeat(1200)}\u0000"}]}`, status: 400, message: /invalid JSON/ },
   { name: 'an unknown escape (\\x) inside a long message', body: `{"model":"gpt-test","messages":[{"role":"user","content":"${'a'.repeat(600)}\\x41"}]}`, status: 400, message: /invalid JSON/ },
   { name: 'a short \\u escape inside a long message', body: `{"model":"gpt-test","messages":[{"role":"user","content":"${'a'.repeat(600)}\\u12G4"}]}`, status: 400, message: /invalid JSON/ },

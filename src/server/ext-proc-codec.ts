@@ -804,13 +804,26 @@ function writeOps(out: Buffer): number {
   return at;
 }
 
-function encodeMessage(spec: MessageSpec, object: object): Buffer {
+/** Answers from this size are written into the reused scratch buffer by serializeProcessingResponse. */
+const SCRATCH_FROM_BYTES = 8 * 1024;
+/** The scratch buffer is kept up to this size; a larger answer gets a buffer of its own. */
+const SCRATCH_MAX_BYTES = 8 * 1024 * 1024;
+let scratch: Buffer | undefined;
+
+/** A buffer for `size` bytes: a view of the scratch buffer when `reuse` and the size fits, else a new one. */
+function outputFor(size: number, reuse: boolean): Buffer {
+  if (!reuse || size < SCRATCH_FROM_BYTES || size > SCRATCH_MAX_BYTES) return Buffer.allocUnsafe(size);
+  if (scratch === undefined || scratch.length < size) scratch = Buffer.allocUnsafeSlow(Math.min(SCRATCH_MAX_BYTES, Math.max(size, scratch === undefined ? 0 : scratch.length * 2)));
+  return scratch.subarray(0, size);
+}
+
+function encodeMessage(spec: MessageSpec, object: object, reuse = false): Buffer {
   opCount = 0;
   lengthCount = 0;
   presentCount = 0;
   try {
     const size = fieldsSize(spec, object as Plain);
-    const output = Buffer.allocUnsafe(size);
+    const output = outputFor(size, reuse);
     const written = writeOps(output);
     if (written !== size) throw new Error(`ext_proc encoder wrote ${written} bytes, sized ${size}`);
     return output;
@@ -861,9 +874,20 @@ function constantAnswer(response: Plain): Buffer | undefined {
   return (cached.emptyResponse ??= encodeMessage(PROCESSING_RESPONSE, { [phase]: { response: {} } }));
 }
 
-/** grpc-js responseSerialize for the Process stream. */
+/** An answer's bytes, in a buffer of its own (or a shared constant one, which callers must not write into). */
 export function encodeProcessingResponse(response: ProcessingResponse): Buffer {
   return constantAnswer(response as Plain) ?? encodeMessage(PROCESSING_RESPONSE, response);
+}
+
+/**
+ * grpc-js responseSerialize for the Process stream: as encodeProcessingResponse, but an answer of 8 KiB or more (a
+ * replaced body) is written into one reused buffer instead of a new one. grpc-js copies the serialized message into
+ * its frame before it returns (server-interceptors.js `serializeMessage`), so the buffer is free again at once. A new
+ * 2 MB buffer per answer was memory outside V8's heap, whose growth sets off full garbage collections.
+ * test/proto/ext-proc-codec.test.ts pins grpc-js's copy.
+ */
+export function serializeProcessingResponse(response: ProcessingResponse): Buffer {
+  return constantAnswer(response as Plain) ?? encodeMessage(PROCESSING_RESPONSE, response, true);
 }
 
 /** The reverse direction (test clients). */
@@ -883,7 +907,7 @@ export function leanExtProcService(): ServiceDefinition {
       responseStream: true,
       requestSerialize: encodeProcessingRequest,
       requestDeserialize: decodeProcessingRequest,
-      responseSerialize: encodeProcessingResponse,
+      responseSerialize: serializeProcessingResponse,
       responseDeserialize: decodeProcessingResponse,
       originalName: 'process',
     },

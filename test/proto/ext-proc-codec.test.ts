@@ -12,6 +12,7 @@ import {
   decodeProcessingResponse,
   encodeProcessingRequest,
   encodeProcessingResponse,
+  serializeProcessingResponse,
 } from '../../src/server/ext-proc-codec.js';
 import { processingRequestType, processingResponseType } from '../../src/server/proto.js';
 import type { ProcessingRequest, ProcessingResponse } from '../../src/server/ext-proc-types.js';
@@ -299,6 +300,29 @@ describe('ext_proc codec: constant answers (shared buffers)', () => {
     }
     assert.deepStrictEqual(shared, before);
     assert.equal(encodeProcessingResponse(answer('response_body')), shared);
+  });
+});
+
+describe('ext_proc codec: the serializer grpc-js calls', () => {
+  it('large answers reuse one buffer, which grpc-js copies into each frame: earlier frames keep their bytes', { timeout: 10_000 }, () => {
+    const require = createRequire(import.meta.url);
+    const { BaseServerInterceptingCall } = require('@grpc/grpc-js/build/src/server-interceptors.js') as {
+      BaseServerInterceptingCall: { prototype: { serializeMessage(value: unknown): Buffer } };
+    };
+    const call = Object.create(BaseServerInterceptingCall.prototype) as { handler: unknown; serializeMessage(value: unknown): Buffer };
+    call.handler = { serialize: serializeProcessingResponse };
+    const bodies = [Buffer.alloc(300_000, 'a'), Buffer.alloc(20_000, 'b'), Buffer.alloc(2_000_000, 'c'), Buffer.alloc(100, 'd'), Buffer.alloc(9 * 1024 * 1024, 'e')];
+    const answers = bodies.map((body, index) => answer('request_headers', { replace: true, body, metadata: { content_length: body.length, attempt: index } }));
+    const frames = answers.map((each) => call.serializeMessage(each));
+    answers.forEach((each, index) => {
+      const expected = encodeProcessingResponse(each);
+      assert.deepStrictEqual(frames[index]?.subarray(5), expected, `frame ${index}`);
+      assert.deepStrictEqual(serializeProcessingResponse(each), expected);
+    });
+    // The reused buffer: two large answers in a row come back in the same memory.
+    const first = serializeProcessingResponse(answers[0] as ProcessingResponse);
+    const second = serializeProcessingResponse(answers[1] as ProcessingResponse);
+    assert.equal(first.buffer, second.buffer);
   });
 });
 

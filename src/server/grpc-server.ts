@@ -54,9 +54,9 @@ export async function startExtProcServer(options: ExtProcServerOptions): Promise
     'grpc.max_concurrent_streams': 100_000,
     'grpc.keepalive_permit_without_calls': 1,
     'grpc-node.max_session_memory': 256,
-    // Channelz (gRPC's introspection service) is not served here; its per-call and per-message bookkeeping (a
-    // Date.now() per message, counters per call) would be pure overhead.
-    'grpc.enable_channelz': 0,
+    // Channelz stays on although it is not served: grpc-js (1.14) registers sessions for forceShutdown only in its
+    // channelz session handler, so with 'grpc.enable_channelz': 0 a drain's deadline cuts no stream
+    // (test/server/drain.test.ts hangs).
   });
   // Before the first request: loading a tokenizer on demand would cost that request ~200 ms, Envoy's default
   // message timeout. Only the encodings the configured models need are loaded; fully optimised only when a reserve

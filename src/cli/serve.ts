@@ -36,11 +36,14 @@ export const runServe: CommandRun = async (args, io, components) => {
   if (!listen.ok) return usageError(io, `--listen ${listen.error}`);
   const admin = parseListenAddress(stringFlag(flags.values, 'admin') ?? DEFAULT_ADMIN);
   if (!admin.ok) return usageError(io, `--admin ${admin.error}`);
+  const heapGrowth = heapGrowingPercent(io.env);
+  if (!heapGrowth.ok) return usageError(io, heapGrowth.error);
   return serve({
     configPath: configPath(stringFlag(flags.values, 'config'), io.env),
     listen: listen.address,
     admin: admin.address,
     drainTimeoutMs: drainTimeout(io.env),
+    heapGrowingPercent: heapGrowth.percent,
     io,
     components,
     ...(certFile && keyFile ? { tls: { certFile, keyFile, ...(clientCaFile ? { clientCaFile } : {}) } } : {}),
@@ -69,6 +72,8 @@ export interface ServeOptions {
   listen: ListenAddress;
   admin: ListenAddress;
   drainTimeoutMs: number;
+  /** V8's --heap-growing-percent once serving (0: V8's own factor). */
+  heapGrowingPercent?: number;
   io: CommandIo;
   components: Components;
   /** Replaces the real gRPC server (unit tests of the signal handling). */
@@ -104,8 +109,20 @@ export async function serve(options: ServeOptions): Promise<number> {
   }
 }
 
-/** V8's heap growing factor once serving: the limit for the next full collection is 4x the live heap. */
-export const SERVING_HEAP_GROWING_PERCENT = 300;
+/** V8's heap growing factor once serving, unless LLM_EXTPROC_HEAP_GROWING_PERCENT says otherwise. */
+export const DEFAULT_HEAP_GROWING_PERCENT = 300;
+
+/**
+ * LLM_EXTPROC_HEAP_GROWING_PERCENT (an integer 0-1000), else DEFAULT_HEAP_GROWING_PERCENT; 0 leaves V8's own
+ * factor. Anything else is a usage error.
+ */
+export function heapGrowingPercent(env: NodeJS.ProcessEnv): { ok: true; percent: number } | { ok: false; error: string } {
+  const text = env['LLM_EXTPROC_HEAP_GROWING_PERCENT'];
+  if (text === undefined || text === '') return { ok: true, percent: DEFAULT_HEAP_GROWING_PERCENT };
+  const percent = Number(text);
+  if (!/^\d+$/.test(text) || percent > 1000) return { ok: false, error: `LLM_EXTPROC_HEAP_GROWING_PERCENT must be an integer from 0 to 1000, got "${text.slice(0, 40)}"` };
+  return { ok: true, percent };
+}
 
 /**
  * V8 starts a full (mark-compact) collection when its old generation, plus the memory outside its heap allocated
@@ -113,11 +130,11 @@ export const SERVING_HEAP_GROWING_PERCENT = 300;
  * (~15 MB) and a request with a 2 MB body allocates ~8 MB of buffers (the gRPC message, the edited body, the answer's
  * frame), so with V8's own factor such requests set off a full collection every other request: about half of their
  * CPU (docs/performance.md). V8 reads --heap-growing-percent at each collection; it is set once start-up is over,
- * so start-up's garbage is collected as before and the idle footprint does not change. Peak memory under load grows
- * instead: up to about 4x the live heap of garbage between collections.
+ * so start-up's garbage is collected as before and the idle footprint does not change. Memory under sustained load
+ * levels off higher instead (~25 MiB at 300): more garbage waits between collections.
  */
-function growHeapWhileServing(): void {
-  setFlagsFromString(`--heap-growing-percent=${SERVING_HEAP_GROWING_PERCENT}`);
+function growHeapWhileServing(percent: number): void {
+  if (percent > 0) setFlagsFromString(`--heap-growing-percent=${percent}`);
 }
 
 async function serveUntilSignal(options: ServeOptions, logger: Logger, signals: SignalSource, started: (service: Service) => void): Promise<number> {
@@ -149,7 +166,7 @@ async function serveUntilSignal(options: ServeOptions, logger: Logger, signals: 
   }
 
   started(service);
-  growHeapWhileServing();
+  growHeapWhileServing(options.heapGrowingPercent ?? 0);
   let onSecondSignal = (): void => undefined;
   const shutdownSignal = listenForSignals(signals, logger, () => onSecondSignal());
   try {

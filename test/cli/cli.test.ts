@@ -129,6 +129,14 @@ describe('llm-extproc usage errors', () => {
     assert.match(none.stderr, /^Usage:/);
   });
 
+  it('serve exits 2 naming LLM_EXTPROC_HEAP_GROWING_PERCENT when it is not an integer from 0 to 1000', async () => {
+    const runs = await Promise.all(['-1', '2.5', '1001', 'lots'].map((value) => cli(['serve', '--listen', '127.0.0.1:1', '--admin', '127.0.0.1:1'], { LLM_EXTPROC_HEAP_GROWING_PERCENT: value })));
+    for (const [index, run] of runs.entries()) {
+      assert.equal(run.code, 2, run.stderr);
+      assert.match(run.stderr, /LLM_EXTPROC_HEAP_GROWING_PERCENT must be an integer from 0 to 1000/, `value ${index}`);
+    }
+  });
+
   it('serve exits 1 listing the errors when the config is invalid', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'llm-extproc-cli-'));
     const path = join(dir, 'bad.yaml');

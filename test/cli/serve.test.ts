@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runServe, serve } from '../../src/cli/serve.js';
+import { DEFAULT_HEAP_GROWING_PERCENT, heapGrowingPercent, runServe, serve } from '../../src/cli/serve.js';
 import { createComponents } from '../../src/components.js';
 import type { ExtProcServerHandle, Service, StartExtProcServer } from '../../src/service.js';
 import { createLogger } from '../../src/logging.js';
@@ -220,3 +220,14 @@ function grpcHealth(address: string): Promise<string> {
     );
   });
 }
+
+describe('heapGrowingPercent', () => {
+  it('defaults to 300, takes 0-1000, and refuses anything else', () => {
+    assert.deepEqual(heapGrowingPercent({}), { ok: true, percent: DEFAULT_HEAP_GROWING_PERCENT });
+    assert.equal(DEFAULT_HEAP_GROWING_PERCENT, 300);
+    assert.deepEqual(heapGrowingPercent({ LLM_EXTPROC_HEAP_GROWING_PERCENT: '' }), { ok: true, percent: 300 });
+    assert.deepEqual(heapGrowingPercent({ LLM_EXTPROC_HEAP_GROWING_PERCENT: '0' }), { ok: true, percent: 0 });
+    assert.deepEqual(heapGrowingPercent({ LLM_EXTPROC_HEAP_GROWING_PERCENT: '1000' }), { ok: true, percent: 1000 });
+    for (const bad of ['-1', '1001', '1e2', ' 5', 'x']) assert.equal(heapGrowingPercent({ LLM_EXTPROC_HEAP_GROWING_PERCENT: bad }).ok, false, bad);
+  });
+});

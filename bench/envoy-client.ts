@@ -53,11 +53,22 @@ export interface ExchangeTiming {
 
 export type ExtProcClient = grpc.Client & { Process(): grpc.ClientDuplexStream<Message, Answer> };
 
+/** Envoy's default HTTP/2 stream and connection window (source/common/http/http_option_limits.h: 256 MiB). */
+export const ENVOY_HTTP2_WINDOW_BYTES = 256 * 1024 * 1024;
+
 /** A client for envoy.service.ext_proc.v3.ExternalProcessor at host:port (the reflection-based client the stand-in uses). */
 export function connect(address: string): ExtProcClient {
   const clientConstructor = extProcServiceDefinition.client();
-  const limits = { 'grpc.max_receive_message_length': 64 * 1024 * 1024, 'grpc.max_send_message_length': 64 * 1024 * 1024 };
-  return new clientConstructor(address, grpc.credentials.createInsecure(), limits) as unknown as ExtProcClient;
+  const options = {
+    'grpc.max_receive_message_length': 64 * 1024 * 1024,
+    'grpc.max_send_message_length': 64 * 1024 * 1024,
+    // Envoy's HTTP/2 receive windows (stream and connection) default to 256 MiB (Http2ProtocolOptions
+    // initial_stream_window_size / initial_connection_window_size), and the configs `llm-extproc envoy` writes keep
+    // them. grpc-js's client default is HTTP/2's 64 KiB, which would make a server wait for a WINDOW_UPDATE every
+    // 64 KiB of a large answer where Envoy would not.
+    'grpc-node.flow_control_window': ENVOY_HTTP2_WINDOW_BYTES,
+  };
+  return new clientConstructor(address, grpc.credentials.createInsecure(), options) as unknown as ExtProcClient;
 }
 
 /** One bidi stream: send a message, await the next answer. */

@@ -81,7 +81,6 @@ export async function startExtProcServer(options: ExtProcServerOptions): Promise
   if (parsed.address.kind === 'unix') await restrictSocket(parsed.address.path);
   let draining: Promise<void> | undefined;
   watchConnections(server, options.metrics, options.logger, () => draining !== undefined);
-  widenReceiveWindows(server, RECEIVE_WINDOW_BYTES);
   const address = parsed.address.kind === 'unix' ? `unix:${parsed.address.path}` : `${parsed.address.host}:${port}`;
   options.logger.info({ address, tls: options.credentials !== undefined }, 'ext_proc gRPC server listening');
 
@@ -109,30 +108,6 @@ export async function startExtProcServer(options: ExtProcServerOptions): Promise
       server.forceShutdown();
     },
   };
-}
-
-/**
- * The HTTP/2 receive window this server offers, per stream and per connection. Node's default is HTTP/2's 64 KiB,
- * so Envoy (whose own windows default to 256 MiB) would wait for a WINDOW_UPDATE every 64 KiB of a large request
- * body. A request body is buffered whole anyway (up to limits.maxRequestBodyBytes), so a wider window adds no
- * memory a message could not already take.
- */
-export const RECEIVE_WINDOW_BYTES = 16 * 1024 * 1024;
-
-/**
- * Offers `bytes` of receive window on every connection: the connection's window at once, the streams' through
- * SETTINGS. Reached through grpc-js's `http2Servers` map like watchConnections; without it the defaults stay
- * (test/server/connections.test.ts notices).
- */
-function widenReceiveWindows(server: grpc.Server, bytes: number): void {
-  const servers = (server as unknown as { http2Servers?: unknown }).http2Servers;
-  if (!(servers instanceof Map)) return;
-  for (const http2Server of servers.keys() as IterableIterator<Http2Server>) {
-    http2Server.on('session', (session: ServerHttp2Session) => {
-      session.setLocalWindowSize(bytes);
-      session.settings({ initialWindowSize: bytes });
-    });
-  }
 }
 
 /** Resets after Envoy's half-close before the warning: one in a while can be a timeout; Envoy's default close resets every stream. */

@@ -12,6 +12,8 @@
  * Written here rather than taken from a library: a streaming JSON parser builds every string it passes, and the
  * point is to build none of the long ones.
  */
+import { skipSpace } from './json.js';
+
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const COLON = 0x3a;
@@ -19,15 +21,15 @@ const COLON = 0x3a;
 /** Strings with fewer bytes between their quotes are kept: they cost less than the cut. */
 export const OUTLINE_MIN_CUT_BYTES = 256;
 
-const SIMPLE_ESCAPES = new Uint8Array(128);
-for (const char of '"\\/bfnrt') SIMPLE_ESCAPES[char.charCodeAt(0)] = 1;
+const decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
+
+/** The characters JSON allows after a backslash besides `u`: " \\ / b f n r t. */
+function isSimpleEscape(byte: number | undefined): boolean {
+  return byte === 0x22 || byte === 0x5c || byte === 0x2f || byte === 0x62 || byte === 0x66 || byte === 0x6e || byte === 0x72 || byte === 0x74;
+}
 
 function isHexDigit(byte: number | undefined): boolean {
   return byte !== undefined && ((byte >= 0x30 && byte <= 0x39) || ((byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x66));
-}
-
-function isSpace(byte: number | undefined): boolean {
-  return byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d;
 }
 
 /** No byte below 0x20 in bytes[from, to). Four bytes at a time over an aligned Uint32Array view. */
@@ -79,7 +81,7 @@ class StringReader {
       if (kind === 0x75) {
         if (!(isHexDigit(bytes[escape + 2]) && isHexDigit(bytes[escape + 3]) && isHexDigit(bytes[escape + 4]) && isHexDigit(bytes[escape + 5]))) return -1;
         from = escape + 6;
-      } else if (kind !== undefined && kind < 128 && SIMPLE_ESCAPES[kind] === 1) {
+      } else if (isSimpleEscape(kind)) {
         from = escape + 2;
       } else {
         return -1;
@@ -106,7 +108,8 @@ export function outlineJson(bytes: Uint8Array, minCutBytes = OUTLINE_MIN_CUT_BYT
     if (byte === QUOTE) {
       const close = reader.close(index);
       if (close === -1) return undefined;
-      if (depth >= 2 && close - index - 1 >= minCutBytes && !followedByColon(bytes, close + 1)) {
+      // Object keys are kept: a key is followed by a colon.
+      if (depth >= 2 && close - index - 1 >= minCutBytes && bytes[skipSpace(bytes, close + 1)] !== COLON) {
         if (!freeOfControlBytes(bytes, index + 1, close)) return undefined;
         kept.push(bytes.subarray(keptFrom, index + 1));
         keptBytes += index + 1 - keptFrom;
@@ -123,12 +126,4 @@ export function outlineJson(bytes: Uint8Array, minCutBytes = OUTLINE_MIN_CUT_BYT
   kept.push(bytes.subarray(keptFrom));
   keptBytes += length - keptFrom;
   return decoder.decode(Buffer.concat(kept, keptBytes));
-}
-
-const decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
-
-function followedByColon(bytes: Uint8Array, position: number): boolean {
-  let index = position;
-  while (isSpace(bytes[index])) index += 1;
-  return bytes[index] === COLON;
 }

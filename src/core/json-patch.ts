@@ -7,7 +7,7 @@
  * Duplicate keys: every occurrence is edited (JSON parsers disagree on which one wins).
  * The value text passed in must be valid JSON; it is inserted as given.
  */
-import { closingQuote, safeParseJson } from './json.js';
+import { closingQuote, isJsonSpace, safeParseJson, skipSpace } from './json.js';
 
 export interface MemberSpan {
   /** Decoded key. */
@@ -31,16 +31,6 @@ const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
-
-function isSpace(byte: number | undefined): boolean {
-  return byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d;
-}
-
-function skipSpace(bytes: Uint8Array, position: number): number {
-  let index = position;
-  while (isSpace(bytes[index])) index += 1;
-  return index;
-}
 
 /** Offset just past the string starting at `position` (a quote), or -1. */
 function scanString(bytes: Uint8Array, position: number): number {
@@ -77,7 +67,7 @@ function scanValue(bytes: Uint8Array, position: number): number {
   let index = position;
   while (index < bytes.length) {
     const byte = bytes[index] as number;
-    if (byte === 0x2c || byte === 0x7d || byte === 0x5d || isSpace(byte)) break;
+    if (byte === 0x2c || byte === 0x7d || byte === 0x5d || isJsonSpace(byte)) break;
     index += 1;
   }
   return index === position ? -1 : index;

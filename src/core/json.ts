@@ -1,7 +1,7 @@
 /** JSON helpers: parse into `unknown` without throwing; narrow with guards. */
-export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: string };
-
 import { isAscii } from 'node:buffer';
+
+export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: string };
 
 const decoder = new TextDecoder('utf-8', { fatal: false });
 
@@ -64,6 +64,18 @@ export function nestsDeeperThan(bytes: Uint8Array, maxDepth: number): boolean {
     }
   }
   return false;
+}
+
+/** JSON whitespace: space, tab, line feed, carriage return. */
+export function isJsonSpace(byte: number | undefined): boolean {
+  return byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d;
+}
+
+/** Offset of the first byte from `position` that is not JSON whitespace. */
+export function skipSpace(bytes: Uint8Array, position: number): number {
+  let index = position;
+  while (isJsonSpace(bytes[index])) index += 1;
+  return index;
 }
 
 /**

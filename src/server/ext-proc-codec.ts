@@ -15,6 +15,7 @@
  * The messages are described by the tables below (field numbers from proto/); unknown fields are skipped.
  */
 import type { ServiceDefinition } from '@grpc/grpc-js';
+import { internLatin1 } from '../core/intern.js';
 import type { ProcessingRequest, ProcessingResponse } from './ext-proc-types.js';
 import { WIRE_END_GROUP, WIRE_FIXED32, WIRE_FIXED64, WIRE_LENGTH, WIRE_START_GROUP, WIRE_VARINT } from './protobuf-wire.js';
 
@@ -368,16 +369,9 @@ function skipField(wireType: number, limit: number): void {
   if (position > limit) truncated();
 }
 
-/** Header names and metadata keys are short ASCII: building those directly beats a native call per string. */
+/** Header names and metadata keys are short ASCII, the same in every message: interned (src/core/intern.ts). */
 function readUtf8(start: number, stop: number): string {
-  if (stop - start > 24) return input.toString('utf8', start, stop);
-  let text = '';
-  for (let index = start; index < stop; index += 1) {
-    const byte = input[index] as number;
-    if (byte >= 0x80) return input.toString('utf8', start, stop);
-    text += String.fromCharCode(byte);
-  }
-  return text;
+  return internLatin1(input, start, stop, true) ?? input.toString('utf8', start, stop);
 }
 
 function decodeScalar(field: Field, end: number): unknown {

@@ -1,5 +1,11 @@
 /** Header maps as Envoy sends them (raw_value bytes) and header mutations as Envoy reads them (raw_value only). */
+import { internLatin1 } from '../core/intern.js';
 import type { HeaderMap, HeaderMutation, HeaderValueOption } from './ext-proc-types.js';
+
+/** A header value's bytes as Latin-1 (one character per byte); short, repeated values are shared. */
+function latin1(bytes: Uint8Array): string {
+  return internLatin1(bytes, 0, bytes.length) ?? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1');
+}
 
 /** Lower-case name -> value. Repeated headers are joined with ", " (as Envoy's inline headers are). */
 export function readHeaderMap(map: HeaderMap | undefined): Map<string, string> {
@@ -8,7 +14,7 @@ export function readHeaderMap(map: HeaderMap | undefined): Map<string, string> {
     if (!entry.key) continue;
     const key = entry.key.toLowerCase();
     // Envoy 1.32+ sends only raw_value; `value` is read as a fallback for older builds.
-    const value = entry.raw_value && entry.raw_value.length > 0 ? Buffer.from(entry.raw_value).toString('latin1') : (entry.value ?? '');
+    const value = entry.raw_value && entry.raw_value.length > 0 ? latin1(entry.raw_value) : (entry.value ?? '');
     const previous = headers.get(key);
     headers.set(key, previous === undefined ? value : `${previous}, ${value}`);
   }

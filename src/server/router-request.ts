@@ -98,6 +98,7 @@ export const OUTLINE_MIN_BODY_BYTES = 16 * 1024;
 /** Schemas whose requests are the client's bytes with top-level edits (src/translators/openai/build-openai-request.ts). */
 const BYTE_EDIT_SCHEMAS: ReadonlySet<string> = new Set(['OpenAI', 'AzureOpenAI']);
 const byteEditOnly = new WeakMap<RuntimeConfig, boolean>();
+const modelByteEditOnly = new WeakMap<ModelConfig, boolean>();
 
 /** Every backend of the config sends the client's bytes (no translator parses the body): the outline always pays. */
 function onlyByteEdits(config: RuntimeConfig): boolean {
@@ -105,6 +106,16 @@ function onlyByteEdits(config: RuntimeConfig): boolean {
   if (only === undefined) {
     only = [...config.backends.values()].every((backend) => BYTE_EDIT_SCHEMAS.has(backend.schema));
     byteEditOnly.set(config, only);
+  }
+  return only;
+}
+
+/** Every backend this model may go to sends the client's bytes: an attempt never reads the parsed body. */
+function modelOnlyByteEdits(config: RuntimeConfig, model: ModelConfig): boolean {
+  let only = modelByteEditOnly.get(model);
+  if (only === undefined) {
+    only = model.backends.every((ref) => BYTE_EDIT_SCHEMAS.has(config.backends.get(ref.backend)?.schema ?? ''));
+    modelByteEditOnly.set(model, only);
   }
   return only;
 }
@@ -141,6 +152,14 @@ class RouterRequest implements ParsedRequest {
 
   get body(): Readonly<Record<string, unknown>> {
     return (this.parsedBody ??= parseBody(this.rawBody));
+  }
+
+  /**
+   * Lets the parsed body go (read again from the raw bytes if anything asks): an exchange waiting for its response
+   * then keeps the raw body only, which every attempt to a backend that sends the client's bytes is built from.
+   */
+  releaseParsedBody(): void {
+    this.parsedBody = undefined;
   }
 }
 
@@ -187,7 +206,9 @@ async function handleBody(exchange: Exchange, rawBody: Uint8Array): Promise<Proc
   const headers = new HeaderChanges().set(MODEL_HEADER, requestModel);
   if (exchange.config.file.envoy.upstreamFilter) {
     headers.remove(BACKEND_HEADER);
-    return answer('request_body', { headers, clearRouteCache: true, metadata: requestPhaseCosts(exchange) });
+    const reply = answer('request_body', { headers, clearRouteCache: true, metadata: requestPhaseCosts(exchange) });
+    if (modelOnlyByteEdits(exchange.config, model)) request.releaseParsedBody();
+    return reply;
   }
   // Router-only mode: choose the backend here and translate in this answer.
   const ref = pickBackendRef(model);
@@ -201,12 +222,14 @@ async function handleBody(exchange: Exchange, rawBody: Uint8Array): Promise<Proc
   exchange.span?.inject(built.headers);
   // A buffered body replaced with header mode SEND: content-length must match in the same answer.
   built.headers.set('content-length', String(built.body.length));
-  return answer('request_body', {
+  const reply = answer('request_body', {
     headers: built.headers,
     body: built.body,
     clearRouteCache: true,
     metadata: { ...requestPhaseCosts(exchange, backend.name), backend_name: backend.name, model_name_override: built.attempt.ctx.upstreamModel },
   });
+  if (modelOnlyByteEdits(exchange.config, model)) request.releaseParsedBody();
+  return reply;
 }
 
 /** Reads the exchange id the router-level stream wrote, from the metadata Envoy forwards. */

@@ -73,30 +73,38 @@ const responseMessages: ProcessingRequest[] = [
 /** The oneof case each answer names. */
 const phases = (answers: readonly ProcessingResponse[]) => answers.map((answer) => Object.keys(answer).find((key) => key !== 'dynamic_metadata' && key !== 'mode_override'));
 
+/** The Process handler the server registers, wired by createService on `config`, without gRPC. */
+async function inProcessHandler(config: string, registry = new ExchangeRegistry()): Promise<{ handler: (call: ProcessCall) => void; service: Service }> {
+  const dir = mkdtempSync(join(tmpdir(), 'llm-extproc-loop-'));
+  writeFileSync(join(dir, 'config.yaml'), config);
+  let handler: ((call: ProcessCall) => void) | undefined;
+  const startServer: StartExtProcServer = async (options) => {
+    handler = createProcessHandler(
+      { configStore: options.configStore, registry, metrics: options.metrics, logger: options.logger, translators: options.translators },
+      { add: () => {}, delete: () => {} },
+    );
+    return { address: 'in-process', drain: async () => {}, forceClose: () => {} };
+  };
+  const service = await createService({
+    configPath: join(dir, 'config.yaml'),
+    listen: { kind: 'tcp', host: '127.0.0.1', port: 0 },
+    admin: { kind: 'tcp', host: '127.0.0.1', port: 0 },
+    env: {},
+    logger: createLogger({ level: 'silent' }),
+    components: createComponents(),
+    watch: false,
+    startServer,
+  });
+  if (!handler) throw new Error('createService did not start the server');
+  return { handler, service };
+}
+
 describe('Process stream loop', { timeout: 60_000 }, () => {
   let service: Service;
   let handler: (call: ProcessCall) => void;
 
   before(async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'llm-extproc-loop-'));
-    writeFileSync(join(dir, 'config.yaml'), CONFIG);
-    const startServer: StartExtProcServer = async (options) => {
-      handler = createProcessHandler(
-        { configStore: options.configStore, registry: new ExchangeRegistry(), metrics: options.metrics, logger: options.logger, translators: options.translators },
-        { add: () => {}, delete: () => {} },
-      );
-      return { address: 'in-process', drain: async () => {}, forceClose: () => {} };
-    };
-    service = await createService({
-      configPath: join(dir, 'config.yaml'),
-      listen: { kind: 'tcp', host: '127.0.0.1', port: 0 },
-      admin: { kind: 'tcp', host: '127.0.0.1', port: 0 },
-      env: {},
-      logger: createLogger({ level: 'silent' }),
-      components: createComponents(),
-      watch: false,
-      startServer,
-    });
+    ({ handler, service } = await inProcessHandler(CONFIG));
   });
 
   after(async () => {
@@ -147,5 +155,57 @@ describe('Process stream loop', { timeout: 60_000 }, () => {
     await new Promise((resolve) => setImmediate(resolve));
     assert.deepEqual(phases(call.written), ['request_headers']);
     assert.equal(call.ends, 0);
+  });
+});
+
+describe('the parsed request body while an exchange waits for its response', { timeout: 60_000 }, () => {
+  // Dual mode, one backend that sends the client's bytes and one that translates: the router phase parses small
+  // bodies whole (a translator may need them), then lets the parsed body go when no backend of the model reads it.
+  const MIXED = `
+backends:
+  - { name: openai, schema: OpenAI, endpoint: https://api.openai.com, prefix: /v1, auth: { apiKey: { value: sk-loop-test-key } } }
+  - { name: anthropic, schema: Anthropic, endpoint: https://api.anthropic.com, auth: { anthropicApiKey: { value: sk-ant-loop-test } } }
+models:
+  - { name: gpt-4o-mini, backends: [{ backend: openai }] }
+  - { name: claude, backends: [{ backend: anthropic, modelNameOverride: claude-sonnet-4-5 }] }
+`;
+  const registry = new ExchangeRegistry();
+  let service: Service;
+  let handler: (call: ProcessCall) => void;
+
+  before(async () => {
+    ({ handler, service } = await inProcessHandler(MIXED, registry));
+  });
+
+  after(async () => {
+    await service.close();
+  });
+
+  /** Sends a request's headers and body on a router stream; the exchange once its body is answered. */
+  async function routed(model: string): Promise<{ held: unknown; body: unknown; sent: unknown }> {
+    const sent = { model, messages: [{ role: 'user', content: `hello ${'x'.repeat(600)}` }], max_tokens: 16 };
+    const call = new RecordingCall();
+    handler(call as unknown as ProcessCall);
+    call.send(requestMessages[0] as ProcessingRequest);
+    call.send({ request: 'request_body', request_body: { body: Buffer.from(JSON.stringify(sent)), end_of_stream: true } } as ProcessingRequest);
+    const answers = await call.answers(2);
+    assert.deepEqual(phases(answers), ['request_headers', 'request_body']);
+    const id = answers[0]?.dynamic_metadata?.fields?.['io.envoy.ai_gateway']?.structValue?.fields?.['llm_extproc_exchange_id']?.stringValue;
+    const request = registry.get(String(id))?.request;
+    assert.ok(request, 'the exchange is registered with its request');
+    const held = (request as unknown as { parsedBody?: unknown }).parsedBody;
+    return { held, body: request.body, sent };
+  }
+
+  it('keeps only the raw body for a model whose backends send the client bytes; reading it parses it again, the same', async () => {
+    const { held, body, sent } = await routed('gpt-4o-mini');
+    assert.equal(held, undefined);
+    assert.deepEqual(body, sent);
+  });
+
+  it('keeps the parsed body for a model whose backend translates it', async () => {
+    const { held, body, sent } = await routed('claude');
+    assert.deepEqual(held, sent);
+    assert.equal(body, held);
   });
 });

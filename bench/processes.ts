@@ -1,5 +1,5 @@
 /**
- * The processes under test: the built service (`node dist/main.js serve --config FILE`) and the no-op baseline
+ * The processes under test: the built service (`node dist/bundle/main.js serve --config FILE`) and the no-op baseline
  * (bench/noop-ext-proc.mjs), each a child process, plus what /proc says about them (CPU time, RSS).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -8,7 +8,7 @@ import { freePort } from '../test/helpers/ports.js';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
-export const DIST_MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+export const DIST_MAIN = fileURLToPath(new URL('../dist/bundle/main.js', import.meta.url));
 export const NOOP_SERVER = fileURLToPath(new URL('./noop-ext-proc.mjs', import.meta.url));
 
 export interface ServerProcess {
@@ -140,7 +140,7 @@ export async function startBaseline(): Promise<ServerProcess> {
   return { name: 'baseline', pid: child.pid ?? -1, address: `127.0.0.1:${port}`, readyMs, stop: stopper(child) };
 }
 
-/** Runs `node dist/main.js validate --config FILE`; resolves with the wall time in ms and the exit code. */
+/** Runs `node dist/bundle/main.js validate --config FILE`; resolves with the wall time in ms and the exit code. */
 export function timeValidate(configPath: string): Promise<{ ms: number; code: number | null }> {
   const started = performance.now();
   const child = track(spawn(process.execPath, [DIST_MAIN, 'validate', '--config', configPath], { cwd: REPO_ROOT, stdio: 'ignore' }));

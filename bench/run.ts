@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: the built service (`node dist/main.js serve`, a child process with a config file in a temp
+ * `npm run bench`: the built service (`node dist/bundle/main.js serve`, a child process with a config file in a temp
  * dir) against a no-op ext_proc baseline (bench/noop-ext-proc.mjs, another child process), both driven by the
  * same Envoy imitation (bench/envoy-client.ts). Scenarios 1-9 of issue #9; see docs/performance.md.
  *
@@ -45,13 +45,13 @@ function selected(only: string[] | undefined, scenario: { scenario: number; id: 
   return only === undefined || only.some((token) => token === String(scenario.scenario) || scenario.id.startsWith(token));
 }
 
-/** Warns when a file under src/ is newer than dist/main.js (the bench measures dist/, not src/). */
+/** Warns when a file under src/ is newer than the built entry (the bench measures dist/, not src/). */
 function checkBuild(): void {
-  if (!existsSync(DIST_MAIN)) throw new Error('dist/main.js is missing: run `npm run build` first');
+  if (!existsSync(DIST_MAIN)) throw new Error('dist/bundle/main.js is missing: run `npm run build` first');
   const built = statSync(DIST_MAIN).mtimeMs;
   const newest = (dir: string): number =>
     Math.max(0, ...readdirSync(dir, { withFileTypes: true }).map((entry) => (entry.isDirectory() ? newest(join(dir, entry.name)) : statSync(join(dir, entry.name)).mtimeMs)));
-  if (newest(join(REPO_ROOT, 'src')) > built) log('WARNING: src/ has changes newer than dist/main.js; run `npm run build` to measure them');
+  if (newest(join(REPO_ROOT, 'src')) > built) log('WARNING: src/ has changes newer than dist/bundle/main.js; run `npm run build` to measure them');
 }
 
 async function profile(only: string[] | undefined, quick: boolean, configPath: string): Promise<ProfileSummary[]> {

@@ -15,8 +15,8 @@ const { values } = parseArgs({
     'default-close': { type: 'boolean', default: false },
   },
 });
-if (!existsSync(new URL('../dist/main.js', import.meta.url))) {
-  console.error('dist/main.js is missing: run `npm run build` first');
+if (!existsSync(new URL('../dist/bundle/main.js', import.meta.url))) {
+  console.error('dist/bundle/main.js is missing: run `npm run build` first');
   process.exit(2);
 }
 const env = Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => entry[0].startsWith('MALLOC_') && entry[1] !== undefined));

@@ -6,7 +6,7 @@
 import { pathToFileURL } from 'node:url';
 import { commandUsageText, findCommand, usageText, type CommandIo } from './cli/commands.js';
 import { createComponents, type Components } from './components.js';
-import { packageVersion } from './version.js';
+import { packageVersion } from './core/package-version.js';
 
 const processIo: CommandIo = {
   stdout: (text) => void process.stdout.write(text),

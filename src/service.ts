@@ -24,7 +24,7 @@ import type { ServerCredentials } from '@grpc/grpc-js';
 import { checkTranslatorTable, unservableBackends, type TranslatorTable } from './translators/table.js';
 import { spanSettingsFromEnv, tracingFromEnv } from './tracing/env.js';
 import type { Tracing } from './tracing/types.js';
-import { packageVersion } from './version.js';
+import { packageVersion } from './core/package-version.js';
 
 /** Thrown by createService when the service cannot start; `problems` lists every reason. */
 export class StartupError extends Error {

@@ -12,8 +12,9 @@
  *
  * @see https://github.com/google/cel-spec
  */
-import { Environment } from '@marcbachmann/cel-js';
-import { UnsignedInt } from '@marcbachmann/cel-js/evaluator';
+import { createRequire } from 'node:module';
+import type { Environment } from '@marcbachmann/cel-js';
+import type { UnsignedInt } from '@marcbachmann/cel-js/evaluator';
 
 export const CEL_STRING_VARIABLES = ['model', 'backend'] as const;
 export const CEL_INT_VARIABLES = [
@@ -58,8 +59,22 @@ export type CompileResult = { ok: true; compiled: CompiledCel } | { ok: false; e
 let environment: Environment | undefined;
 const compiledByExpression = new Map<string, CompileResult>();
 
+/**
+ * The CEL library, required on the first compile: its ~13 modules cost ~30 ms of start-up, which a config without
+ * CEL costs never needs. It is an ES module; Node 20.19+ requires those synchronously (no top-level await in it).
+ */
+let cel: { Environment: typeof Environment; UnsignedInt: typeof UnsignedInt } | undefined;
+function loadCel(): NonNullable<typeof cel> {
+  if (cel) return cel;
+  const require = createRequire(import.meta.url);
+  const { Environment } = require('@marcbachmann/cel-js') as typeof import('@marcbachmann/cel-js');
+  const { UnsignedInt } = require('@marcbachmann/cel-js/evaluator') as typeof import('@marcbachmann/cel-js/evaluator');
+  cel = { Environment, UnsignedInt };
+  return cel;
+}
+
 function createEnvironment(): Environment {
-  let env = new Environment();
+  let env = new (loadCel().Environment)();
   for (const name of CEL_STRING_VARIABLES) env = env.registerVariable(name, 'string');
   for (const name of CEL_INT_VARIABLES) env = env.registerVariable(name, 'int');
   return env;
@@ -144,7 +159,7 @@ function runProgram(program: Program, variables: CelVariables): RawOutcome {
   }
   if (typeof result === 'bigint') return { ok: true, value: Number(result) };
   if (typeof result === 'number' && Number.isFinite(result)) return { ok: true, value: result };
-  if (result instanceof UnsignedInt) return { ok: true, value: Number(result.valueOf()) };
+  if (result instanceof loadCel().UnsignedInt) return { ok: true, value: Number(result.valueOf()) };
   return { ok: false, error: `result is not a number (${typeof result})` };
 }
 

@@ -28,7 +28,7 @@ describe('npm run bench --quick', { timeout: 90_000 }, () => {
   });
 
   it('writes a JSON report with every field and finite numbers (passthrough, startup)', { timeout: 90_000 }, async () => {
-    assert.ok(existsSync(join(ROOT, 'dist/main.js')), 'dist/main.js is missing: run npm run build (npm test does)');
+    assert.ok(existsSync(join(ROOT, 'dist/bundle/main.js')), 'dist/bundle/main.js is missing: run npm run build (npm test does)');
     const out = join(directory, 'results.json');
     let output = '';
     bench = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--quick', '--only', 'passthrough,startup', '--out', out], {

@@ -1,6 +1,7 @@
 /**
- * Everything that starts the product starts the same entry, the compiled `node dist/main.js`: `npm start`, the
- * `llm-extproc` bin, the container image, docker compose, and the Kubernetes / Envoy Gateway manifests. A drift
+ * Everything that starts the product starts the same entry, the compiled and bundled `node dist/bundle/main.js`:
+ * `npm start`, the `llm-extproc` bin, the container image, docker compose, and the Kubernetes / Envoy Gateway
+ * manifests. A drift
  * here means one way of running the product tests something the others do not ship. test/process/ runs exactly
  * that entry.
  */
@@ -13,7 +14,7 @@ import { parse, parseAllDocuments } from 'yaml';
 import { productCommand } from '../helpers/product-command.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const ENTRY = ['node', 'dist/main.js'];
+const ENTRY = ['node', 'dist/bundle/main.js'];
 const IMAGE = 'llm-extproc';
 const MANIFEST_DIRS = ['envoy/kubernetes/sidecar', 'envoy/gateway'];
 const MANIFESTS_RUNNING_THE_IMAGE = ['envoy/kubernetes/sidecar/deployment.yaml', 'envoy/gateway/extproc.yaml'];
@@ -107,9 +108,9 @@ function productContainers(): Map<string, Container[]> {
   return byFile;
 }
 
-describe('entry points: everything starts node dist/main.js', OPTIONS, () => {
-  it('npm start runs the compiled dist/main.js serve, built by npm ci (prepare) and npm test', OPTIONS, () => {
-    assert.equal(packageJson.scripts?.['start'], `${ENTRY.join(' ')} serve`, 'package.json scripts.start drifted from "node dist/main.js serve"');
+describe('entry points: everything starts node dist/bundle/main.js', OPTIONS, () => {
+  it('npm start runs the compiled dist/bundle/main.js serve, built by npm ci (prepare) and npm test', OPTIONS, () => {
+    assert.equal(packageJson.scripts?.['start'], `${ENTRY.join(' ')} serve`, 'package.json scripts.start drifted from "node dist/bundle/main.js serve"');
     assert.deepEqual(
       productCommand(),
       { command: process.execPath, args: [...ENTRY.slice(1), 'serve'] },
@@ -117,7 +118,8 @@ describe('entry points: everything starts node dist/main.js', OPTIONS, () => {
     );
     assert.equal(packageJson.dependencies?.['tsx'], undefined, 'tsx is for development only: production runs compiled JavaScript');
     assert.match(packageJson.scripts?.['prepare'] ?? '', /npm run build/, 'npm ci must build dist/ (prepare script)');
-    assert.match(packageJson.scripts?.['build'] ?? '', /tsc -p tsconfig\.build\.json/);
+    assert.match(packageJson.scripts?.['build'] ?? '', /^tsc -p tsconfig\.build\.json && node scripts\/bundle\.mjs$/, 'build: tsc, then the bundle of its output');
+    assert.equal(packageJson.dependencies?.['esbuild'], undefined, 'esbuild bundles at build time only');
     assert.match(packageJson.scripts?.['test'] ?? '', /npm run build/, 'npm test must build what the process-level suite runs');
   });
 
@@ -127,11 +129,11 @@ describe('entry points: everything starts node dist/main.js', OPTIONS, () => {
     }
   });
 
-  it('the llm-extproc bin hands the command line to runCli from dist/main.js', OPTIONS, async () => {
+  it('the llm-extproc bin hands the command line to runCli from dist/bundle/main.js', OPTIONS, async () => {
     const bin = packageJson.bin?.['llm-extproc'];
     assert.equal(bin, 'bin/llm-extproc.js', 'package.json bin.llm-extproc drifted from bin/llm-extproc.js');
     const text = read(bin);
-    assert.match(text, /new URL\(\s*['"]\.\.\/dist\/main\.js['"]/, `${bin} no longer loads ../dist/main.js`);
+    assert.match(text, /new URL\(\s*['"]\.\.\/dist\/bundle\/main\.js['"]/, `${bin} no longer loads ../dist/bundle/main.js`);
     assert.match(text, /\{\s*runCli\s*\}\s*=\s*await\s+import\(/, `${bin} no longer imports runCli`);
     assert.match(text, /\brunCli\(\s*process\.argv\.slice\(2\)\s*\)/, `${bin} no longer calls runCli(process.argv.slice(2))`);
     const main = (await import('../../src/main.js')) as { runCli?: unknown };
@@ -172,6 +174,31 @@ describe('entry points: everything starts node dist/main.js', OPTIONS, () => {
         const args = argv(container.args);
         assert.equal(args[0], 'serve', `${where} args must start with "serve", got ${JSON.stringify(container.args)}`);
       }
+    }
+  });
+
+  it("the bundle holds the service's own modules and imports only packages production installs", OPTIONS, () => {
+    const dir = join(ROOT, 'dist/bundle');
+    const files = readdirSync(dir).filter((name) => name.endsWith('.js'));
+    assert.ok(files.includes('main.js'), 'dist/bundle/main.js is missing: run npm run build (npm test does)');
+    const installed = new Set(Object.keys(packageJson.dependencies ?? {}));
+    const specifiers = new Set<string>();
+    for (const file of files) {
+      const text = read(`dist/bundle/${file}`);
+      for (const match of text.matchAll(/(?:^|[\s;])(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)|\brequire\w*\(\s*['"]([^'"]+)['"]\s*\)/gm)) {
+        specifiers.add(match[1] ?? match[2] ?? match[3] ?? '');
+      }
+    }
+    assert.ok(specifiers.size > 10, `found only ${specifiers.size} import specifiers`);
+    for (const specifier of specifiers) {
+      if (specifier.startsWith('node:')) continue;
+      // A relative import must stay inside the bundle: the service's own modules are bundled, not loaded from dist/.
+      if (specifier.startsWith('.')) {
+        assert.match(specifier, /^\.\/[\w.-]+\.js$/, `the bundle imports ${specifier} from outside dist/bundle/`);
+        continue;
+      }
+      const name = specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : (specifier.split('/')[0] ?? '');
+      assert.ok(installed.has(name), `the bundle imports ${specifier}, which is not a production dependency`);
     }
   });
 });

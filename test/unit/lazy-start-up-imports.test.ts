@@ -1,6 +1,7 @@
 /**
  * Packages the serve path loads on first use, not when it is imported: tiktoken (its import compiles a 5.6 MB WASM
- * module) and @smithy/eventstream-codec (a dozen @smithy/core modules, for AWS streams only). Each check runs in a
+ * module), @smithy/eventstream-codec (a dozen @smithy/core modules, for AWS streams only) and the CEL library (for
+ * CEL costs only; an ES module, so its loads are seen through a module hook). Each check runs in a
  * fresh child process, since this one may have loaded them already; a CommonJS package, however imported, is in
  * require.cache under its resolved path once loaded.
  */
@@ -79,5 +80,32 @@ console.log(loaded('@smithy/eventstream-codec'));
 console.log(result.error?.code ?? 'ok', result.messages.length, new TextDecoder().decode(result.messages[0].body));
 `);
     assert.deepEqual(lines, ['false', 'true', 'ok 1 {"a":1}']);
+  });
+
+  it('the CEL library is loaded by the first CEL compile, not by the serve path', async () => {
+    // ES modules are not in require.cache when imported: a load hook reports every module URL loaded from here on.
+    const lines = await inChild(`
+import { register } from 'node:module';
+import { MessageChannel } from 'node:worker_threads';
+const { port1, port2 } = new MessageChannel();
+const urls = [];
+port1.on('message', (url) => urls.push(url));
+port1.unref();
+const hook = 'export function initialize({ port }) { globalThis.reportTo = port; } export async function load(url, context, next) { globalThis.reportTo.postMessage(url); return next(url, context); }';
+register('data:text/javascript,' + encodeURIComponent(hook), { data: { port: port2 }, transferList: [port2] });
+const celLoaded = async () => {
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  return urls.some((url) => url.includes('/@marcbachmann/cel-js/')) || loaded('@marcbachmann/cel-js');
+};
+await import('./src/cli/serve.ts');
+await import('./src/service.ts');
+const { createComponents } = await import('./src/components.ts');
+createComponents();
+const { compileCel, evaluateCel } = await import('./src/costs/cel.ts');
+console.log(urls.some((url) => url.endsWith('/src/costs/cel.ts')), await celLoaded());
+const compiled = compileCel('input_tokens * 2 + 1');
+console.log(await celLoaded(), compiled.ok && evaluateCel(compiled.compiled, { model: 'm', backend: 'b', input_tokens: 3, cached_input_tokens: 0, cache_creation_input_tokens: 0, output_tokens: 0, reasoning_tokens: 0, total_tokens: 3 }, 'k'));
+`);
+    assert.deepEqual(lines, ['true false', 'true 7']);
   });
 });

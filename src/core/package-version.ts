@@ -1,11 +1,14 @@
-/** The package's version, from the package.json beside src/ and dist/ alike ('unknown' when it cannot be read). */
+/**
+ * The package's version, from the package.json two levels up: above src/core/, dist/core/ and dist/bundle/ alike
+ * ('unknown' when it cannot be read).
+ */
 import { readFile } from 'node:fs/promises';
-import { isRecord, safeParseJson } from './core/json.js';
+import { isRecord, safeParseJson } from './json.js';
 
 export async function packageVersion(): Promise<string> {
   let text: string;
   try {
-    text = await readFile(new URL('../package.json', import.meta.url), 'utf8');
+    text = await readFile(new URL('../../package.json', import.meta.url), 'utf8');
   } catch {
     return 'unknown';
   }

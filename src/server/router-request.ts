@@ -139,6 +139,17 @@ function bodyShape(exchange: Exchange, rawBody: Uint8Array): { shape: unknown; w
   return { shape: parseBody(rawBody), whole: true };
 }
 
+/**
+ * The body bytes an exchange keeps until its response ends, in memory of their own when they are a small view into a
+ * larger buffer. A gRPC message under 4 KiB is a slice of Node's shared 8 KiB allocation pool, so a held 2 KB body
+ * would keep a whole pool slab (and the other messages in it) alive for as long as the response takes. Large
+ * bodies have a buffer of their own already and are not copied.
+ */
+export function ownedBytes(view: Uint8Array): Uint8Array {
+  if (view.byteLength * 2 > view.buffer.byteLength) return view;
+  return new Uint8Array(view);
+}
+
 /** The request as the router phase read it. The whole body is parsed on the first read of `body` (a translator, a reserve estimate, a span); an OpenAI passthrough never reads it. */
 class RouterRequest implements ParsedRequest {
   constructor(
@@ -199,7 +210,7 @@ async function handleBody(exchange: Exchange, rawBody: Uint8Array): Promise<Proc
   const operation = exchange.endpoint?.operation;
   const stream = shape['stream'] === true && operation !== 'embeddings' && exchange.endpoint?.local !== 'count_tokens';
   const clientWantsUsage = isRecord(streamOptions) && streamOptions['include_usage'] === true;
-  const request = new RouterRequest(rawBody, whole ? shape : undefined, requestModel, model, stream, clientWantsUsage);
+  const request = new RouterRequest(ownedBytes(rawBody), whole ? shape : undefined, requestModel, model, stream, clientWantsUsage);
   exchange.request = request;
   exchange.span?.request({ model: requestModel, body: request.body, stream });
 

@@ -14,6 +14,7 @@ import { createLogger } from '../../src/logging.js';
 import { createService, type Service, type StartExtProcServer } from '../../src/service.js';
 import { createProcessHandler, type ProcessCall } from '../../src/server/ext-proc-service.js';
 import { ExchangeRegistry } from '../../src/server/exchange.js';
+import { ownedBytes } from '../../src/server/router-request.js';
 import type { ProcessingRequest, ProcessingResponse } from '../../src/server/ext-proc-types.js';
 
 const CONFIG = `
@@ -182,7 +183,7 @@ models:
   });
 
   /** Sends a request's headers and body on a router stream; the exchange once its body is answered. */
-  async function routed(model: string): Promise<{ held: unknown; body: unknown; sent: unknown }> {
+  async function routed(model: string): Promise<{ held: unknown; body: unknown; sent: unknown; rawBody: Uint8Array }> {
     const sent = { model, messages: [{ role: 'user', content: `hello ${'x'.repeat(600)}` }], max_tokens: 16 };
     const call = new RecordingCall();
     handler(call as unknown as ProcessCall);
@@ -194,7 +195,7 @@ models:
     const request = registry.get(String(id))?.request;
     assert.ok(request, 'the exchange is registered with its request');
     const held = (request as unknown as { parsedBody?: unknown }).parsedBody;
-    return { held, body: request.body, sent };
+    return { held, body: request.body, sent, rawBody: request.rawBody };
   }
 
   it('keeps only the raw body for a model whose backends send the client bytes; reading it parses it again, the same', async () => {
@@ -207,5 +208,20 @@ models:
     const { held, body, sent } = await routed('claude');
     assert.deepEqual(held, sent);
     assert.equal(body, held);
+  });
+
+  it('keeps a small body in memory of its own, not as a view that holds a pooled buffer; a large one as it came', async () => {
+    const pooled = Buffer.from('{"model":"gpt-4o-mini","messages":[]}');
+    assert.ok(pooled.buffer.byteLength > pooled.length * 2, 'Buffer.from of a short string is a slice of the pool');
+    const owned = ownedBytes(pooled);
+    assert.deepEqual(Buffer.from(owned), pooled);
+    assert.notEqual(owned.buffer, pooled.buffer);
+    assert.equal(owned.buffer.byteLength, pooled.length);
+    const large = Buffer.alloc(64 * 1024, 0x20);
+    assert.equal(ownedBytes(large), large);
+    // The router keeps the body it was sent (a pooled slice here) in a buffer of its own.
+    const { rawBody, sent } = await routed('claude');
+    assert.equal(rawBody.buffer.byteLength, rawBody.byteLength);
+    assert.deepEqual(JSON.parse(Buffer.from(rawBody).toString()), sent);
   });
 });

@@ -18,7 +18,7 @@ import { configSecretValues } from './server/scrub-secrets.js';
 import { GatewayMetrics } from './metrics/metrics.js';
 import { bindProblem, checkListenAddresses, grpcBindTarget, type ListenAddress } from './net-address.js';
 import type { ExchangeRegistry } from './server/exchange.js';
-import { startExtProcServer } from './server/grpc-server.js';
+import { startExtProcServer, type KeepaliveSettings } from './server/grpc-server.js';
 import { createTlsListener, TlsError, type TlsFiles, type TlsListener } from './server/tls.js';
 import type { ServerCredentials } from '@grpc/grpc-js';
 import { checkTranslatorTable, unservableBackends, type TranslatorTable } from './translators/table.js';
@@ -71,6 +71,8 @@ export interface ServiceOptions {
   readonly setBy?: { readonly listen: string; readonly admin: string };
   /** Tests: tracing on whatever the environment says, every span exported to this exporter as it ends. */
   readonly spanExporter?: SpanExporter;
+  /** PINGs on Envoy's connections (`serve` sets them; see src/server/grpc-server.ts). */
+  readonly keepalive?: KeepaliveSettings | undefined;
 }
 
 export interface Service {
@@ -171,6 +173,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
       translators: components.translators,
       tracing,
       ...(tls ? { credentials: tls.credentials } : {}),
+      ...(options.keepalive ? { keepalive: options.keepalive } : {}),
     }).catch((error: unknown) => {
       throw bindError(error, options.listen, setBy.listen);
     });

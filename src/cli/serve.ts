@@ -11,6 +11,7 @@ import { ConfigError } from '../config/store.js';
 import { createLogger, type Logger } from '../logging.js';
 import { parseListenAddress, type ListenAddress } from '../net-address.js';
 import { createService, StartupError, type Service, type StartExtProcServer } from '../service.js';
+import type { KeepaliveSettings } from '../server/grpc-server.js';
 import type { TlsFiles } from '../server/tls.js';
 import { COMMANDS, type CommandRun, type CommandIo } from './commands.js';
 import { DEFAULT_ADMIN, DEFAULT_LISTEN, configPath, parseFlags, stringFlag } from './options.js';
@@ -38,12 +39,15 @@ export const runServe: CommandRun = async (args, io, components) => {
   if (!admin.ok) return usageError(io, `--admin ${admin.error}`);
   const heapGrowth = heapGrowingPercent(io.env);
   if (!heapGrowth.ok) return usageError(io, heapGrowth.error);
+  const keepalive = keepaliveSettings(io.env);
+  if (!keepalive.ok) return usageError(io, keepalive.error);
   return serve({
     configPath: configPath(stringFlag(flags.values, 'config'), io.env),
     listen: listen.address,
     admin: admin.address,
     drainTimeoutMs: drainTimeout(io.env),
     heapGrowingPercent: heapGrowth.percent,
+    keepalive: keepalive.keepalive,
     io,
     components,
     ...(certFile && keyFile ? { tls: { certFile, keyFile, ...(clientCaFile ? { clientCaFile } : {}) } } : {}),
@@ -74,6 +78,8 @@ export interface ServeOptions {
   drainTimeoutMs: number;
   /** V8's --heap-growing-percent once serving (0: V8's own factor). */
   heapGrowingPercent?: number;
+  /** PINGs on Envoy's connections (grpc-js's server keepalive); absent: grpc-js's default (none). */
+  keepalive?: KeepaliveSettings;
   io: CommandIo;
   components: Components;
   /** Replaces the real gRPC server (unit tests of the signal handling). */
@@ -112,16 +118,39 @@ export async function serve(options: ServeOptions): Promise<number> {
 /** V8's heap growing factor once serving, unless LLM_EXTPROC_HEAP_GROWING_PERCENT says otherwise. */
 export const DEFAULT_HEAP_GROWING_PERCENT = 300;
 
+type EnvInteger = { ok: true; value: number } | { ok: false; error: string };
+
+/** An integer setting from the environment: `fallback` when unset or empty, a usage error when out of [min, max]. */
+function integerFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): EnvInteger {
+  const text = env[name];
+  if (text === undefined || text === '') return { ok: true, value: fallback };
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value < min || value > max) return { ok: false, error: `${name} must be an integer from ${min} to ${max}, got "${text.slice(0, 40)}"` };
+  return { ok: true, value };
+}
+
 /**
  * LLM_EXTPROC_HEAP_GROWING_PERCENT (an integer 0-1000), else DEFAULT_HEAP_GROWING_PERCENT; 0 leaves V8's own
  * factor. Anything else is a usage error.
  */
 export function heapGrowingPercent(env: NodeJS.ProcessEnv): { ok: true; percent: number } | { ok: false; error: string } {
-  const text = env['LLM_EXTPROC_HEAP_GROWING_PERCENT'];
-  if (text === undefined || text === '') return { ok: true, percent: DEFAULT_HEAP_GROWING_PERCENT };
-  const percent = Number(text);
-  if (!/^\d+$/.test(text) || percent > 1000) return { ok: false, error: `LLM_EXTPROC_HEAP_GROWING_PERCENT must be an integer from 0 to 1000, got "${text.slice(0, 40)}"` };
-  return { ok: true, percent };
+  const percent = integerFromEnv(env, 'LLM_EXTPROC_HEAP_GROWING_PERCENT', DEFAULT_HEAP_GROWING_PERCENT, 0, 1000);
+  return percent.ok ? { ok: true, percent: percent.value } : percent;
+}
+
+/** The service PINGs every Envoy connection this often, and drops one that has not answered within the timeout. */
+export const DEFAULT_KEEPALIVE: KeepaliveSettings = { timeMs: 30_000, timeoutMs: 10_000 };
+
+/**
+ * LLM_EXTPROC_KEEPALIVE_TIME_MS (0 turns the PINGs off) and LLM_EXTPROC_KEEPALIVE_TIMEOUT_MS, else
+ * DEFAULT_KEEPALIVE. Anything but integers in range is a usage error.
+ */
+export function keepaliveSettings(env: NodeJS.ProcessEnv): { ok: true; keepalive: KeepaliveSettings } | { ok: false; error: string } {
+  const timeMs = integerFromEnv(env, 'LLM_EXTPROC_KEEPALIVE_TIME_MS', DEFAULT_KEEPALIVE.timeMs, 0, 86_400_000);
+  if (!timeMs.ok) return timeMs;
+  const timeoutMs = integerFromEnv(env, 'LLM_EXTPROC_KEEPALIVE_TIMEOUT_MS', DEFAULT_KEEPALIVE.timeoutMs, 1, 3_600_000);
+  if (!timeoutMs.ok) return timeoutMs;
+  return { ok: true, keepalive: { timeMs: timeMs.value, timeoutMs: timeoutMs.value } };
 }
 
 /**
@@ -150,6 +179,7 @@ async function serveUntilSignal(options: ServeOptions, logger: Logger, signals: 
       startServer: options.startServer,
       watch: options.watch,
       tls: options.tls,
+      keepalive: options.keepalive,
     });
   } catch (error) {
     if (error instanceof ConfigError || error instanceof StartupError) {

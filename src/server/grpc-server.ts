@@ -28,6 +28,25 @@ export interface ExtProcServerOptions {
   credentials?: grpc.ServerCredentials;
   /** Present when tracing is on. */
   tracing?: Tracing | undefined;
+  /** PINGs on every connection; none when absent or `timeMs` is 0. */
+  keepalive?: KeepaliveSettings;
+}
+
+/** How often the server PINGs each connection, and how long it waits for the answer before dropping it. */
+export interface KeepaliveSettings {
+  readonly timeMs: number;
+  readonly timeoutMs: number;
+}
+
+/**
+ * grpc-js's server keepalive: a connection that does not answer a PING in time is destroyed. Besides a peer that has
+ * gone away without closing, this catches a connection Node's HTTP/2 session no longer reads: after its rapid-reset
+ * protection ends a session with a GOAWAY, the session can stay open without reading its socket, so Envoy's FIN is
+ * never seen and the socket sits in CLOSE-WAIT for good (a file descriptor lost per such connection).
+ */
+function keepaliveOptions(keepalive: KeepaliveSettings | undefined): grpc.ChannelOptions {
+  if (!keepalive || keepalive.timeMs === 0) return {};
+  return { 'grpc.keepalive_time_ms': keepalive.timeMs, 'grpc.keepalive_timeout_ms': keepalive.timeoutMs };
 }
 
 export interface ExtProcServer {
@@ -57,6 +76,7 @@ export async function startExtProcServer(options: ExtProcServerOptions): Promise
     // Channelz stays on although it is not served: grpc-js (1.14) registers sessions for forceShutdown only in its
     // channelz session handler, so with 'grpc.enable_channelz': 0 a drain's deadline cuts no stream
     // (test/server/drain.test.ts hangs).
+    ...keepaliveOptions(options.keepalive),
   });
   // Before the first request: loading a tokenizer on demand would cost that request ~200 ms, Envoy's default
   // message timeout. Only the encodings the configured models need are loaded; fully optimised only when a reserve

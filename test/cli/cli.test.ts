@@ -129,11 +129,16 @@ describe('llm-extproc usage errors', () => {
     assert.match(none.stderr, /^Usage:/);
   });
 
-  it('serve exits 2 naming LLM_EXTPROC_HEAP_GROWING_PERCENT when it is not an integer from 0 to 1000', async () => {
-    const runs = await Promise.all(['-1', '2.5', '1001', 'lots'].map((value) => cli(['serve', '--listen', '127.0.0.1:1', '--admin', '127.0.0.1:1'], { LLM_EXTPROC_HEAP_GROWING_PERCENT: value })));
+  it('serve exits 2 naming the variable when a numeric LLM_EXTPROC_* setting is out of range or not an integer', async () => {
+    const cases: Array<[string, string, RegExp]> = [
+      ...['-1', '2.5', '1001', 'lots'].map((value): [string, string, RegExp] => ['LLM_EXTPROC_HEAP_GROWING_PERCENT', value, /LLM_EXTPROC_HEAP_GROWING_PERCENT must be an integer from 0 to 1000/]),
+      ['LLM_EXTPROC_KEEPALIVE_TIME_MS', '30s', /LLM_EXTPROC_KEEPALIVE_TIME_MS must be an integer from 0 to 86400000/],
+      ['LLM_EXTPROC_KEEPALIVE_TIMEOUT_MS', '0', /LLM_EXTPROC_KEEPALIVE_TIMEOUT_MS must be an integer from 1 to 3600000/],
+    ];
+    const runs = await Promise.all(cases.map(([name, value]) => cli(['serve', '--listen', '127.0.0.1:1', '--admin', '127.0.0.1:1'], { [name]: value })));
     for (const [index, run] of runs.entries()) {
       assert.equal(run.code, 2, run.stderr);
-      assert.match(run.stderr, /LLM_EXTPROC_HEAP_GROWING_PERCENT must be an integer from 0 to 1000/, `value ${index}`);
+      assert.match(run.stderr, cases[index]?.[2] as RegExp, `${cases[index]?.[0]}=${cases[index]?.[1]}`);
     }
   });
 

@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_HEAP_GROWING_PERCENT, heapGrowingPercent, runServe, serve } from '../../src/cli/serve.js';
+import { DEFAULT_HEAP_GROWING_PERCENT, DEFAULT_KEEPALIVE, heapGrowingPercent, keepaliveSettings, runServe, serve } from '../../src/cli/serve.js';
 import { createComponents } from '../../src/components.js';
 import type { ExtProcServerHandle, Service, StartExtProcServer } from '../../src/service.js';
 import { createLogger } from '../../src/logging.js';
@@ -229,5 +229,16 @@ describe('heapGrowingPercent', () => {
     assert.deepEqual(heapGrowingPercent({ LLM_EXTPROC_HEAP_GROWING_PERCENT: '0' }), { ok: true, percent: 0 });
     assert.deepEqual(heapGrowingPercent({ LLM_EXTPROC_HEAP_GROWING_PERCENT: '1000' }), { ok: true, percent: 1000 });
     for (const bad of ['-1', '1001', '1e2', ' 5', 'x']) assert.equal(heapGrowingPercent({ LLM_EXTPROC_HEAP_GROWING_PERCENT: bad }).ok, false, bad);
+  });
+});
+
+describe('keepaliveSettings', () => {
+  it('defaults to a PING every 30 s answered within 10 s; 0 turns the PINGs off; anything else out of range is refused', () => {
+    assert.deepEqual(keepaliveSettings({}), { ok: true, keepalive: DEFAULT_KEEPALIVE });
+    assert.deepEqual(DEFAULT_KEEPALIVE, { timeMs: 30_000, timeoutMs: 10_000 });
+    assert.deepEqual(keepaliveSettings({ LLM_EXTPROC_KEEPALIVE_TIME_MS: '0', LLM_EXTPROC_KEEPALIVE_TIMEOUT_MS: '' }), { ok: true, keepalive: { timeMs: 0, timeoutMs: 10_000 } });
+    assert.deepEqual(keepaliveSettings({ LLM_EXTPROC_KEEPALIVE_TIME_MS: '1000', LLM_EXTPROC_KEEPALIVE_TIMEOUT_MS: '500' }), { ok: true, keepalive: { timeMs: 1000, timeoutMs: 500 } });
+    for (const bad of ['-1', '1e3', '86400001', 'x']) assert.equal(keepaliveSettings({ LLM_EXTPROC_KEEPALIVE_TIME_MS: bad }).ok, false, bad);
+    for (const bad of ['0', '3600001', '2.5']) assert.equal(keepaliveSettings({ LLM_EXTPROC_KEEPALIVE_TIMEOUT_MS: bad }).ok, false, bad);
   });
 });

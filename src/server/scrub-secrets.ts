@@ -14,8 +14,29 @@ const AUTH_SCHEME = /^(?:Bearer|Basic)\s+(\S+)$/i;
 /** SigV4 `Authorization`: the access key id in `Credential=` and the `Signature=` value. */
 const SIGV4_PARTS = /\b(?:Credential=([^/,\s]+)|Signature=([0-9a-fA-F]+))/g;
 
-/** The credential values inside header values (`Bearer x` yields `x` too; SigV4 yields its key id and signature). */
-export function secretValuesOf(headerValues: Iterable<string>): string[] {
+/** Results of secretValuesOf by their input (the same key and headers on every request to a backend); bounded. */
+const KNOWN_VALUES_LIMIT = 256;
+const knownValues = new Map<string, readonly string[]>();
+
+/**
+ * The credential values inside header values (`Bearer x` yields `x` too; SigV4 yields its key id and signature),
+ * longest first. Remembered by input: a backend's static key gives the same answer on every request, and values
+ * that change per request (SigV4 signatures) only cycle the memo, which is emptied when full.
+ */
+export function secretValuesOf(headerValues: Iterable<string>): readonly string[] {
+  const values = [...headerValues];
+  // JSON, not a join: no two different lists share a key, whatever characters the values hold.
+  const key = JSON.stringify(values);
+  let secrets = knownValues.get(key);
+  if (secrets === undefined) {
+    if (knownValues.size >= KNOWN_VALUES_LIMIT) knownValues.clear();
+    secrets = Object.freeze(findSecretValues(values));
+    knownValues.set(key, secrets);
+  }
+  return secrets;
+}
+
+function findSecretValues(headerValues: readonly string[]): string[] {
   const secrets = new Set<string>();
   const add = (candidate: string | undefined) => {
     if (candidate && candidate.length >= MIN_SECRET_LENGTH) secrets.add(candidate);
@@ -30,7 +51,7 @@ export function secretValuesOf(headerValues: Iterable<string>): string[] {
 }
 
 /** The secrets a backend's config holds: its auth values and its `headers.set` values. */
-export function backendSecretValues(backend: ResolvedBackend): string[] {
+export function backendSecretValues(backend: ResolvedBackend): readonly string[] {
   const values: string[] = [];
   const credentials = backend.credentials;
   const take = (secret: Secret | undefined) => {

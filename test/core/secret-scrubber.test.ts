@@ -33,6 +33,19 @@ describe('secretValuesOf', () => {
     assert.ok(secrets.includes('AKIDEXAMPLE123'));
     assert.ok(secrets.includes('0123456789abcdef0123'));
   });
+
+  it('answers a remembered list as a fresh one, also after the memo was emptied, and never mixes two lists up', () => {
+    const list = ['Bearer sk-backend-secret-1234', 'x-extra-header-value-5678'];
+    const first = [...secretValuesOf(list)];
+    // Per-request values (signatures) fill the memo past its bound, so it is emptied and the list computed again.
+    for (let index = 0; index < 600; index += 1) secretValuesOf([`Signature=${String(index).padStart(20, '0')}`]);
+    assert.deepEqual([...secretValuesOf([...list])], first);
+    // Lists that a naive join would confuse.
+    const joined = secretValuesOf([`${'a'.repeat(12)}\u0000${'b'.repeat(12)}`]);
+    const separate = secretValuesOf(['a'.repeat(12), 'b'.repeat(12)]);
+    assert.deepEqual([...separate].sort(), ['a'.repeat(12), 'b'.repeat(12)]);
+    assert.deepEqual([...joined], [`${'a'.repeat(12)}\u0000${'b'.repeat(12)}`]);
+  });
 });
 
 describe('backendSecretValues', () => {

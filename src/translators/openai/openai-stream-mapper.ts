@@ -92,8 +92,7 @@ export class OpenAIStreamMapper implements StreamTranslator {
     const heldBefore = this.decoder.heldBytes;
     const state = this.handle(this.decoder.push(chunk));
     const body = state.rewritten ? joinBytes(state.out) : forwardWholeItems(chunk, state.out, heldBefore, this.decoder.heldBytes);
-    const step = this.step(body, state);
-    return state.rewritten ? step : { ...step, events: state.decoded };
+    return this.step(body, state, state.rewritten ? undefined : state.decoded);
   }
 
   /**
@@ -115,14 +114,14 @@ export class OpenAIStreamMapper implements StreamTranslator {
     return this.step(out, state);
   }
 
-  private step(body: Uint8Array, state: StepState): StreamStep {
-    return {
-      body,
-      usage: this.usage,
-      ...(this.model === undefined ? {} : { responseModel: this.model }),
-      ...(state.text === '' ? {} : { deliveredText: state.text }),
-      ...(state.error === undefined ? {} : { error: state.error }),
-    };
+  /** Called for every chunk: built by assignment, not by spreading optional parts into a literal. */
+  private step(body: Uint8Array, state: StepState, events?: readonly DecodedSseItem[]): StreamStep {
+    const step: { -readonly [K in keyof StreamStep]: StreamStep[K] } = { body, usage: this.usage };
+    if (this.model !== undefined) step.responseModel = this.model;
+    if (state.text !== '') step.deliveredText = state.text;
+    if (state.error !== undefined) step.error = state.error;
+    if (events !== undefined) step.events = events;
+    return step;
   }
 
   private handle(items: readonly SseItem[]): StepState {

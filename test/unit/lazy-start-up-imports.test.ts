@@ -49,6 +49,18 @@ console.log(encodeCount('cl100k_base', 'hello world'));
     assert.deepEqual(lines, ['false', 'true', '2']);
   });
 
+  it('preloading collects garbage first without leaving gc exposed to the service, and counts', async () => {
+    const lines = await inChild(`
+import { runInNewContext } from 'node:vm';
+const { encodeCount, preloadEncoders } = await import('./src/costs/tokenizer.ts');
+console.log(typeof globalThis.gc, runInNewContext('typeof gc'));
+preloadEncoders(['gpt-4o']);
+console.log(typeof globalThis.gc, runInNewContext('typeof gc'));
+console.log(encodeCount('o200k_base', 'hello world'));
+`);
+    assert.deepEqual(lines, ['undefined undefined', 'undefined undefined', '2']);
+  });
+
   it("tiktoken compiled with V8's baseline tier only (no reserve cost) counts exactly as the optimised one", async () => {
     const script = (optimize: boolean) => `
 const { encodeCount, preloadEncoders } = await import('./src/costs/tokenizer.ts');

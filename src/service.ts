@@ -73,6 +73,8 @@ export interface ServiceOptions {
   readonly spanExporter?: SpanExporter;
   /** PINGs on Envoy's connections (`serve` sets them; see src/server/grpc-server.ts). */
   readonly keepalive?: KeepaliveSettings | undefined;
+  /** V8's heap growing factor while a large request body is in flight (`serve` sets it; src/server/heap-growth.ts). */
+  readonly heapGrowingPercent?: number | undefined;
 }
 
 export interface Service {
@@ -174,6 +176,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
       tracing,
       ...(tls ? { credentials: tls.credentials } : {}),
       ...(options.keepalive ? { keepalive: options.keepalive } : {}),
+      ...(options.heapGrowingPercent ? { heapGrowingPercent: options.heapGrowingPercent } : {}),
     }).catch((error: unknown) => {
       throw bindError(error, options.listen, setBy.listen);
     });

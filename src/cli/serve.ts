@@ -5,7 +5,6 @@
  * everything at once. SIGHUP reloads the config (and its secret files) and never stops the process: its
  * handler is in place before anything starts, since Node's default for SIGHUP is to exit.
  */
-import { setFlagsFromString } from 'node:v8';
 import type { Components } from '../components.js';
 import { ConfigError } from '../config/store.js';
 import { createLogger, type Logger } from '../logging.js';
@@ -76,7 +75,7 @@ export interface ServeOptions {
   listen: ListenAddress;
   admin: ListenAddress;
   drainTimeoutMs: number;
-  /** V8's --heap-growing-percent once serving (0: V8's own factor). */
+  /** V8's --heap-growing-percent while a large request body is in flight (0: V8's own factor always). */
   heapGrowingPercent?: number;
   /** PINGs on Envoy's connections (grpc-js's server keepalive); absent: grpc-js's default (none). */
   keepalive?: KeepaliveSettings;
@@ -115,7 +114,7 @@ export async function serve(options: ServeOptions): Promise<number> {
   }
 }
 
-/** V8's heap growing factor once serving, unless LLM_EXTPROC_HEAP_GROWING_PERCENT says otherwise. */
+/** V8's heap growing factor while a large request body is in flight (src/server/heap-growth.ts), unless LLM_EXTPROC_HEAP_GROWING_PERCENT says otherwise. */
 export const DEFAULT_HEAP_GROWING_PERCENT = 300;
 
 type EnvInteger = { ok: true; value: number } | { ok: false; error: string };
@@ -153,19 +152,6 @@ export function keepaliveSettings(env: NodeJS.ProcessEnv): { ok: true; keepalive
   return { ok: true, keepalive: { timeMs: timeMs.value, timeoutMs: timeoutMs.value } };
 }
 
-/**
- * V8 starts a full (mark-compact) collection when its old generation, plus the memory outside its heap allocated
- * since the last one (Node's buffers), passes a limit it derives from the live heap. The service's live heap is small
- * (~15 MB) and a request with a 2 MB body allocates ~8 MB of buffers (the gRPC message, the edited body, the answer's
- * frame), so with V8's own factor such requests set off a full collection every other request: about half of their
- * CPU (docs/performance.md). V8 reads --heap-growing-percent at each collection; it is set once start-up is over,
- * so start-up's garbage is collected as before and the idle footprint does not change. Memory under sustained load
- * levels off higher instead (~25 MiB at 300): more garbage waits between collections.
- */
-function growHeapWhileServing(percent: number): void {
-  if (percent > 0) setFlagsFromString(`--heap-growing-percent=${percent}`);
-}
-
 async function serveUntilSignal(options: ServeOptions, logger: Logger, signals: SignalSource, started: (service: Service) => void): Promise<number> {
   let service: Service;
   try {
@@ -180,6 +166,7 @@ async function serveUntilSignal(options: ServeOptions, logger: Logger, signals: 
       watch: options.watch,
       tls: options.tls,
       keepalive: options.keepalive,
+      heapGrowingPercent: options.heapGrowingPercent,
     });
   } catch (error) {
     if (error instanceof ConfigError || error instanceof StartupError) {
@@ -196,7 +183,6 @@ async function serveUntilSignal(options: ServeOptions, logger: Logger, signals: 
   }
 
   started(service);
-  growHeapWhileServing(options.heapGrowingPercent ?? 0);
   let onSecondSignal = (): void => undefined;
   const shutdownSignal = listenForSignals(signals, logger, () => onSecondSignal());
   try {

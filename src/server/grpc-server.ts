@@ -16,6 +16,7 @@ import { createProcessHandler, type ProcessCall } from './ext-proc-service.js';
 import { ExchangeRegistry } from './exchange.js';
 import { EXT_PROC_SERVICE_NAME, leanExtProcService } from './ext-proc-codec.js';
 import { HealthService } from './health.js';
+import { LargeBodyHeapGrowth } from './heap-growth.js';
 
 export interface ExtProcServerOptions {
   listen: string;
@@ -30,6 +31,8 @@ export interface ExtProcServerOptions {
   tracing?: Tracing | undefined;
   /** PINGs on every connection; none when absent or `timeMs` is 0. */
   keepalive?: KeepaliveSettings;
+  /** V8's heap growing factor while a large request body is in flight (0 or absent: V8's own, always). */
+  heapGrowingPercent?: number;
 }
 
 /** How often the server PINGs each connection, and how long it waits for the answer before dropping it. */
@@ -86,7 +89,15 @@ export async function startExtProcServer(options: ExtProcServerOptions): Promise
   const registry = new ExchangeRegistry();
   const calls = new Set<ProcessCall>();
   const handler = createProcessHandler(
-    { configStore: options.configStore, registry, metrics: options.metrics, logger: options.logger, translators: options.translators, tracing: options.tracing },
+    {
+      configStore: options.configStore,
+      registry,
+      metrics: options.metrics,
+      logger: options.logger,
+      translators: options.translators,
+      tracing: options.tracing,
+      heapGrowth: options.heapGrowingPercent ? new LargeBodyHeapGrowth(options.heapGrowingPercent) : undefined,
+    },
     { add: (call) => calls.add(call), delete: (call) => calls.delete(call) },
   );
   server.addService(leanExtProcService(), { Process: handler });

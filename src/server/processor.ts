@@ -1,4 +1,5 @@
 /** What every per-stream processor implements, and what they share. */
+import type { LargeBodyHeapGrowth } from './heap-growth.js';
 import type { ConfigStore } from '../config/store.js';
 import type { Logger } from '../logging.js';
 import type { GatewayMetrics } from '../metrics/metrics.js';
@@ -15,6 +16,8 @@ export interface ProcessorDeps {
   readonly logger: Logger;
   /** Present only when tracing is on (src/service.ts); processors do no tracing work without it. */
   readonly tracing?: Tracing | undefined;
+  /** Raises V8's heap growing factor while a large request body is in flight (src/server/heap-growth.ts). */
+  readonly heapGrowth?: LargeBodyHeapGrowth | undefined;
 }
 
 export type StreamEnd = 'end' | 'cancelled' | 'error';

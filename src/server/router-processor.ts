@@ -5,6 +5,7 @@
 import { GatewayError } from '../core/errors.js';
 import type { ProcessingRequest, ProcessingResponse } from './ext-proc-types.js';
 import { Exchange } from './exchange.js';
+import { LARGE_BODY_BYTES } from './heap-growth.js';
 import { readHeaderMap } from './headers.js';
 import { answer, internalErrorReply, type MetadataValues } from './responses.js';
 import { reportServiceError, serviceErrorOf } from './error-report.js';
@@ -28,6 +29,8 @@ export class RouterProcessor implements StreamProcessor {
   private lastRunning = '';
   /** Out-of-range usage was logged and counted (once per exchange). */
   private clampReported = false;
+  /** Set while this exchange's large request body keeps V8's heap growing factor raised. */
+  private releaseHeapGrowth: (() => void) | undefined;
   /** A cost above limits.maxTokenCount was logged (once per exchange). */
   private costCapReported = false;
   /** CEL and typed costs clamped to a valid number are counted; one above the ceiling is also logged, once. */
@@ -123,13 +126,16 @@ export class RouterProcessor implements StreamProcessor {
         this.startSpan(headers);
         return answered;
       }
-      case 'request_body':
-        return onRequestBody(this.exchange, message.request_body?.body ?? new Uint8Array(0)).then((answered) => {
+      case 'request_body': {
+        const body = message.request_body?.body ?? new Uint8Array(0);
+        if (body.length >= LARGE_BODY_BYTES && this.releaseHeapGrowth === undefined) this.releaseHeapGrowth = this.deps.heapGrowth?.hold();
+        return onRequestBody(this.exchange, body).then((answered) => {
           // Router-only mode builds the one attempt here (with the upstream filter, each attempt is counted there).
           const attempt = this.exchange.attempt;
           if (attempt && !this.exchange.config.file.envoy.upstreamFilter) this.deps.metrics.recordUpstreamAttempt(attempt.backend.name, false);
           return answered;
         });
+      }
       case 'response_headers':
         return this.response.onHeaders(readHeaderMap(message.response_headers?.headers), message.response_headers?.end_of_stream === true);
       case 'response_body': {
@@ -237,6 +243,7 @@ export class RouterProcessor implements StreamProcessor {
     if (this.exchange.span) endSpans(this.exchange, effectiveUsage(this.exchange), this.exchange.responseStatus === undefined ? 'client_disconnect' : undefined);
     this.deps.registry.delete(this.exchange.id);
     this.exchange.close();
+    this.releaseHeapGrowth?.();
   }
 }
 

@@ -15,6 +15,7 @@ import { createService, type Service, type StartExtProcServer } from '../../src/
 import { createProcessHandler, type ProcessCall } from '../../src/server/ext-proc-service.js';
 import { ExchangeRegistry } from '../../src/server/exchange.js';
 import { ownedBytes } from '../../src/server/router-request.js';
+import { LARGE_BODY_BYTES, LargeBodyHeapGrowth } from '../../src/server/heap-growth.js';
 import type { ProcessingRequest, ProcessingResponse } from '../../src/server/ext-proc-types.js';
 
 const CONFIG = `
@@ -75,13 +76,13 @@ const responseMessages: ProcessingRequest[] = [
 const phases = (answers: readonly ProcessingResponse[]) => answers.map((answer) => Object.keys(answer).find((key) => key !== 'dynamic_metadata' && key !== 'mode_override'));
 
 /** The Process handler the server registers, wired by createService on `config`, without gRPC. */
-async function inProcessHandler(config: string, registry = new ExchangeRegistry()): Promise<{ handler: (call: ProcessCall) => void; service: Service }> {
+async function inProcessHandler(config: string, registry = new ExchangeRegistry(), heapGrowth?: LargeBodyHeapGrowth): Promise<{ handler: (call: ProcessCall) => void; service: Service }> {
   const dir = mkdtempSync(join(tmpdir(), 'llm-extproc-loop-'));
   writeFileSync(join(dir, 'config.yaml'), config);
   let handler: ((call: ProcessCall) => void) | undefined;
   const startServer: StartExtProcServer = async (options) => {
     handler = createProcessHandler(
-      { configStore: options.configStore, registry, metrics: options.metrics, logger: options.logger, translators: options.translators },
+      { configStore: options.configStore, registry, metrics: options.metrics, logger: options.logger, translators: options.translators, heapGrowth },
       { add: () => {}, delete: () => {} },
     );
     return { address: 'in-process', drain: async () => {}, forceClose: () => {} };
@@ -223,5 +224,51 @@ models:
     const { rawBody, sent } = await routed('claude');
     assert.equal(rawBody.buffer.byteLength, rawBody.byteLength);
     assert.deepEqual(JSON.parse(Buffer.from(rawBody).toString()), sent);
+  });
+});
+
+describe("V8's heap growing factor while a large request body is in flight", { timeout: 60_000 }, () => {
+  it('counts holds: raised by the first, set back to V8 own by the last release; each release counts once; 0 never touches it', () => {
+    const flags: string[] = [];
+    const growth = new LargeBodyHeapGrowth(300, (value) => flags.push(value));
+    const first = growth.hold();
+    const second = growth.hold();
+    first();
+    first();
+    assert.deepEqual(flags, ['--heap-growing-percent=300']);
+    second();
+    assert.deepEqual(flags, ['--heap-growing-percent=300', '--heap-growing-percent=0']);
+    growth.hold();
+    assert.equal(flags.length, 3);
+    const off: string[] = [];
+    new LargeBodyHeapGrowth(0, (value) => off.push(value)).hold()();
+    assert.deepEqual(off, []);
+  });
+
+  it('a router stream raises it for a large body until the stream ends; a small body leaves it alone', async () => {
+    const flags: string[] = [];
+    const { handler, service } = await inProcessHandler(CONFIG, new ExchangeRegistry(), new LargeBodyHeapGrowth(300, (value) => flags.push(value)));
+    try {
+      const exchange = async (bytes: number) => {
+        const call = new RecordingCall();
+        handler(call as unknown as ProcessCall);
+        const sent = Buffer.from(JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x'.repeat(bytes) }] }));
+        call.send(requestMessages[0] as ProcessingRequest);
+        call.send({ request: 'request_body', request_body: { body: sent, end_of_stream: true } } as ProcessingRequest);
+        await call.answers(2);
+        const during = [...flags];
+        // Envoy's half-close: with every answer written, the call ends at once (inside emit).
+        const ended = once(call, 'ended');
+        call.emit('end');
+        await ended;
+        return during;
+      };
+      assert.deepEqual(await exchange(1000), []);
+      assert.deepEqual(flags, []);
+      assert.deepEqual(await exchange(LARGE_BODY_BYTES), ['--heap-growing-percent=300']);
+      assert.deepEqual(flags, ['--heap-growing-percent=300', '--heap-growing-percent=0']);
+    } finally {
+      await service.close();
+    }
   });
 });

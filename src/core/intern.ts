@@ -10,7 +10,8 @@
 /** Longest byte sequence interned; longer ones are rarely repeated (ids, dates, tokens). */
 export const INTERN_MAX_BYTES = 32;
 const SLOTS = 1024;
-const table: (string | undefined)[] = new Array<string | undefined>(SLOTS).fill(undefined);
+/** Made on the first read (nothing is done at import). */
+let table: (string | undefined)[] | undefined;
 
 /**
  * `bytes[start, stop)` read one character per byte (Latin-1; for ASCII bytes the same as UTF-8), from the table
@@ -27,6 +28,7 @@ export function internLatin1(bytes: Uint8Array, start: number, stop: number, asc
     hash = Math.imul(hash ^ byte, 0x01000193);
   }
   const slot = (hash ^ (hash >>> 15)) & (SLOTS - 1);
+  table ??= new Array<string | undefined>(SLOTS).fill(undefined);
   const cached = table[slot];
   if (cached !== undefined && cached.length === length && sameLatin1(cached, bytes, start)) return cached;
   let text = '';

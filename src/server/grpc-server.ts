@@ -43,9 +43,9 @@ export interface KeepaliveSettings {
 
 /**
  * grpc-js's server keepalive: a connection that does not answer a PING in time is destroyed. Besides a peer that has
- * gone away without closing, this catches a connection Node's HTTP/2 session no longer reads: after its rapid-reset
- * protection ends a session with a GOAWAY, the session can stay open without reading its socket, so Envoy's FIN is
- * never seen and the socket sits in CLOSE-WAIT for good (a file descriptor lost per such connection).
+ * gone away without closing, this catches an HTTP/2 session that no longer reads its socket but never closed (seen
+ * after the reset storm that trips Node's rapid-reset protection; docs/reliability.md): Envoy's FIN is then never
+ * read and the socket would sit in CLOSE-WAIT for good, a file descriptor lost per such connection.
  */
 function keepaliveOptions(keepalive: KeepaliveSettings | undefined): grpc.ChannelOptions {
   if (!keepalive || keepalive.timeMs === 0) return {};

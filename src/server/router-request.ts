@@ -98,7 +98,6 @@ export const OUTLINE_MIN_BODY_BYTES = 16 * 1024;
 /** Schemas whose requests are the client's bytes with top-level edits (src/translators/openai/build-openai-request.ts). */
 const BYTE_EDIT_SCHEMAS: ReadonlySet<string> = new Set(['OpenAI', 'AzureOpenAI']);
 const byteEditOnly = new WeakMap<RuntimeConfig, boolean>();
-const modelByteEditOnly = new WeakMap<ModelConfig, boolean>();
 
 /** Every backend of the config sends the client's bytes (no translator parses the body): the outline always pays. */
 function onlyByteEdits(config: RuntimeConfig): boolean {
@@ -112,12 +111,7 @@ function onlyByteEdits(config: RuntimeConfig): boolean {
 
 /** Every backend this model may go to sends the client's bytes: an attempt never reads the parsed body. */
 function modelOnlyByteEdits(config: RuntimeConfig, model: ModelConfig): boolean {
-  let only = modelByteEditOnly.get(model);
-  if (only === undefined) {
-    only = model.backends.every((ref) => BYTE_EDIT_SCHEMAS.has(config.backends.get(ref.backend)?.schema ?? ''));
-    modelByteEditOnly.set(model, only);
-  }
-  return only;
+  return model.backends.every((ref) => BYTE_EDIT_SCHEMAS.has(config.backends.get(ref.backend)?.schema ?? ''));
 }
 
 /**
@@ -214,33 +208,36 @@ async function handleBody(exchange: Exchange, rawBody: Uint8Array): Promise<Proc
   exchange.request = request;
   exchange.span?.request({ model: requestModel, body: request.body, stream });
 
-  const headers = new HeaderChanges().set(MODEL_HEADER, requestModel);
+  let reply: ProcessingResponse;
   if (exchange.config.file.envoy.upstreamFilter) {
-    headers.remove(BACKEND_HEADER);
-    const reply = answer('request_body', { headers, clearRouteCache: true, metadata: requestPhaseCosts(exchange) });
-    if (modelOnlyByteEdits(exchange.config, model)) request.releaseParsedBody();
-    return reply;
+    const headers = new HeaderChanges().set(MODEL_HEADER, requestModel).remove(BACKEND_HEADER);
+    reply = answer('request_body', { headers, clearRouteCache: true, metadata: requestPhaseCosts(exchange) });
+  } else {
+    reply = await answerWithAttempt(exchange, model);
   }
-  // Router-only mode: choose the backend here and translate in this answer.
+  if (modelOnlyByteEdits(exchange.config, model)) request.releaseParsedBody();
+  return reply;
+}
+
+/** Router-only mode: the backend is chosen here and the request translated in this answer. */
+async function answerWithAttempt(exchange: Exchange, model: ModelConfig): Promise<ProcessingResponse> {
   const ref = pickBackendRef(model);
   const backend = exchange.config.backends.get(ref.backend);
-  if (!backend) throw new GatewayError('ERR_INTERNAL', `model ${requestModel} names unknown backend ${ref.backend}`);
+  if (!backend) throw new GatewayError('ERR_INTERNAL', `model ${model.name} names unknown backend ${ref.backend}`);
   const built = await buildAttempt(exchange, backend, ref);
   exchange.startAttempt(built.attempt);
-  built.headers.set(MODEL_HEADER, requestModel);
+  built.headers.set(MODEL_HEADER, model.name);
   built.headers.set(BACKEND_HEADER, backend.name);
   // The provider's side of the trace continues from this request's span.
   exchange.span?.inject(built.headers);
   // A buffered body replaced with header mode SEND: content-length must match in the same answer.
   built.headers.set('content-length', String(built.body.length));
-  const reply = answer('request_body', {
+  return answer('request_body', {
     headers: built.headers,
     body: built.body,
     clearRouteCache: true,
     metadata: { ...requestPhaseCosts(exchange, backend.name), backend_name: backend.name, model_name_override: built.attempt.ctx.upstreamModel },
   });
-  if (modelOnlyByteEdits(exchange.config, model)) request.releaseParsedBody();
-  return reply;
 }
 
 /** Reads the exchange id the router-level stream wrote, from the metadata Envoy forwards. */

@@ -14,29 +14,30 @@ const AUTH_SCHEME = /^(?:Bearer|Basic)\s+(\S+)$/i;
 /** SigV4 `Authorization`: the access key id in `Credential=` and the `Signature=` value. */
 const SIGV4_PARTS = /\b(?:Credential=([^/,\s]+)|Signature=([0-9a-fA-F]+))/g;
 
-/** Results of secretValuesOf by their input (the same key and headers on every request to a backend); bounded. */
+/** Results of rememberedSecretValuesOf by their input; bounded. */
 const KNOWN_VALUES_LIMIT = 256;
 const knownValues = new Map<string, readonly string[]>();
 
 /**
- * The credential values inside header values (`Bearer x` yields `x` too; SigV4 yields its key id and signature),
- * longest first. Remembered by input: a backend's static key gives the same answer on every request, and values
- * that change per request (SigV4 signatures) only cycle the memo, which is emptied when full.
+ * secretValuesOf for a backend's own credentials (its config values, the auth headers an attempt sends), remembered
+ * by input: a backend's static key gives the same answer on every request, and values that change per request (SigV4
+ * signatures, fetched tokens) only cycle the memo, which is emptied when full. Never for a client's credentials: the
+ * service keeps nothing of a request once it is over.
  */
-export function secretValuesOf(headerValues: Iterable<string>): readonly string[] {
-  const values = [...headerValues];
+export function rememberedSecretValuesOf(headerValues: readonly string[]): readonly string[] {
   // JSON, not a join: no two different lists share a key, whatever characters the values hold.
-  const key = JSON.stringify(values);
+  const key = JSON.stringify(headerValues);
   let secrets = knownValues.get(key);
   if (secrets === undefined) {
     if (knownValues.size >= KNOWN_VALUES_LIMIT) knownValues.clear();
-    secrets = Object.freeze(findSecretValues(values));
+    secrets = Object.freeze(secretValuesOf(headerValues));
     knownValues.set(key, secrets);
   }
   return secrets;
 }
 
-function findSecretValues(headerValues: readonly string[]): string[] {
+/** The credential values inside header values (`Bearer x` yields `x` too; SigV4 yields its key id and signature). */
+export function secretValuesOf(headerValues: Iterable<string>): string[] {
   const secrets = new Set<string>();
   const add = (candidate: string | undefined) => {
     if (candidate && candidate.length >= MIN_SECRET_LENGTH) secrets.add(candidate);
@@ -70,7 +71,7 @@ export function backendSecretValues(backend: ResolvedBackend): readonly string[]
     take(credentials.gcp?.accessToken);
   }
   values.push(...Object.values(backend.headers.set));
-  return secretValuesOf(values);
+  return rememberedSecretValuesOf(values);
 }
 
 /** Every backend secret a config holds (for the log censor). */

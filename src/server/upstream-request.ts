@@ -12,7 +12,7 @@ import { lookupTranslator } from '../translators/table.js';
 import type { ModelOptions, RequestContext } from '../translators/types.js';
 import type { Attempt, Exchange } from './exchange.js';
 import { HeaderChanges, isSafeHeaderValue } from './headers.js';
-import { backendSecretValues, secretValuesOf } from './scrub-secrets.js';
+import { backendSecretValues, rememberedSecretValuesOf } from './scrub-secrets.js';
 
 /** Lowest priority value first; weighted random within it (weight 0 never chosen). */
 export function pickBackendRef(model: ModelConfig, random: () => number = Math.random): ModelBackendRef {
@@ -126,7 +126,7 @@ export async function buildAttempt(exchange: Exchange, backend: ResolvedBackend,
   }
   headers.set(':path', upstream.path);
   exchange.attemptCount += 1;
-  const secrets = [...new Set([...secretValuesOf(Object.values(auth.set)), ...backendSecretValues(backend)])];
+  const secrets = [...new Set([...rememberedSecretValuesOf(Object.values(auth.set)), ...backendSecretValues(backend)])];
   const attempt: Attempt = { number: exchange.attemptCount, backend, ref, translator, ctx, startedAt: performance.now(), secrets };
   return { attempt, headers, body: upstream.body, path: upstream.path };
 }

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { REDACTED, SecretScrubber } from '../../src/core/secret-scrubber.js';
-import { backendSecretValues, secretValuesOf } from '../../src/server/scrub-secrets.js';
+import { backendSecretValues, rememberedSecretValuesOf, secretValuesOf } from '../../src/server/scrub-secrets.js';
 import { loadTestConfig } from '../helpers/gateway-harness.js';
 import { createRandom, splitEvery, standardSplittings } from '../helpers/chunking.js';
 
@@ -36,13 +36,14 @@ describe('secretValuesOf', () => {
 
   it('answers a remembered list as a fresh one, also after the memo was emptied, and never mixes two lists up', () => {
     const list = ['Bearer sk-backend-secret-1234', 'x-extra-header-value-5678'];
-    const first = [...secretValuesOf(list)];
+    const first = [...rememberedSecretValuesOf(list)];
+    assert.deepEqual(first, secretValuesOf(list));
     // Per-request values (signatures) fill the memo past its bound, so it is emptied and the list computed again.
-    for (let index = 0; index < 600; index += 1) secretValuesOf([`Signature=${String(index).padStart(20, '0')}`]);
-    assert.deepEqual([...secretValuesOf([...list])], first);
+    for (let index = 0; index < 600; index += 1) rememberedSecretValuesOf([`Signature=${String(index).padStart(20, '0')}`]);
+    assert.deepEqual([...rememberedSecretValuesOf([...list])], first);
     // Lists that a naive join would confuse.
-    const joined = secretValuesOf([`${'a'.repeat(12)}\u0000${'b'.repeat(12)}`]);
-    const separate = secretValuesOf(['a'.repeat(12), 'b'.repeat(12)]);
+    const joined = rememberedSecretValuesOf([`${'a'.repeat(12)}\u0000${'b'.repeat(12)}`]);
+    const separate = rememberedSecretValuesOf(['a'.repeat(12), 'b'.repeat(12)]);
     assert.deepEqual([...separate].sort(), ['a'.repeat(12), 'b'.repeat(12)]);
     assert.deepEqual([...joined], [`${'a'.repeat(12)}\u0000${'b'.repeat(12)}`]);
   });

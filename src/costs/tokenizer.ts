@@ -277,7 +277,8 @@ export interface TokenCounter {
   readonly tokens: number;
   /**
    * A cheap running figure: the text counted so far plus the uncounted rest at the tokens-per-character ratio
-   * of this text's first CALIBRATION_CHARS (counted exactly once). No tokenizer work after that.
+   * of this text's first CALIBRATION_CHARS (counted exactly once). No tokenizer work after that, and none before
+   * CALIBRATION_CHARS have arrived: shorter text is estimated at DEFAULT_TOKENS_PER_CHAR.
    */
   readonly estimate: number;
 }
@@ -355,8 +356,9 @@ export function createTokenCounter(model: string): TokenCounter {
     get estimate() {
       if (ratio === undefined && exactChars >= CALIBRATION_CHARS) ratio = exactTokens / exactChars;
       if (ratio === undefined) {
-        // Short so far: counted exactly (at most CALIBRATION_CHARS characters).
-        if (exactChars + pending.length < CALIBRATION_CHARS) return scaled(committed + extrapolated + encodeCount(profile.encoding, pending));
+        // Short so far: no tokenizer work (a running figure is asked for every 50 ms of a stream, and a call into
+        // tiktoken costs more than the rest of a chunk); the default ratio until CALIBRATION_CHARS have arrived.
+        if (exactChars + pending.length < CALIBRATION_CHARS) return scaled(committed + extrapolated + Math.ceil(pending.length * DEFAULT_TOKENS_PER_CHAR));
         const sample = pending.slice(0, CALIBRATION_CHARS);
         ratio = encodeCount(profile.encoding, sample) / sample.length;
       }

@@ -22,11 +22,22 @@ import { endSpans, headerAttributes, logCompletion } from './observe.js';
 /** Running usage is written at most this often during a stream (and always at its end). */
 const RUNNING_METADATA_INTERVAL_MS = 50;
 
+/** Both have the same keys with the same values (metadata values are numbers, strings, booleans or undefined). */
+function sameValues(left: MetadataValues, right: MetadataValues): boolean {
+  let keys = 0;
+  for (const key in left) {
+    if (left[key] !== right[key]) return false;
+    keys += 1;
+  }
+  for (const _ in right) keys -= 1;
+  return keys === 0;
+}
+
 export class RouterProcessor implements StreamProcessor {
   private readonly exchange: Exchange;
   private readonly response: ResponseSide;
   private lastRunningAt = 0;
-  private lastRunning = '';
+  private lastRunning: MetadataValues | undefined;
   /** Out-of-range usage was logged and counted (once per exchange). */
   private clampReported = false;
   /** Set while this exchange's large request body keeps V8's heap growing factor raised. */
@@ -185,9 +196,8 @@ export class RouterProcessor implements StreamProcessor {
     // The interval runs from the last check, not the last change: unchanged usage is not recomputed on every chunk.
     this.lastRunningAt = now;
     const metadata = usageMetadata(this.exchange, this.charged(true), this.onClamp);
-    const fingerprint = JSON.stringify(metadata);
-    if (fingerprint === this.lastRunning) return undefined;
-    this.lastRunning = fingerprint;
+    if (this.lastRunning !== undefined && sameValues(metadata, this.lastRunning)) return undefined;
+    this.lastRunning = metadata;
     return metadata;
   }
 

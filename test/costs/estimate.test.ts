@@ -222,11 +222,16 @@ describe('output counting', () => {
     assert.deepEqual([...reads].sort((a, b) => a - b), reads, 'the count only grows');
   });
 
-  it('the running estimate is exact for short text and calibrated on the first characters after that', () => {
+  it('the running estimate costs no tokenizer work for short text and is calibrated on the first characters after that', () => {
     const short = createTokenCounter('gpt-4o');
     short.add('Hello there, ');
     short.add('gateway.');
-    assert.equal(short.estimate, encodeCount('o200k_base', 'Hello there, gateway.'));
+    // 21 characters at the default 0.3 tokens per character (the exact count, 5, is what `tokens` gives).
+    assert.equal(short.estimate, 7);
+    assert.equal(short.tokens, encodeCount('o200k_base', 'Hello there, gateway.'));
+    const claude = createTokenCounter('claude-sonnet-4-5');
+    claude.add('Hello there, gateway.');
+    assert.equal(claude.estimate, Math.round(7 * 1.2), 'the model family factor applies to the default ratio too');
 
     // English prose and text without spaces (about one token per character) are both estimated from their own ratio.
     const cjk = '\u6f22\u5b57\u306e\u6587\u7ae0\u3067\u3059\u3002'.repeat(300);

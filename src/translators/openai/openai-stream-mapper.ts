@@ -10,7 +10,7 @@
  * @see https://platform.openai.com/docs/api-reference/chat-streaming/streaming
  */
 import { openAIErrorBody, type ErrorShape } from '../../core/errors.js';
-import { asArray, isRecord, safeParseJson } from '../../core/json.js';
+import { asArray, isRecord, safeParseJson, utf8 } from '../../core/json.js';
 import { removeTopLevelKey } from '../../core/json-patch.js';
 import { SseDecoder, encodeSseEvent, forwardWholeItems, type DecodedSseItem, type SseItem } from '../../core/sse.js';
 import type { TokenUsage } from '../../core/usage.js';
@@ -18,7 +18,6 @@ import type { RequestContext, StreamStep, StreamTranslator } from '../types.js';
 import { convertOpenAIUsage } from './convert-openai-usage.js';
 import { embeddedOpenAIError, responseModelOf } from './convert-openai-response.js';
 
-const encoder = new TextEncoder();
 const EMPTY = new Uint8Array(0);
 
 /** Content, reasoning, refusal and tool-argument text of one chunk (chat deltas or legacy completion `text`). */
@@ -109,7 +108,7 @@ export class OpenAIStreamMapper implements StreamTranslator {
     if (!this.completed && state.error === undefined) {
       // Cut off mid-answer (no finish_reason, no [DONE]): the client must not mistake it for a complete reply.
       state.error = { status: 502, message: 'upstream stream ended before the response was complete', code: 'upstream_stream_truncated' };
-      return this.step(joinBytes([out, encoder.encode(encodeSseEvent({ data: openAIErrorBody(state.error) }))]), state);
+      return this.step(joinBytes([out, utf8(encodeSseEvent({ data: openAIErrorBody(state.error) }))]), state);
     }
     return this.step(out, state);
   }
@@ -174,7 +173,7 @@ export class OpenAIStreamMapper implements StreamTranslator {
     if (isUsageOnlyChunk(value)) return undefined;
     const stripped = removeTopLevelKey(item.data, 'usage');
     if (stripped === undefined) return item.raw;
-    return encoder.encode(encodeSseEvent({ ...(item.event === undefined ? {} : { event: item.event }), ...(item.id === undefined ? {} : { id: item.id }), data: stripped }));
+    return utf8(encodeSseEvent({ ...(item.event === undefined ? {} : { event: item.event }), ...(item.id === undefined ? {} : { id: item.id }), data: stripped }));
   }
 
   /** The content of a chunk that matches the template, read without parsing; undefined when it does not match. */

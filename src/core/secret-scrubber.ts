@@ -108,9 +108,8 @@ export class SecretScrubber {
    */
   run(buffer: Buffer, final: boolean): { out: Buffer; held: Buffer; changed: boolean } {
     const length = buffer.length;
-    const matches = length < SCAN_BELOW_BYTES ? this.matchesByScan(buffer) : this.matchesIn(buffer);
-    const holds = final ? NONE : this.undecidedPositions(buffer);
-    if (matches.length === 0 && holds.length === 0) return { out: buffer, held: EMPTY, changed: false };
+    const matches = this.matchesIn(buffer);
+    const holds = final ? [] : this.undecidedPositions(buffer);
     const pieces: Buffer[] = [];
     let cursor = 0;
     let holdIndex = 0;
@@ -137,7 +136,7 @@ export class SecretScrubber {
   }
 
   /** Every occurrence of every needle, by position, the longest first at one position. */
-  private matchesIn(buffer: Buffer): readonly Match[] {
+  private matchesIn(buffer: Buffer): Match[] {
     const matches: Match[] = [];
     for (const needle of this.needles) {
       for (let at = buffer.indexOf(needle); at !== -1; at = buffer.indexOf(needle, at + 1)) {
@@ -147,37 +146,15 @@ export class SecretScrubber {
     return matches.sort((left, right) => left.position - right.position || right.length - left.length);
   }
 
-  /**
-   * matchesIn for a small buffer (a stream chunk): one pass over its bytes, comparing needles only where one may
-   * start (firstByte). A native indexOf per needle costs a call each, more than this pass over a few hundred bytes.
-   * Same result and order: by position, the longest needle first at one position.
-   */
-  private matchesByScan(buffer: Buffer): readonly Match[] {
-    let matches: Match[] | undefined;
-    const length = buffer.length;
-    const firstByte = this.firstByte;
-    for (let at = 0; at < length; at += 1) {
-      if (firstByte[buffer[at] as number] !== 1) continue;
-      for (const needle of this.needles) {
-        const needleLength = needle.length;
-        if (needleLength > length - at) continue;
-        let index = 0;
-        while (index < needleLength && needle[index] === buffer[at + index]) index += 1;
-        if (index === needleLength) (matches ??= []).push({ position: at, length: needleLength });
-      }
-    }
-    return matches ?? NONE;
-  }
-
   /** Positions near the end where the rest of the buffer is a proper prefix of some needle. */
-  private undecidedPositions(buffer: Buffer): readonly number[] {
+  private undecidedPositions(buffer: Buffer): number[] {
     const length = buffer.length;
-    let positions: number[] | undefined;
+    const positions: number[] = [];
     for (let position = Math.max(0, length - this.maxLength + 1); position < length; position += 1) {
       if (this.firstByte[buffer[position] as number] !== 1) continue;
-      if (this.someNeedleStartsWith(buffer, position)) (positions ??= []).push(position);
+      if (this.someNeedleStartsWith(buffer, position)) positions.push(position);
     }
-    return positions ?? NONE;
+    return positions;
   }
 
   /** True when buffer[position..] (to its end) is a proper prefix of some needle. Compared in place: this runs for every chunk. */
@@ -194,10 +171,6 @@ export class SecretScrubber {
 }
 
 const EMPTY = Buffer.alloc(0);
-/** No matches, no undecided positions (shared: never written). */
-const NONE: readonly never[] = Object.freeze([]);
-/** Buffers shorter than this are searched by matchesByScan, longer ones with a native indexOf per needle. */
-const SCAN_BELOW_BYTES = 2048;
 
 function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);

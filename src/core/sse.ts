@@ -385,7 +385,10 @@ export function encodeSseEvent(out: SseOutEvent): string {
     if (/[\r\n]/.test(out.id)) throw new TypeError('SSE event id must not contain CR or LF');
     text += `id: ${out.id}\n`;
   }
-  for (const line of out.data.split(/\r\n|\r|\n/)) text += `data: ${line}\n`;
+  const data = out.data;
+  // One line (JSON text always is): no split, which allocates an array per event.
+  if (!data.includes('\n') && !data.includes('\r')) return `${text}data: ${data}\n\n`;
+  for (const line of data.split(/\r\n|\r|\n/)) text += `data: ${line}\n`;
   return `${text}\n`;
 }
 

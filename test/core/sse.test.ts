@@ -133,6 +133,20 @@ describe('encodeSseEvent', () => {
     assert.equal(encodeSseEvent({ data: 'a\nb\r\nc\rd' }), 'data: a\ndata: b\ndata: c\ndata: d\n\n');
   });
 
+  it('writes one-line data (the path without a split) exactly as the line-splitting path does', () => {
+    const reference = (event: { event?: string; id?: string; data: string }) =>
+      `${event.event === undefined ? '' : `event: ${event.event}\n`}${event.id === undefined ? '' : `id: ${event.id}\n`}${event.data
+        .split(/\r\n|\r|\n/)
+        .map((line) => `data: ${line}\n`)
+        .join('')}\n`;
+    const samples = ['', ' ', '{"a":"b"}', '[DONE]', 'x\r', '\ny', 'a\r\nb', '\u2028 is not a line end', 'é✓'];
+    for (const data of samples) {
+      for (const event of [{ data }, { event: 'message', data }, { id: '7', data }, { event: 'e', id: 'i', data }]) {
+        assert.equal(encodeSseEvent(event), reference(event), JSON.stringify(event));
+      }
+    }
+  });
+
   it('rejects CR or LF in event names', () => {
     assert.throws(() => encodeSseEvent({ event: 'a\nb', data: '{}' }), TypeError);
     assert.throws(() => encodeSseEvent({ event: 'a\rdata: injected', data: '{}' }), TypeError);

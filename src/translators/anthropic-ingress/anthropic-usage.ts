@@ -49,6 +49,8 @@ export function deliveredTextOf(event: Readonly<Record<string, unknown>>): strin
 /** Follows the usage and model of one Anthropic event stream. */
 export class AnthropicUsageTracker {
   private counts: AnthropicUsageCounts = {};
+  private usageCounts: AnthropicUsageCounts | undefined;
+  private usageOfCounts: TokenUsage | undefined;
   private modelName: string | undefined;
 
   /** Reads one parsed event (any type; only message_start and message_delta carry usage). */
@@ -61,8 +63,13 @@ export class AnthropicUsageTracker {
     }
   }
 
+  /** Made once per change of `counts` (a new object each time), not on every read: streams read it per event. */
   get usage(): TokenUsage | undefined {
-    return hasCounts(this.counts) ? toTokenUsage(this.counts) : undefined;
+    if (this.usageCounts !== this.counts) {
+      this.usageCounts = this.counts;
+      this.usageOfCounts = hasCounts(this.counts) ? toTokenUsage(this.counts) : undefined;
+    }
+    return this.usageOfCounts;
   }
 
   get model(): string | undefined {

@@ -40,6 +40,8 @@ export class AnthropicStreamMapper {
   private readonly out: OpenAIChunkWriter;
   private readonly tools: ToolCallStreamState;
   private counts: AnthropicUsageCounts = {};
+  private usageCounts: AnthropicUsageCounts | undefined;
+  private usageOfCounts: TokenUsage | undefined;
   private readonly blocks = new Map<number, BlockState>();
   private finished = false;
   private stopped = false;
@@ -107,8 +109,13 @@ export class AnthropicStreamMapper {
     return this.step();
   }
 
+  /** The usage of `counts` (a new object on every change), made once per change rather than once per event. */
   private usage(): TokenUsage | undefined {
-    return hasCounts(this.counts) ? toTokenUsage(this.counts) : undefined;
+    if (this.usageCounts !== this.counts) {
+      this.usageCounts = this.counts;
+      this.usageOfCounts = hasCounts(this.counts) ? toTokenUsage(this.counts) : undefined;
+    }
+    return this.usageOfCounts;
   }
 
   private step(): StreamStep {

@@ -868,9 +868,58 @@ function constantAnswer(response: Plain): Buffer | undefined {
   return (cached.emptyResponse ??= encodeMessage(PROCESSING_RESPONSE, { [phase]: { response: {} } }));
 }
 
+/** The only enumerable key of `object` (own or inherited, as the general path walks it); undefined for none or several. */
+function onlyKey(object: object): string | undefined {
+  let only: string | undefined;
+  for (const name in object) {
+    if (only !== undefined) return undefined;
+    only = name;
+  }
+  return only;
+}
+
+/** ProcessingResponse tags of the body phases (fields 3 and 4, length-delimited). */
+const BODY_PHASE_TAGS: Readonly<Record<string, number>> = { request_body: (3 << 3) | WIRE_LENGTH, response_body: (4 << 3) | WIRE_LENGTH };
+
+/**
+ * `{ request_body | response_body: { response: { body_mutation: { body } } } }` with nothing else set: a translated
+ * stream chunk, the most frequent answer that is not a constant. Written directly (its tags are fixed) rather than
+ * by the general path's two passes over four nested messages; the same bytes, which
+ * test/proto/ext-proc-codec.test.ts pins to the general path and to reflection.
+ */
+function bodyOnlyAnswer(response: Plain, reuse: boolean): Buffer | undefined {
+  const phase = onlyKey(response);
+  const phaseTag = phase === undefined ? undefined : BODY_PHASE_TAGS[phase];
+  if (phaseTag === undefined) return undefined;
+  const inner = response[phase as string];
+  if (typeof inner !== 'object' || inner === null || onlyKey(inner) !== 'response') return undefined;
+  const common = (inner as Plain)['response'];
+  if (typeof common !== 'object' || common === null || onlyKey(common) !== 'body_mutation') return undefined;
+  const mutation = (common as Plain)['body_mutation'];
+  if (typeof mutation !== 'object' || mutation === null || onlyKey(mutation) !== 'body') return undefined;
+  const body = (mutation as Plain)['body'];
+  if (!(body instanceof Uint8Array)) return undefined;
+  const mutationSize = 1 + varintSize(body.length) + body.length;
+  const commonSize = 1 + varintSize(mutationSize) + mutationSize;
+  const bodyResponseSize = 1 + varintSize(commonSize) + commonSize;
+  const size = 1 + varintSize(bodyResponseSize) + bodyResponseSize;
+  const out = outputFor(size, reuse);
+  out[0] = phaseTag;
+  let at = writeVarint(out, 1, bodyResponseSize);
+  // BodyResponse.response (1), CommonResponse.body_mutation (3), BodyMutation.body (1).
+  out[at++] = (1 << 3) | WIRE_LENGTH;
+  at = writeVarint(out, at, commonSize);
+  out[at++] = (3 << 3) | WIRE_LENGTH;
+  at = writeVarint(out, at, mutationSize);
+  out[at++] = (1 << 3) | WIRE_LENGTH;
+  at = writeVarint(out, at, body.length);
+  out.set(body, at);
+  return out;
+}
+
 /** An answer's bytes, in a buffer of its own (or a shared constant one, which callers must not write into). */
 export function encodeProcessingResponse(response: ProcessingResponse): Buffer {
-  return constantAnswer(response as Plain) ?? encodeMessage(PROCESSING_RESPONSE, response);
+  return constantAnswer(response as Plain) ?? bodyOnlyAnswer(response as Plain, false) ?? encodeMessage(PROCESSING_RESPONSE, response);
 }
 
 /**
@@ -881,7 +930,7 @@ export function encodeProcessingResponse(response: ProcessingResponse): Buffer {
  * test/proto/ext-proc-codec.test.ts pins grpc-js's copy.
  */
 export function serializeProcessingResponse(response: ProcessingResponse): Buffer {
-  return constantAnswer(response as Plain) ?? encodeMessage(PROCESSING_RESPONSE, response, true);
+  return constantAnswer(response as Plain) ?? bodyOnlyAnswer(response as Plain, true) ?? encodeMessage(PROCESSING_RESPONSE, response, true);
 }
 
 /** The reverse direction (test clients). */

@@ -303,6 +303,41 @@ describe('ext_proc codec: constant answers (shared buffers)', () => {
   });
 });
 
+describe('ext_proc codec: body-only answers (written directly)', () => {
+  it('give the bytes of reflection and of the general path, for every varint length of the three sizes', { timeout: 30_000 }, () => {
+    const sizes = [0, 1, 100, 117, 118, 119, 120, 121, 122, 125, 126, 127, 128, 129, 130, 16_370, 16_375, 16_376, 16_377, 16_380, 16_383, 16_384, 16_390, 300_000, 2_097_140, 2_097_160];
+    for (const phase of ['request_body', 'response_body'] as const) {
+      for (const size of sizes) {
+        const body = Buffer.alloc(size, 0x61 + (size % 26));
+        const response: ProcessingResponse = { [phase]: { response: { body_mutation: { body } } } };
+        const expected = reflectEncode(processingResponseType(), response);
+        assert.deepStrictEqual(encodeProcessingResponse(response), expected, `${phase} ${size}`);
+        assert.deepStrictEqual(serializeProcessingResponse(response), expected, `${phase} ${size} (serializer)`);
+        // An unset second key: the same message through the general path.
+        assert.deepStrictEqual(encodeProcessingResponse({ ...response, dynamic_metadata: undefined }), expected, `${phase} ${size} (general path)`);
+        // As the processors build it, from a view into a larger buffer.
+        const view = Buffer.concat([Buffer.from('xx'), body, Buffer.from('yy')]).subarray(2, 2 + size);
+        assert.deepStrictEqual(encodeProcessingResponse(answer(phase, { body: view.length > 0 ? view : Buffer.from('z') })), reflectEncode(processingResponseType(), answer(phase, { body: view.length > 0 ? view : Buffer.from('z') })));
+      }
+    }
+  });
+
+  it('near misses take the general path and encode what they say', { timeout: 10_000 }, () => {
+    const body = Buffer.from('data: {"choices":[]}\n\n');
+    const nearMisses: ProcessingResponse[] = [
+      { response_headers: { response: { body_mutation: { body } } } },
+      { response_body: { response: { body_mutation: { body }, status: 'CONTINUE_AND_REPLACE' } } },
+      { response_body: { response: { body_mutation: { body: body.toString('base64') as never } } } },
+      { response_body: { response: { body_mutation: { clear_body: true } } } },
+      { response_body: { response: { body_mutation: { body } } }, dynamic_metadata: toStruct({ n: 1 }) },
+      answer('response_body', { body, metadata: { llm_input_token: 3 } }),
+    ];
+    for (const response of nearMisses) {
+      assert.deepStrictEqual(encodeProcessingResponse(response), reflectEncode(processingResponseType(), response), JSON.stringify(response));
+    }
+  });
+});
+
 describe('ext_proc codec: the serializer grpc-js calls', () => {
   it('large answers reuse one buffer, which grpc-js copies into each frame: earlier frames keep their bytes', { timeout: 10_000 }, () => {
     const require = createRequire(import.meta.url);

@@ -30,27 +30,32 @@ export interface CostPlan {
   readonly allReserveKeys: readonly string[];
   /**
    * Values of the applicable entries for a usage record: non-negative integers, none above `ceiling`
-   * (limits.maxTokenCount) when given; clamped values are reported to onClamp.
+   * (limits.maxTokenCount) when given; clamped values are reported to onClamp. Written into `into` when given.
    */
-  evaluate(usage: TokenUsage, scope?: CostScope, onClamp?: CostClampListener, ceiling?: number): Record<string, number>;
+  evaluate(usage: TokenUsage, scope?: CostScope, onClamp?: CostClampListener, ceiling?: number, into?: Record<string, number>): Record<string, number>;
   /** Every key in `allKeys` as 0. */
   zeros(): Record<string, number>;
 }
 
-const plansByConfig = new WeakMap<RuntimeConfig, Map<string, CostPlan>>();
+/** Plans per config, then per model, then per backend (looked up several times per request: no key string is built). */
+const plansByConfig = new WeakMap<RuntimeConfig, Map<string, Map<string, CostPlan>>>();
 
 /** The cost plan for one scope; cached per config and scope. */
 export function costsFor(config: RuntimeConfig, scope: CostScope): CostPlan {
-  let plans = plansByConfig.get(config);
-  if (!plans) {
-    plans = new Map();
-    plansByConfig.set(config, plans);
+  let byModel = plansByConfig.get(config);
+  if (!byModel) {
+    byModel = new Map();
+    plansByConfig.set(config, byModel);
   }
-  const cacheKey = `${scope.model}\u0000${scope.backend}`;
-  let plan = plans.get(cacheKey);
+  let byBackend = byModel.get(scope.model);
+  if (!byBackend) {
+    byBackend = new Map();
+    byModel.set(scope.model, byBackend);
+  }
+  let plan = byBackend.get(scope.backend);
   if (!plan) {
-    plan = buildPlan(config.costs, scope);
-    plans.set(cacheKey, plan);
+    plan = buildPlan(config.costs, { model: scope.model, backend: scope.backend });
+    byBackend.set(scope.backend, plan);
   }
   return plan;
 }
@@ -93,8 +98,8 @@ export function buildPlan(costs: readonly CostConfig[], scope: CostScope): CostP
     reserveKeys,
     allKeys,
     allReserveKeys,
-    evaluate(usage, evaluationScope = scope, onClamp, ceiling) {
-      const values: Record<string, number> = {};
+    evaluate(usage, evaluationScope = scope, onClamp, ceiling, into) {
+      const values: Record<string, number> = into ?? {};
       for (const entry of entries) values[entry.metadataKey] = costValue(entry, usage, evaluationScope, programs.get(entry.metadataKey), onClamp, ceiling);
       return values;
     },

@@ -112,23 +112,24 @@ export function costValues(exchange: Exchange, usage: TokenUsage, onClamp?: Cost
     if (reason === 'too_large') capped = true;
     onClamp?.(metadataKey, reason);
   };
-  const actual = { ...plan.zeros(), ...plan.evaluate(usage, scope, listener, exchange.config.file.limits.maxTokenCount) };
-  return { values: settle(actual, exchange.reserved), capped };
+  // Zeros for every key, the scope's entries evaluated over them, the reservation settled: all in one object.
+  const values = plan.evaluate(usage, scope, listener, exchange.config.file.limits.maxTokenCount, plan.zeros());
+  return { values: exchange.reserved === undefined ? values : settle(values, exchange.reserved), capped };
 }
 
 /** The metadata written with the last answer of the exchange (and, as it grows, during a stream). */
 export function usageMetadata(exchange: Exchange, charged: ChargedUsage, onClamp?: CostClampListener): MetadataValues {
   const attempt = exchange.attempt;
   const costs = costValues(exchange, charged.usage, onClamp);
-  return {
-    ...costs.values,
-    backend_name: attempt?.backend.name,
-    model_name_override: attempt?.ctx.upstreamModel,
-    response_model: exchange.responseModel,
-    usage_estimated: charged.estimated,
-    // A token count or a cost value was out of range and was clamped.
-    usage_clamped: charged.clamped || costs.capped,
-  };
+  // costValues' object is this call's own: the other values are added to it rather than copied with it.
+  const metadata: MetadataValues = costs.values;
+  metadata['backend_name'] = attempt?.backend.name;
+  metadata['model_name_override'] = attempt?.ctx.upstreamModel;
+  metadata['response_model'] = exchange.responseModel;
+  metadata['usage_estimated'] = charged.estimated;
+  // A token count or a cost value was out of range and was clamped.
+  metadata['usage_clamped'] = charged.clamped || costs.capped;
+  return metadata;
 }
 
 /** Records the exchange in the metrics once, however it ended. */

@@ -26,6 +26,8 @@ export function requestPhaseCosts(exchange: Exchange, backendName?: string): Rec
   if (!request || operation === 'count_tokens' || operation === 'input_tokens') return values;
   const scope = { model: request.requestModel, backend: backendName ?? '' };
   const plan = costsFor(exchange.config, scope);
+  // No entry of any scope reserves (the common config): the zeros are the whole request-phase metadata.
+  if (plan.allReserveKeys.length === 0) return values;
   const tokenCeiling = exchange.config.file.limits.maxTokenCount;
   // The body is parsed only if a reserve entry applies.
   const reserveRequest = {

@@ -18,7 +18,8 @@ export function toStructValue(value: JsonLike): Value {
 
 export function toStruct(object: { [key: string]: JsonLike | undefined }): Struct {
   const fields: Record<string, Value> = {};
-  for (const [key, value] of Object.entries(object)) {
+  for (const key of Object.keys(object)) {
+    const value = object[key];
     if (value !== undefined) fields[key] = toStructValue(value);
   }
   return { fields };

@@ -482,9 +482,52 @@ function decodeMessage(spec: MessageSpec, bytes: Buffer): Plain {
 
 const EMPTY = Buffer.alloc(0);
 
+/** The varint at `at` in `bytes` (at most 28 bits, as lengths here are) and the position after it; undefined past that or past the end. */
+function smallVarintAt(bytes: Buffer, at: number): [value: number, next: number] | undefined {
+  let value = 0;
+  for (let shift = 0; shift < 28; shift += 7) {
+    const byte = bytes[at++];
+    if (byte === undefined) return undefined;
+    value |= (byte & 0x7f) << shift;
+    if (byte < 0x80) return [value, at];
+  }
+  return undefined;
+}
+
+/**
+ * `request_body` or `response_body` (fields 4 and 5) holding `body` then `end_of_stream`, each at most once and in
+ * that order, and nothing else: a body chunk as Envoy sends it, the most frequent message. Read directly into the
+ * general path's object form; anything else (other fields, other orders, truncation) is left to the general path,
+ * which test/proto/ext-proc-codec.test.ts pins this to.
+ */
+function decodeBodyChunk(bytes: Buffer): ProcessingRequest | undefined {
+  const tag = bytes[0];
+  const phase = tag === ((4 << 3) | WIRE_LENGTH) ? 'request_body' : tag === ((5 << 3) | WIRE_LENGTH) ? 'response_body' : undefined;
+  if (phase === undefined) return undefined;
+  const outer = smallVarintAt(bytes, 1);
+  if (outer === undefined || outer[1] + outer[0] !== bytes.length) return undefined;
+  let at = outer[1];
+  const inner: { body?: Buffer; end_of_stream?: boolean } = {};
+  if (bytes[at] === ((1 << 3) | WIRE_LENGTH)) {
+    const length = smallVarintAt(bytes, at + 1);
+    if (length === undefined || length[1] + length[0] > bytes.length) return undefined;
+    inner.body = bytes.subarray(length[1], length[1] + length[0]);
+    at = length[1] + length[0];
+  }
+  if (bytes[at] === ((2 << 3) | WIRE_VARINT)) {
+    const flag = bytes[at + 1];
+    // A one-byte varint (0 or 1 as Envoy writes it); longer ones take the general path.
+    if (flag === undefined || flag >= 0x80) return undefined;
+    inner.end_of_stream = flag !== 0;
+    at += 2;
+  }
+  if (at !== bytes.length) return undefined;
+  return { [phase]: inner, request: phase } as ProcessingRequest;
+}
+
 /** grpc-js requestDeserialize for the Process stream. */
 export function decodeProcessingRequest(bytes: Buffer): ProcessingRequest {
-  return decodeMessage(PROCESSING_REQUEST, bytes) as ProcessingRequest;
+  return decodeBodyChunk(bytes) ?? (decodeMessage(PROCESSING_REQUEST, bytes) as ProcessingRequest);
 }
 
 /** The reverse direction (test clients); ProcessingResponse in the same object form. */

@@ -303,6 +303,45 @@ describe('ext_proc codec: constant answers (shared buffers)', () => {
   });
 });
 
+describe('ext_proc codec: body chunks (read directly)', () => {
+  it('decode as reflection decodes them, for every body length boundary and end_of_stream absent, false or true', { timeout: 30_000 }, () => {
+    for (const phase of ['request_body', 'response_body'] as const) {
+      for (const size of [0, 1, 120, 125, 126, 127, 128, 16_380, 16_381, 16_383, 16_384, 300_000]) {
+        for (const end of [undefined, false, true]) {
+          const message = { [phase]: { body: Buffer.alloc(size, 0x62), ...(end === undefined ? {} : { end_of_stream: end }) } };
+          const bytes = reflectEncode(processingRequestType(), message);
+          const decoded = decodeProcessingRequest(bytes);
+          assert.deepStrictEqual(decoded, reflectDecode(processingRequestType(), bytes), `${phase} ${size} ${String(end)}`);
+          assert.ok(Buffer.isBuffer((decoded as Record<string, { body: unknown }>)[phase]?.body), 'the body is a Buffer view');
+        }
+      }
+      const empty = reflectEncode(processingRequestType(), { [phase]: {} });
+      assert.deepStrictEqual(decodeProcessingRequest(empty), reflectDecode(processingRequestType(), empty));
+    }
+  });
+
+  it('anything else takes the general path and decodes as reflection does', { timeout: 10_000 }, () => {
+    const body = Buffer.from('data: x\n\n');
+    const chunk = reflectEncode(processingRequestType(), { response_body: { body, end_of_stream: true } });
+    const inner = chunk.subarray(2);
+    const variants: Buffer[] = [
+      // end_of_stream before body; body twice; an unknown field inside; a multi-byte bool varint.
+      Buffer.concat([Buffer.from([0x2a, inner.length]), Buffer.from([0x10, 0x01]), inner.subarray(0, inner.length - 2)]),
+      Buffer.concat([Buffer.from([0x2a, inner.length * 2 - 2]), inner.subarray(0, inner.length - 2), inner]),
+      Buffer.concat([Buffer.from([0x2a, inner.length + 2]), inner, Buffer.from([0x18, 0x05])]),
+      Buffer.concat([Buffer.from([0x2a, inner.length + 1]), inner.subarray(0, inner.length - 1), Buffer.from([0x81, 0x00])]),
+      // A second top-level field after the chunk (observability_mode), and one before it.
+      Buffer.concat([chunk, Buffer.from([0x50, 0x01])]),
+      Buffer.concat([Buffer.from([0x50, 0x01]), chunk]),
+    ];
+    for (const bytes of variants) {
+      assert.deepStrictEqual(decodeProcessingRequest(bytes), reflectDecode(processingRequestType(), bytes), bytes.toString('hex'));
+    }
+    // Truncated: the general path's error, not a wrong message.
+    assert.throws(() => decodeProcessingRequest(chunk.subarray(0, chunk.length - 1)), RangeError);
+  });
+});
+
 describe('ext_proc codec: body-only answers (written directly)', () => {
   it('give the bytes of reflection and of the general path, for every varint length of the three sizes', { timeout: 30_000 }, () => {
     const sizes = [0, 1, 100, 117, 118, 119, 120, 121, 122, 125, 126, 127, 128, 129, 130, 16_370, 16_375, 16_376, 16_377, 16_380, 16_383, 16_384, 16_390, 300_000, 2_097_140, 2_097_160];

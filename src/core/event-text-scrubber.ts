@@ -91,7 +91,8 @@ export class EventTextScrubber {
     let parts: Uint8Array[] | undefined;
     for (const [index, item] of items.entries()) {
       let out: string | undefined;
-      if (item.type === 'event' && !this.leavesUnchanged(item.content)) out = this.event(item, item.content ? UNPARSED : item.json);
+      // A content-only chunk read without parsing has no `json` (a translator's own chunk has both).
+      if (item.type === 'event' && !this.leavesUnchanged(item.content)) out = this.event(item, item.json === undefined ? UNPARSED : item.json);
       if (out !== undefined) parts ??= items.slice(0, index).map(rawOf);
       if (parts) parts.push(out === undefined ? rawOf(item) : Buffer.from(out, 'utf8'));
     }

@@ -51,8 +51,9 @@ export type SseItem = SseEvent | SseComment;
 export type DecodedSseItem = SseComment | (SseEvent & { readonly json: unknown; readonly content?: ContentOnlyChunk });
 
 /**
- * Set instead of `json` (then undefined) on an OpenAI chat chunk read without parsing: the chunk's only text a client
- * joins is `text`, the content delta of choice `index`; it has no finish reason, usage or error.
+ * Marks an OpenAI chat chunk whose only text a client joins is `text`, the content delta of choice `index`; it has no
+ * finish reason, usage or error. Set instead of `json` (then undefined) on a chunk read without parsing, and beside
+ * `json` on a chunk a translator wrote.
  */
 export interface ContentOnlyChunk {
   readonly index: number;

@@ -62,7 +62,7 @@ function contentOnly(json: unknown): { index: number; text: string } | undefined
   return { index: choice.index ?? 0, text: choice.delta['content'] };
 }
 
-function runDecoded(api: StreamApi, chunks: readonly Uint8Array[], mixed: boolean, withoutRaw = false, hinted = false): string {
+function runDecoded(api: StreamApi, chunks: readonly Uint8Array[], mixed: boolean, withoutRaw = false, hinted = false, translated = false): string {
   const decoder = new SseDecoder({ keepRaw: true });
   const events = new EventTextScrubber(scrubber, api);
   const bytes = scrubber.stream();
@@ -79,8 +79,9 @@ function runDecoded(api: StreamApi, chunks: readonly Uint8Array[], mixed: boolea
         json = undefined;
       }
       // A translator's own events come without raw bytes (they are what encodeSseEvent writes).
-      const content = hinted && api === 'openai' ? contentOnly(json) : undefined;
-      if (content) return { ...item, json: undefined, content };
+      const content = (hinted || translated) && api === 'openai' ? contentOnly(json) : undefined;
+      // A translator marks its content-only chunks and keeps their JSON; a pass-through reads them without parsing.
+      if (content) return translated ? { ...item, raw: undefined, json, content } : { ...item, json: undefined, content };
       return { ...item, raw: withoutRaw ? undefined : item.raw, json };
     });
     out.push(bytes.push(mixed && index % 2 === 1 ? events.push(whole) : events.pushDecoded(whole, decoded)));
@@ -103,6 +104,7 @@ function assertSplitInvariant(api: StreamApi, stream: string): string {
     assert.equal(runDecoded(api, splitting.chunks, true), first, `${splitting.name}: pushDecoded mixed with push`);
     assert.equal(runDecoded(api, splitting.chunks, false, true), first, `${splitting.name}: pushDecoded, events without raw bytes`);
     assert.equal(runDecoded(api, splitting.chunks, false, false, true), first, `${splitting.name}: pushDecoded, content-only chunks not parsed`);
+    assert.equal(runDecoded(api, splitting.chunks, false, false, false, true), first, `${splitting.name}: pushDecoded, content-only chunks marked by a translator`);
   }
   const output = first as string;
   for (const secret of [SECRET, TOKEN]) assert.ok(!output.includes(secret));

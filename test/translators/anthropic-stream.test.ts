@@ -39,6 +39,30 @@ function run(events: [string, unknown][], body: Record<string, unknown> = { stre
 }
 
 describe('AnthropicStreamMapper', () => {
+  it('marks a text delta chunk as content-only (for the client-stream scrubber), and no other chunk', () => {
+    const { steps } = run([
+      ['message_start', start()],
+      ['content_block_start', { index: 0, content_block: { type: 'thinking', thinking: '' } }],
+      ['content_block_delta', { index: 0, delta: { type: 'thinking_delta', thinking: 'hmm' } }],
+      ['content_block_stop', { index: 0 }],
+      ['content_block_start', { index: 1, content_block: { type: 'text', text: '' } }],
+      ['content_block_delta', { index: 1, delta: { type: 'text_delta', text: 'Hello' } }],
+      ['content_block_stop', { index: 1 }],
+      ['message_delta', { delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 5 } }],
+      ['message_stop', {}],
+    ]);
+    const events = steps.flatMap((step) => step.events ?? []).filter((item) => item.type === 'event');
+    const marked = events.filter((item) => item.type === 'event' && item.content !== undefined);
+    assert.deepStrictEqual(
+      marked.map((item) => (item.type === 'event' ? item.content : undefined)),
+      [{ index: 0, text: 'Hello' }],
+    );
+    // The mark sits beside the chunk's own JSON, which says the same.
+    const json = marked[0]?.type === 'event' ? (marked[0].json as { choices: { delta: unknown; finish_reason: unknown }[] }) : undefined;
+    assert.deepStrictEqual(json?.choices[0]?.delta, { content: 'Hello' });
+    assert.equal(json?.choices[0]?.finish_reason, null);
+  });
+
   it('sends a tool start input once when no argument delta came, and "{}" for an empty one', () => {
     const { steps } = run([
       ['message_start', start()],

@@ -11,7 +11,7 @@
  */
 import { openAIErrorBody, type ErrorShape } from '../../core/errors.js';
 import { isRecord, utf8 } from '../../core/json.js';
-import { encodeSseEvent, SSE_DONE, type DecodedSseItem } from '../../core/sse.js';
+import { encodeSseEvent, SSE_DONE, type ContentOnlyChunk, type DecodedSseItem } from '../../core/sse.js';
 import type { TokenUsage } from '../../core/usage.js';
 import type { RequestContext, StreamStep, Warning } from '../types.js';
 import { toOpenAIUsage } from './openai-usage.js';
@@ -57,13 +57,13 @@ export class OpenAIChunkWriter {
     if (this.id === undefined) this.id = id;
   }
 
-  chunk(delta: Record<string, unknown>, finishReason: string | null = null): void {
+  chunk(delta: Record<string, unknown>, finishReason: string | null = null, content?: ContentOnlyChunk): void {
     const id = this.chunkId();
     const choice = { index: 0, delta, logprobs: null, finish_reason: finishReason };
     const chunk = { id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [choice] };
     // JSON.stringify(chunk), with the part that is the same for every chunk of the stream written once.
     const data = `${this.chunkPrefix(id)}${JSON.stringify(delta)},"logprobs":null,"finish_reason":${finishReason === null ? 'null' : JSON.stringify(finishReason)}}]}`;
-    this.add(data, chunk);
+    this.add(data, chunk, content);
   }
 
   /** `{"id":…,"object":"chat.completion.chunk","created":…,"model":…,"choices":[{"index":0,"delta":` for this id and model. */
@@ -77,7 +77,10 @@ export class OpenAIChunkWriter {
 
   /** A `content` or `reasoning_content` delta, counted as delivered text. */
   text(field: TextField, text: string): void {
-    this.chunk({ [field]: text });
+    // A content delta is marked as such (ContentOnlyChunk): the client-stream scrubber then checks its text without
+    // walking the chunk. Reasoning text has a channel of its own there and is read from the chunk.
+    if (field === 'content') this.chunk({ content: text }, null, { index: 0, text });
+    else this.chunk({ [field]: text });
     this.delivered += text;
   }
 
@@ -152,8 +155,9 @@ export class OpenAIChunkWriter {
   }
 
   /** One `data:` event; `json` is what `data` parses to (undefined: parsed when needed). */
-  private add(data: string, json: unknown): void {
+  private add(data: string, json: unknown, content?: ContentOnlyChunk): void {
     this.out += encodeSseEvent({ data });
-    this.events.push({ type: 'event', event: undefined, data, id: undefined, raw: undefined, json: json === undefined ? JSON.parse(data) : json });
+    const parsed = json === undefined ? JSON.parse(data) : json;
+    this.events.push(content === undefined ? { type: 'event', event: undefined, data, id: undefined, raw: undefined, json: parsed } : { type: 'event', event: undefined, data, id: undefined, raw: undefined, json: parsed, content });
   }
 }

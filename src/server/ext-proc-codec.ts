@@ -889,28 +889,6 @@ function isBare(object: object): boolean {
   return true;
 }
 
-function constantAnswer(response: Plain): Buffer | undefined {
-  let phase: string | undefined;
-  for (const name in response) {
-    if (phase !== undefined) return undefined;
-    phase = name;
-  }
-  if (phase === undefined) return undefined;
-  const cached = CONSTANT_ANSWERS.get(phase);
-  const inner = response[phase];
-  if (cached === undefined || typeof inner !== 'object' || inner === null) return undefined;
-  let only: string | undefined;
-  for (const name in inner) {
-    if (only !== undefined) return undefined;
-    only = name;
-  }
-  if (only === undefined) return (cached.empty ??= encodeMessage(PROCESSING_RESPONSE, { [phase]: {} }));
-  const common = (inner as Plain)[only];
-  // The trailers phases have no `response` field: the general path would drop it, but such answers are not built.
-  if (only !== 'response' || phase.endsWith('_trailers') || typeof common !== 'object' || common === null || !isBare(common)) return undefined;
-  return (cached.emptyResponse ??= encodeMessage(PROCESSING_RESPONSE, { [phase]: { response: {} } }));
-}
-
 /** The only enumerable key of `object` (own or inherited, as the general path walks it); undefined for none or several. */
 function onlyKey(object: object): string | undefined {
   let only: string | undefined;
@@ -919,6 +897,21 @@ function onlyKey(object: object): string | undefined {
     only = name;
   }
   return only;
+}
+
+function constantAnswer(response: Plain): Buffer | undefined {
+  const phase = onlyKey(response);
+  if (phase === undefined) return undefined;
+  const cached = CONSTANT_ANSWERS.get(phase);
+  const inner = response[phase];
+  if (cached === undefined || typeof inner !== 'object' || inner === null) return undefined;
+  if (isBare(inner)) return (cached.empty ??= encodeMessage(PROCESSING_RESPONSE, { [phase]: {} }));
+  const only = onlyKey(inner);
+  if (only === undefined) return undefined;
+  const common = (inner as Plain)[only];
+  // The trailers phases have no `response` field: the general path would drop it, but such answers are not built.
+  if (only !== 'response' || phase.endsWith('_trailers') || typeof common !== 'object' || common === null || !isBare(common)) return undefined;
+  return (cached.emptyResponse ??= encodeMessage(PROCESSING_RESPONSE, { [phase]: { response: {} } }));
 }
 
 /** ProcessingResponse tags of the body phases (fields 3 and 4, length-delimited). */

@@ -10,7 +10,7 @@
  */
 import { asString, isRecord } from '../../core/json.js';
 import type { TokenUsage } from '../../core/usage.js';
-import { hasCounts, readAnthropicUsage, toTokenUsage, type AnthropicUsageCounts } from '../anthropic/convert-usage.js';
+import { hasCounts, readAnthropicUsage, toTokenUsage, usageOfCounts, type AnthropicUsageCounts } from '../anthropic/convert-usage.js';
 
 function larger(left: number | undefined, right: number | undefined): number | undefined {
   if (left === undefined) return right;
@@ -49,8 +49,7 @@ export function deliveredTextOf(event: Readonly<Record<string, unknown>>): strin
 /** Follows the usage and model of one Anthropic event stream. */
 export class AnthropicUsageTracker {
   private counts: AnthropicUsageCounts = {};
-  private usageCounts: AnthropicUsageCounts | undefined;
-  private usageOfCounts: TokenUsage | undefined;
+  private readonly usageOf = usageOfCounts();
   private modelName: string | undefined;
 
   /** Reads one parsed event (any type; only message_start and message_delta carry usage). */
@@ -63,13 +62,8 @@ export class AnthropicUsageTracker {
     }
   }
 
-  /** Made once per change of `counts` (a new object each time), not on every read: streams read it per event. */
   get usage(): TokenUsage | undefined {
-    if (this.usageCounts !== this.counts) {
-      this.usageCounts = this.counts;
-      this.usageOfCounts = hasCounts(this.counts) ? toTokenUsage(this.counts) : undefined;
-    }
-    return this.usageOfCounts;
+    return this.usageOf(this.counts);
   }
 
   get model(): string | undefined {

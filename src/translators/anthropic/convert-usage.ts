@@ -49,6 +49,22 @@ export function mergeAnthropicUsage(base: AnthropicUsageCounts, update: Anthropi
   };
 }
 
+/**
+ * toTokenUsage for counts a stream replaces on every change (a new object each time) and reads on every event: the
+ * usage is made once per change of the counts, not once per read.
+ */
+export function usageOfCounts(): (counts: AnthropicUsageCounts) => TokenUsage | undefined {
+  let last: AnthropicUsageCounts | undefined;
+  let usage: TokenUsage | undefined;
+  return (counts) => {
+    if (counts !== last) {
+      last = counts;
+      usage = hasCounts(counts) ? toTokenUsage(counts) : undefined;
+    }
+    return usage;
+  };
+}
+
 export function toTokenUsage(counts: AnthropicUsageCounts): TokenUsage {
   const cacheRead = counts.cacheRead ?? 0;
   const cacheCreation = counts.cacheCreation ?? 0;

@@ -26,7 +26,7 @@ import { OpenAIChunkWriter } from '../shared/openai-chunk.js';
 import { ToolCallStreamState, type ToolCallBlock } from '../shared/tool-call-stream-state.js';
 import type { RequestContext, StreamStep } from '../types.js';
 import { statusForAnthropicErrorType } from './convert-error.js';
-import { hasCounts, mergeAnthropicUsage, readAnthropicUsage, toTokenUsage, type AnthropicUsageCounts } from './convert-usage.js';
+import { mergeAnthropicUsage, readAnthropicUsage, usageOfCounts, type AnthropicUsageCounts } from './convert-usage.js';
 import { mapStopReason } from './map-stop-reason.js';
 
 type BlockState =
@@ -40,8 +40,7 @@ export class AnthropicStreamMapper {
   private readonly out: OpenAIChunkWriter;
   private readonly tools: ToolCallStreamState;
   private counts: AnthropicUsageCounts = {};
-  private usageCounts: AnthropicUsageCounts | undefined;
-  private usageOfCounts: TokenUsage | undefined;
+  private readonly usageOf = usageOfCounts();
   private readonly blocks = new Map<number, BlockState>();
   private finished = false;
   private stopped = false;
@@ -109,13 +108,8 @@ export class AnthropicStreamMapper {
     return this.step();
   }
 
-  /** The usage of `counts` (a new object on every change), made once per change rather than once per event. */
   private usage(): TokenUsage | undefined {
-    if (this.usageCounts !== this.counts) {
-      this.usageCounts = this.counts;
-      this.usageOfCounts = hasCounts(this.counts) ? toTokenUsage(this.counts) : undefined;
-    }
-    return this.usageOfCounts;
+    return this.usageOf(this.counts);
   }
 
   private step(): StreamStep {

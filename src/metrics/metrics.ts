@@ -5,10 +5,11 @@
  * bounded: models to the configured names (else "other"), providers to a fixed list,
  * free-form reasons to the first 50 distinct values.
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { modelNameOverrides, type RuntimeConfig } from '../config/load.js';
 import type { BackendSchema } from '../config/schema.js';
 import type { TokenUsage } from '../core/usage.js';
+import { SeriesHistogram } from './series-histogram.js';
 
 export const TOKEN_USAGE_BUCKETS = [
   1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864,
@@ -227,8 +228,10 @@ export class GatewayMetrics {
 
   /** One observation per token type: input and output always, the others when > 0. */
   recordTokens(labels: GenAiLabels, usage: TokenUsage, estimated: boolean): void {
-    const base = { ...this.modelLabels(labels), usage_estimated: estimated ? 'true' : 'false' };
-    const observe = (type: TokenType, count: number) => this.genAi.tokenUsage.observe({ ...base, gen_ai_token_type: type }, count);
+    const model = this.modelValues(labels);
+    const headers = this.headerLabelValues(labels);
+    const flag = estimated ? 'true' : 'false';
+    const observe = (type: TokenType, count: number) => this.genAi.tokenUsage.observe([...model, type, flag, ...headers], count);
     observe('input', usage.inputTokens);
     observe('output', usage.outputTokens);
     if (usage.cachedInputTokens > 0) observe('cached_input', usage.cachedInputTokens);
@@ -238,15 +241,15 @@ export class GatewayMetrics {
 
   /** errorType: '' for success, else a bounded error class (e.g. '_OTHER', an HTTP status class). */
   recordRequest(labels: GenAiLabels, seconds: number, errorType = ''): void {
-    this.genAi.requestDuration.observe({ ...this.modelLabels(labels), error_type: errorType }, seconds);
+    this.genAi.requestDuration.observe([...this.modelValues(labels), errorType, ...this.headerLabelValues(labels)], seconds);
   }
 
   recordTimeToFirstToken(labels: GenAiLabels, seconds: number): void {
-    this.genAi.timeToFirstToken.observe(this.modelLabels(labels), seconds);
+    this.genAi.timeToFirstToken.observe([...this.modelValues(labels), ...this.headerLabelValues(labels)], seconds);
   }
 
   recordTimePerOutputToken(labels: GenAiLabels, seconds: number): void {
-    this.genAi.timePerOutputToken.observe(this.modelLabels(labels), seconds);
+    this.genAi.timePerOutputToken.observe([...this.modelValues(labels), ...this.headerLabelValues(labels)], seconds);
   }
 
   recordConfigReload(result: 'success' | 'failure'): void {
@@ -334,23 +337,22 @@ export class GatewayMetrics {
     return this.registry.metrics();
   }
 
-  private histogram<T extends string>(name: string, help: string, labelNames: readonly T[], buckets: number[]): Histogram<T> {
-    return new Histogram({ name, help, labelNames, buckets, registers: [this.registry] });
+  private histogram<T extends string>(name: string, help: string, labelNames: readonly T[], buckets: number[]): SeriesHistogram<T> {
+    return new SeriesHistogram({ name, help, labelNames, buckets, registry: this.registry });
   }
 
   private counter<T extends string>(name: string, help: string, labelNames: readonly T[]): Counter<T> {
     return new Counter({ name, help, labelNames, registers: [this.registry] });
   }
 
-  private modelLabels(labels: GenAiLabels): Record<string, string> {
-    const values: Record<string, string> = {
-      gen_ai_operation_name: labels.operationName,
-      gen_ai_provider_name: labels.providerName,
-      gen_ai_request_model: bound(labels.requestModel, this.requestModels),
-      gen_ai_response_model: bound(labels.responseModel, this.responseModels),
-    };
-    for (const label of this.headerLabels) values[label.name] = this.headerValue(label, labels.headers?.get(label.header));
-    return values;
+  /** The MODEL_LABELS values, in that order. */
+  private modelValues(labels: GenAiLabels): string[] {
+    return [labels.operationName, labels.providerName, bound(labels.requestModel, this.requestModels), bound(labels.responseModel, this.responseModels)];
+  }
+
+  /** The request-header label values, in the order of headerLabels (the last label names of every GenAI histogram). */
+  private headerLabelValues(labels: GenAiLabels): string[] {
+    return this.headerLabels.length === 0 ? [] : this.headerLabels.map((label) => this.headerValue(label, labels.headers?.get(label.header)));
   }
 
   /** A header's label value: '' when absent; the first maxValues distinct values, then "other". */

@@ -97,6 +97,8 @@ const INT64 = 6;
 const DOUBLE = 7;
 const MESSAGE = 8;
 const MAP = 9;
+/** Not a proto kind: a google.protobuf.Struct field written by the direct Struct path (structSize / writeStruct). */
+const DIRECT_STRUCT = 10;
 
 function message(name: string, specs: readonly FieldSpec[]): MessageSpec {
   const fields: Field[] = specs.map((spec, index) => {
@@ -656,15 +658,183 @@ function valueSize(field: Field, value: unknown): number {
       return 8;
     case MESSAGE: {
       checkObject(field, value);
+      const spec = typeOf(field);
+      if (spec === STRUCT) {
+        const slot = pushLength(0);
+        const length = structSize(value);
+        if (length >= 0) {
+          // One op for the whole Struct; its nested lengths follow the slot, in the order writeStruct reads them.
+          pushOp(directStructField(field), value);
+          lengths[slot] = length;
+          return varintSize(length) + length;
+        }
+        lengthCount = slot;
+      }
       pushOp(field, undefined);
       const slot = pushLength(0);
-      const length = fieldsSize(typeOf(field), value);
+      const length = fieldsSize(spec, value);
       lengths[slot] = length;
       return varintSize(length) + length;
     }
     default:
       throw new Error(`unexpected kind ${field.kind}`);
   }
+}
+
+/*
+ * The direct Struct path. Dynamic metadata is a google.protobuf.Struct in every answer that carries usage or costs:
+ * a map of Value messages, each with one field set. The general path sizes each entry as a map entry holding a
+ * message, walking each Value's keys through the field table; here a Value is read by its six property names and
+ * its tag is a constant. Only the shape toStruct builds is taken (every Value sets exactly one field, with a value
+ * of that field's JavaScript type); anything else returns -1 and the general path encodes it, with its own checks.
+ * Both passes record or read the nested lengths in the same order (an entry: its length, its key's, its value's;
+ * a string: its length; a struct or list value: its length, then its own). test/proto/ext-proc-codec.test.ts pins
+ * the bytes to the general path and to reflection.
+ */
+
+const DIRECT_FIELDS = new Map<Field, Field>();
+
+/** `field` with the DIRECT_STRUCT code (the same object shape: every property, in the same order). */
+function directStructField(field: Field): Field {
+  let direct = DIRECT_FIELDS.get(field);
+  if (direct === undefined) {
+    direct = { ...field, code: DIRECT_STRUCT };
+    DIRECT_FIELDS.set(field, direct);
+  }
+  return direct;
+}
+
+/** Size of a Struct's fields; -1 when the object is not the plain shape (see above). Records nested lengths. */
+function structSize(struct: Plain): number {
+  const fields = struct['fields'];
+  if (fields === undefined || fields === null) return 0;
+  if (typeof fields !== 'object') return -1;
+  // for-in with a plain prototype: the same keys as the general path's Object.keys, read through V8's enum cache.
+  if (Object.getPrototypeOf(fields) !== Object.prototype) return -1;
+  let size = 0;
+  for (const key in fields) {
+    const value = (fields as Plain)[key];
+    if (typeof value !== 'object' || value === null) return -1;
+    const keyLength = utf8Length(key);
+    const entrySlot = pushLength(0);
+    pushLength(keyLength);
+    pushLength(0);
+    const valueLength = valueMessageSize(value as Plain);
+    if (valueLength < 0) return -1;
+    const entryLength = 1 + varintSize(keyLength) + keyLength + 1 + varintSize(valueLength) + valueLength;
+    lengths[entrySlot] = entryLength;
+    lengths[entrySlot + 2] = valueLength;
+    size += 1 + varintSize(entryLength) + entryLength;
+  }
+  return size;
+}
+
+/** Size of a google.protobuf.Value with exactly one field set; -1 otherwise. Records nested lengths. */
+function valueMessageSize(value: Plain): number {
+  const number = value['numberValue'];
+  const text = value['stringValue'];
+  const flag = value['boolValue'];
+  const nested = value['structValue'];
+  const list = value['listValue'];
+  const none = value['nullValue'];
+  const set = (number == null ? 0 : 1) + (text == null ? 0 : 1) + (flag == null ? 0 : 1) + (nested == null ? 0 : 1) + (list == null ? 0 : 1) + (none == null ? 0 : 1);
+  if (set !== 1) return -1;
+  if (number != null) return typeof number === 'number' ? 9 : -1;
+  if (text != null) {
+    if (typeof text !== 'string') return -1;
+    const length = utf8Length(text);
+    pushLength(length);
+    return 1 + varintSize(length) + length;
+  }
+  if (flag != null) return typeof flag === 'boolean' ? 2 : -1;
+  if (none != null) return none === 'NULL_VALUE' || none === 0 ? 2 : -1;
+  const slot = pushLength(0);
+  let length: number;
+  if (nested != null) length = typeof nested === 'object' ? structSize(nested as Plain) : -1;
+  else length = typeof list === 'object' ? listSize(list as Plain) : -1;
+  if (length < 0) return -1;
+  lengths[slot] = length;
+  return 1 + varintSize(length) + length;
+}
+
+/** Size of a google.protobuf.ListValue's values; -1 when one of them is not the plain shape. */
+function listSize(list: Plain): number {
+  const values = list['values'];
+  if (values === undefined || values === null) return 0;
+  if (!Array.isArray(values)) return -1;
+  let size = 0;
+  for (const element of values) {
+    if (typeof element !== 'object' || element === null) return -1;
+    const slot = pushLength(0);
+    const length = valueMessageSize(element as Plain);
+    if (length < 0) return -1;
+    lengths[slot] = length;
+    size += 1 + varintSize(length) + length;
+  }
+  return size;
+}
+
+/** The write pass's position in `lengths` while the direct Struct path writes. */
+let directCursor = 0;
+
+/** Struct.fields (1): entries of key (1) and Value (2). */
+function writeStruct(out: Buffer, at: number, struct: Plain): number {
+  const fields = struct['fields'];
+  if (fields === undefined || fields === null) return at;
+  for (const key in fields) {
+    out[at++] = (1 << 3) | WIRE_LENGTH;
+    at = writeVarint(out, at, lengths[directCursor++] as number);
+    const keyLength = lengths[directCursor++] as number;
+    out[at++] = (1 << 3) | WIRE_LENGTH;
+    at = writeString(out, writeVarint(out, at, keyLength), key, keyLength);
+    out[at++] = (2 << 3) | WIRE_LENGTH;
+    at = writeVarint(out, at, lengths[directCursor++] as number);
+    at = writeValue(out, at, (fields as Plain)[key] as Plain);
+  }
+  return at;
+}
+
+/** Value: null_value (1), number_value (2), string_value (3), bool_value (4), struct_value (5), list_value (6). */
+function writeValue(out: Buffer, at: number, value: Plain): number {
+  const number = value['numberValue'];
+  if (number != null) {
+    out[at++] = (2 << 3) | WIRE_FIXED64;
+    return out.writeDoubleLE(number as number, at);
+  }
+  const text = value['stringValue'];
+  if (text != null) {
+    const length = lengths[directCursor++] as number;
+    out[at++] = (3 << 3) | WIRE_LENGTH;
+    return writeString(out, writeVarint(out, at, length), text as string, length);
+  }
+  const flag = value['boolValue'];
+  if (flag != null) {
+    out[at++] = (4 << 3) | WIRE_VARINT;
+    out[at++] = flag ? 1 : 0;
+    return at;
+  }
+  const nested = value['structValue'];
+  if (nested != null) {
+    out[at++] = (5 << 3) | WIRE_LENGTH;
+    at = writeVarint(out, at, lengths[directCursor++] as number);
+    return writeStruct(out, at, nested as Plain);
+  }
+  const list = value['listValue'];
+  if (list != null) {
+    out[at++] = (6 << 3) | WIRE_LENGTH;
+    at = writeVarint(out, at, lengths[directCursor++] as number);
+    const values = (list as Plain)['values'];
+    if (values == null) return at;
+    for (const element of values as Plain[]) {
+      out[at++] = (1 << 3) | WIRE_LENGTH;
+      at = writeVarint(out, at, lengths[directCursor++] as number);
+      at = writeValue(out, at, element);
+    }
+    return at;
+  }
+  out[at++] = (1 << 3) | WIRE_VARINT;
+  out[at++] = 0;
+  return at;
 }
 
 /**
@@ -823,6 +993,12 @@ function writeOps(out: Buffer): number {
       case MESSAGE:
         // Its fields are the ops that follow.
         at = writeVarint(out, at, lengths[lengthCursor++] as number);
+        break;
+      case DIRECT_STRUCT:
+        at = writeVarint(out, at, lengths[lengthCursor++] as number);
+        directCursor = lengthCursor;
+        at = writeStruct(out, at, value as Plain);
+        lengthCursor = directCursor;
         break;
       case MAP: {
         at = writeVarint(out, at, lengths[lengthCursor++] as number);

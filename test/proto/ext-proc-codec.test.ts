@@ -414,3 +414,64 @@ describe('ext_proc codec: answers as the processors build them', () => {
     for (const response of cases) assert.deepStrictEqual(encodeProcessingResponse(response), reflectEncode(processingResponseType(), response));
   });
 });
+
+describe('ext_proc codec: dynamic metadata (the direct Struct path)', () => {
+  const expectSame = (response: ProcessingResponse, label: string) => {
+    const expected = reflectEncode(processingResponseType(), response);
+    assert.deepStrictEqual(encodeProcessingResponse(response), expected, label);
+    assert.deepStrictEqual(serializeProcessingResponse(response), expected, `${label} (serializer)`);
+  };
+
+  it('gives reflection bytes for metadata as the processors build it, across varint length boundaries', { timeout: 30_000 }, () => {
+    for (const length of [0, 1, 50, 63, 64, 65, 100, 110, 115, 116, 117, 118, 119, 120, 121, 122, 125, 126, 127, 128, 129, 200, 16_380, 16_384]) {
+      const text = 'x'.repeat(length);
+      const metadata = {
+        llm_input_token: length,
+        llm_output_token: -1.5,
+        backend_name: text,
+        [`k${text.slice(0, 120)}`]: true,
+        usage_clamped: false,
+        nested: { inner: text, list: [1, 'two', false, null, { deep: [text] }, []] },
+        empty: {},
+        none: null,
+        skipped: undefined,
+        unicode: 'é中🎉\u0000',
+      };
+      expectSame(answer('response_body', { metadata }), `length ${length}`);
+      expectSame(answer('request_headers', { replace: true, headers: new HeaderChanges().set(':path', '/v1/x'), metadata }), `length ${length}, with headers`);
+    }
+    expectSame({ response_body: {}, dynamic_metadata: { fields: {} } }, 'no fields');
+    expectSame({ response_body: {}, dynamic_metadata: {} }, 'fields unset');
+  });
+
+  it('anything but one field of its own type per Value takes the general path and encodes what it says', { timeout: 10_000 }, () => {
+    const values: unknown[] = [
+      {},
+      { numberValue: 1, stringValue: 'a' },
+      { numberValue: null, stringValue: 'a' },
+      { numberValue: '5' },
+      { stringValue: 7 },
+      { boolValue: 1 },
+      { nullValue: 'NULL_VALUE' },
+      { nullValue: 0 },
+      { structValue: { fields: null } },
+      { structValue: {} },
+      { listValue: { values: null } },
+      { listValue: {} },
+      { listValue: { values: [{}, { numberValue: 2, boolValue: true }, { stringValue: 'x' }] } },
+      { structValue: { fields: { a: { numberValue: 1, boolValue: false } } } },
+      { numberValue: 3, unknownKey: 'ignored' },
+    ];
+    for (const value of values) {
+      const response = { response_body: {}, dynamic_metadata: { fields: { 'io.envoy.ai_gateway': { structValue: { fields: { key: value } } } } } } as unknown as ProcessingResponse;
+      expectSame(response, JSON.stringify(value));
+    }
+  });
+
+  it('refuses what the general path refuses', { timeout: 10_000 }, () => {
+    for (const fields of [{ key: 5 }, { key: null }, { key: { structValue: 'not an object' } }]) {
+      const response = { response_body: {}, dynamic_metadata: { fields } } as unknown as ProcessingResponse;
+      assert.throws(() => encodeProcessingResponse(response), TypeError, JSON.stringify(fields));
+    }
+  });
+});

@@ -22,7 +22,11 @@ function required(value: string | undefined, what: string, backend: string): str
   return value;
 }
 
-export async function authHeaders(backend: ResolvedBackend, request: SignableRequest): Promise<AuthHeaders> {
+/**
+ * The credential headers for one request. Static keys are answered at once (no promise, so a passthrough's upstream
+ * answer can go out in the same turn); AWS signing and Google tokens are awaited. A missing key throws.
+ */
+export function authHeaders(backend: ResolvedBackend, request: SignableRequest): AuthHeaders | Promise<AuthHeaders> {
   const credentials = backend.credentials;
   if (!credentials) return { set: {} };
   if (credentials.apiKey) {

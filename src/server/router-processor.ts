@@ -140,11 +140,14 @@ export class RouterProcessor implements StreamProcessor {
       case 'request_body': {
         const body = message.request_body?.body ?? new Uint8Array(0);
         if (body.length >= LARGE_BODY_BYTES && this.releaseHeapGrowth === undefined) this.releaseHeapGrowth = this.deps.heapGrowth?.hold();
-        return onRequestBody(this.exchange, body).then((answered) => {
-          // Router-only mode builds the one attempt here (with the upstream filter, each attempt is counted there).
+        const answered = onRequestBody(this.exchange, body);
+        // Synchronous with the upstream filter, where each attempt is counted by its own stream. Router-only mode
+        // builds the one attempt here, and waits for its credential.
+        if (!(answered instanceof Promise)) return answered;
+        return answered.then((response) => {
           const attempt = this.exchange.attempt;
           if (attempt && !this.exchange.config.file.envoy.upstreamFilter) this.deps.metrics.recordUpstreamAttempt(attempt.backend.name, false);
-          return answered;
+          return response;
         });
       }
       case 'response_headers':

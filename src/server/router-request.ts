@@ -8,6 +8,7 @@ import { isRecord, nestsDeeperThan, safeParseJson } from '../core/json.js';
 import { outlineJson } from '../core/json-outline.js';
 import type { ProcessingResponse } from './ext-proc-types.js';
 import { isJsonContentType, findEndpoint, clientApiForPath } from './endpoints.js';
+import type { MaybePromise } from './processor.js';
 import type { Exchange, ParsedRequest } from './exchange.js';
 import { HeaderChanges } from './headers.js';
 import { answer, gatewayErrorReply, immediateError, immediateJson, METADATA_NAMESPACE } from './responses.js';
@@ -73,16 +74,24 @@ function providerCountsTokens(exchange: Exchange, model: ModelConfig): boolean {
   });
 }
 
-export async function onRequestBody(exchange: Exchange, body: Uint8Array): Promise<ProcessingResponse> {
-  const endpoint = exchange.endpoint;
-  const api = endpoint?.clientApi ?? 'openai';
-  try {
-    return await handleBody(exchange, body);
-  } catch (error) {
+/**
+ * The answer to the request body: synchronous with the upstream filter (the attempt is built per upstream stream);
+ * in router-only mode it waits for the attempt's credential. A problem with the request is answered in the client's
+ * format; anything else throws (or rejects).
+ */
+export function onRequestBody(exchange: Exchange, body: Uint8Array): MaybePromise<ProcessingResponse> {
+  const refused = (error: unknown): ProcessingResponse => {
     exchange.localReply = true;
     if (!GatewayError.isInstance(error)) throw error;
-    return gatewayErrorReply(api, error, zeroCosts(exchange));
+    return gatewayErrorReply(exchange.endpoint?.clientApi ?? 'openai', error, zeroCosts(exchange));
+  };
+  let answered: MaybePromise<ProcessingResponse>;
+  try {
+    answered = handleBody(exchange, body);
+  } catch (error) {
+    return refused(error);
   }
+  return answered instanceof Promise ? answered.catch(refused) : answered;
 }
 
 /** The body as an object, or the 400 JSON.parse's verdict gives. */
@@ -168,7 +177,7 @@ class RouterRequest implements ParsedRequest {
   }
 }
 
-async function handleBody(exchange: Exchange, rawBody: Uint8Array): Promise<ProcessingResponse> {
+function handleBody(exchange: Exchange, rawBody: Uint8Array): MaybePromise<ProcessingResponse> {
   const limit = exchange.config.file.limits.maxRequestBodyBytes;
   if (rawBody.length > limit) {
     throw new GatewayError('ERR_PAYLOAD_TOO_LARGE', `request body of ${rawBody.length} bytes exceeds the limit of ${limit} bytes`);
@@ -208,15 +217,13 @@ async function handleBody(exchange: Exchange, rawBody: Uint8Array): Promise<Proc
   exchange.request = request;
   exchange.span?.request({ model: requestModel, body: request.body, stream });
 
-  let reply: ProcessingResponse;
-  if (exchange.config.file.envoy.upstreamFilter) {
-    const headers = new HeaderChanges().set(MODEL_HEADER, requestModel).remove(BACKEND_HEADER);
-    reply = answer('request_body', { headers, clearRouteCache: true, metadata: requestPhaseCosts(exchange) });
-  } else {
-    reply = await answerWithAttempt(exchange, model);
-  }
-  if (modelOnlyByteEdits(exchange.config, model)) request.releaseParsedBody();
-  return reply;
+  const answered = (reply: ProcessingResponse): ProcessingResponse => {
+    if (modelOnlyByteEdits(exchange.config, model)) request.releaseParsedBody();
+    return reply;
+  };
+  if (!exchange.config.file.envoy.upstreamFilter) return answerWithAttempt(exchange, model).then(answered);
+  const headers = new HeaderChanges().set(MODEL_HEADER, requestModel).remove(BACKEND_HEADER);
+  return answered(answer('request_body', { headers, clearRouteCache: true, metadata: requestPhaseCosts(exchange) }));
 }
 
 /** Router-only mode: the backend is chosen here and the request translated in this answer. */

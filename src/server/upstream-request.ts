@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { authHeaders, backendHasAuth, CLIENT_CONFIDENTIAL_HEADERS } from '../auth/index.js';
+import type { AuthHeaders } from '../auth/types.js';
 import type { ResolvedBackend } from '../config/load.js';
 import type { ModelBackendRef, ModelConfig } from '../config/schema.js';
 import { GatewayError } from '../core/errors.js';
@@ -53,7 +54,11 @@ function modelOptionsOf(ref: ModelBackendRef): { modelOptions?: ModelOptions } {
   return Object.keys(options).length > 0 ? { modelOptions: options } : {};
 }
 
-export async function buildAttempt(exchange: Exchange, backend: ResolvedBackend, ref: ModelBackendRef): Promise<BuiltAttempt> {
+/**
+ * The upstream request for one attempt. Synchronous unless the credential must be awaited (AWS signing, Google
+ * tokens), so a passthrough's answer goes out without a turn through the promise queue; a problem throws.
+ */
+export function buildAttempt(exchange: Exchange, backend: ResolvedBackend, ref: ModelBackendRef): BuiltAttempt | Promise<BuiltAttempt> {
   const request = exchange.request;
   const endpoint = exchange.endpoint;
   if (!request || !endpoint?.operation) throw new GatewayError('ERR_INTERNAL', 'upstream attempt before the request body was read');
@@ -119,14 +124,17 @@ export async function buildAttempt(exchange: Exchange, backend: ResolvedBackend,
     headers.set('content-type', 'application/json');
     touch('content-type');
   }
-  const auth = await authHeaders(backend, { method: 'POST', path: upstream.path, host: backend.host, body: upstream.body });
-  for (const [name, value] of Object.entries(auth.set)) {
-    headers.set(name, value);
-    touch(name);
-  }
-  headers.set(':path', upstream.path);
-  exchange.attemptCount += 1;
-  const secrets = [...new Set([...rememberedSecretValuesOf(Object.values(auth.set)), ...backendSecretValues(backend)])];
-  const attempt: Attempt = { number: exchange.attemptCount, backend, ref, translator, ctx, startedAt: performance.now(), secrets };
-  return { attempt, headers, body: upstream.body, path: upstream.path };
+  const withAuth = (auth: AuthHeaders): BuiltAttempt => {
+    for (const [name, value] of Object.entries(auth.set)) {
+      headers.set(name, value);
+      touch(name);
+    }
+    headers.set(':path', upstream.path);
+    exchange.attemptCount += 1;
+    const secrets = [...new Set([...rememberedSecretValuesOf(Object.values(auth.set)), ...backendSecretValues(backend)])];
+    const attempt: Attempt = { number: exchange.attemptCount, backend, ref, translator, ctx, startedAt: performance.now(), secrets };
+    return { attempt, headers, body: upstream.body, path: upstream.path };
+  };
+  const auth = authHeaders(backend, { method: 'POST', path: upstream.path, host: backend.host, body: upstream.body });
+  return auth instanceof Promise ? auth.then(withAuth) : withAuth(auth);
 }

@@ -1,6 +1,6 @@
 /**
  * Checks that one exchange through the service did the work the scenario is meant to measure: the upstream request
- * rewritten for the backend (with the expected model), the response body switched to STREAMED for a stream,
+ * built for the backend (the body it receives names the expected model), the response body switched to STREAMED for a stream,
  * translated (or passed through untouched), and token usage written as metadata at the end. A bench that measured
  * an error path or a skipped translation would report flattering numbers.
  */
@@ -23,7 +23,8 @@ export function checkServiceWork(exchange: Exchange, answers: ExchangeAnswers, e
   const chunks = exchange.responseBody.length;
   if (answers.router.length !== 3 + chunks) problems.push(`router answers: ${answers.router.length}, expected ${3 + chunks}`);
   const upstream = phase(answers.upstream[0], 'request_headers')?.response;
-  const upstreamBody = upstream?.body_mutation?.body ? Buffer.from(upstream.body_mutation.body).toString('utf8') : '';
+  // Without a body_mutation Envoy sends the body it holds: the client's bytes (contract §2.3).
+  const upstreamBody = Buffer.from(upstream?.body_mutation?.body ?? exchange.requestBody).toString('utf8');
   if (upstream?.status !== 'CONTINUE_AND_REPLACE' || !upstreamBody.includes(`"${expect.upstreamModel}"`)) {
     problems.push(`upstream request body does not name ${expect.upstreamModel} (status ${upstream?.status ?? 'none'})`);
   }

@@ -5,12 +5,13 @@
  */
 import { GatewayError, errorBodyFor } from '../core/errors.js';
 import type { ProcessingRequest, ProcessingResponse, Struct } from './ext-proc-types.js';
-import type { Exchange } from './exchange.js';
+import type { ResolvedBackend } from '../config/load.js';
+import type { Exchange, ParsedRequest } from './exchange.js';
 import { answer, gatewayErrorReply, immediateJson, internalErrorReply } from './responses.js';
 import { reportServiceError, serviceErrorOf } from './error-report.js';
 import { exchangeIdFromMetadata } from './router-request.js';
-import { buildAttempt, refForBackend } from './upstream-request.js';
-import type { ProcessorDeps, StreamEnd, StreamProcessor } from './processor.js';
+import { buildAttempt, refForBackend, type BuiltAttempt } from './upstream-request.js';
+import type { MaybePromise, ProcessorDeps, StreamEnd, StreamProcessor } from './processor.js';
 import { providerNameForSchema } from '../metrics/metrics.js';
 import { serverOf } from './observe.js';
 import { readHeaderMap } from './headers.js';
@@ -56,17 +57,20 @@ export class UpstreamProcessor implements StreamProcessor {
 
   constructor(private readonly deps: ProcessorDeps) {}
 
-  async handle(message: ProcessingRequest): Promise<ProcessingResponse | undefined> {
+  handle(message: ProcessingRequest): MaybePromise<ProcessingResponse | undefined> {
     if (message.observability_mode) return undefined;
     const exchangeId = exchangeIdFromMetadata(message.metadata_context?.filter_metadata);
     const exchange = exchangeId ? this.deps.registry.get(exchangeId) : undefined;
-    const response = await this.answerFor(message, exchange, exchangeId);
-    const serviceError = serviceErrorOf(response);
-    if (serviceError) reportServiceError(this.deps, exchange, serviceError);
-    return response;
+    const report = (response: ProcessingResponse | undefined): ProcessingResponse | undefined => {
+      const serviceError = serviceErrorOf(response);
+      if (serviceError) reportServiceError(this.deps, exchange, serviceError);
+      return response;
+    };
+    const response = this.answerFor(message, exchange, exchangeId);
+    return response instanceof Promise ? response.then(report) : report(response);
   }
 
-  private async answerFor(message: ProcessingRequest, exchange: Exchange | undefined, exchangeId: string | undefined): Promise<ProcessingResponse | undefined> {
+  private answerFor(message: ProcessingRequest, exchange: Exchange | undefined, exchangeId: string | undefined): MaybePromise<ProcessingResponse | undefined> {
     if (message.request === 'response_headers') {
       this.observeResponseHeaders(message);
       return answer('response_headers');
@@ -80,21 +84,29 @@ export class UpstreamProcessor implements StreamProcessor {
       this.deps.logger.error({ exchangeId }, 'upstream-level stream without a router-level exchange (check metadata_options.forwarding_namespaces)');
       return immediateJson(500, errorBodyFor('openai', { status: 500, message: 'llm-extproc: upstream request has no router state', code: 'internal_error' }), { details: 'llm_extproc_no_exchange' });
     }
+    let built: MaybePromise<ProcessingResponse>;
     try {
-      return await this.buildAnswer(exchange, backendFromAttributes(message.attributes) ?? '');
+      built = this.buildAnswer(exchange, backendFromAttributes(message.attributes) ?? '');
     } catch (error) {
-      exchange.localReply = true;
-      exchange.localReplyStatus = GatewayError.isInstance(error) ? error.status : 500;
-      exchange.attemptSpan?.end({ outcome: 'local_reply', status: exchange.localReplyStatus, errorType: String(exchange.localReplyStatus) });
-      const api = exchange.endpoint?.clientApi ?? 'openai';
-      if (GatewayError.isInstance(error)) return gatewayErrorReply(api, error);
-      // The cause, for the developers; the error answer itself is logged at warn and counted by handle().
-      this.deps.logger.error({ err: error instanceof Error ? { message: error.message, stack: error.stack } : String(error), exchange: exchange.id }, 'upstream translation failed');
-      return internalErrorReply(api);
+      return this.failed(exchange, error);
     }
+    return built instanceof Promise ? built.catch((error: unknown) => this.failed(exchange, error)) : built;
   }
 
-  private async buildAnswer(exchange: Exchange, backendName: string): Promise<ProcessingResponse> {
+  /** The attempt could not be built: a local reply in the client's format. */
+  private failed(exchange: Exchange, error: unknown): ProcessingResponse {
+    exchange.localReply = true;
+    exchange.localReplyStatus = GatewayError.isInstance(error) ? error.status : 500;
+    exchange.attemptSpan?.end({ outcome: 'local_reply', status: exchange.localReplyStatus, errorType: String(exchange.localReplyStatus) });
+    const api = exchange.endpoint?.clientApi ?? 'openai';
+    if (GatewayError.isInstance(error)) return gatewayErrorReply(api, error);
+    // The cause, for the developers; the error answer itself is logged at warn and counted by handle().
+    this.deps.logger.error({ err: error instanceof Error ? { message: error.message, stack: error.stack } : String(error), exchange: exchange.id }, 'upstream translation failed');
+    return internalErrorReply(api);
+  }
+
+  /** Synchronous unless the attempt's credential is awaited (buildAttempt). */
+  private buildAnswer(exchange: Exchange, backendName: string): MaybePromise<ProcessingResponse> {
     const request = exchange.request;
     if (!request) throw new GatewayError('ERR_INTERNAL', 'upstream attempt before the request body was processed');
     const backend = exchange.config.backends.get(backendName);
@@ -106,7 +118,12 @@ export class UpstreamProcessor implements StreamProcessor {
     if (previous && retryReason) this.deps.metrics.recordRetriedAttempt(previous.backend.name, retryReason);
     this.startAttemptSpan(exchange, retryReason, backend.name, providerNameForSchema(backend.schema), ref.modelNameOverride ?? request.requestModel, backend.endpoint);
     exchange.attemptResponseStatus = undefined;
-    const built = await buildAttempt(exchange, backend, ref);
+    const built = buildAttempt(exchange, backend, ref);
+    return built instanceof Promise ? built.then((ready) => this.attemptAnswer(exchange, request, backend, ready)) : this.attemptAnswer(exchange, request, backend, built);
+  }
+
+  /** The answer for a built attempt: it becomes the exchange's current attempt. */
+  private attemptAnswer(exchange: Exchange, request: ParsedRequest, backend: ResolvedBackend, built: BuiltAttempt): ProcessingResponse {
     if (exchange.attemptSpan) {
       exchange.attemptSpan.inject(built.headers);
       // Retries share one header map: the next attempt puts the client's values back before writing its own.
@@ -118,11 +135,19 @@ export class UpstreamProcessor implements StreamProcessor {
     this.deps.metrics.recordUpstreamAttempt(backend.name, built.attempt.number > 1);
     exchange.usage = undefined;
     exchange.responseModel = undefined;
+    // The client's bytes unchanged (an OpenAI passthrough): no body_mutation, so Envoy sends the attempt's copy of
+    // the body it holds rather than a second copy from here (contract §2.3). Its content-length is set all the same:
+    // the header map is shared by the attempts, and an earlier attempt that replaced the body left its own length.
+    const unchanged = built.body === request.rawBody;
+    if (unchanged) {
+      built.headers.set('content-length', String(built.body.length));
+      exchange.touchedHeaders.add('content-length');
+    }
     return answer('request_headers', {
       replace: true,
       headers: built.headers,
-      body: built.body,
-      // CONTINUE_AND_REPLACE drops content-length; the header_mutation filter restores it from here.
+      body: unchanged ? undefined : built.body,
+      // CONTINUE_AND_REPLACE with a body drops content-length; the header_mutation filter restores it from here.
       metadata: { content_length: built.body.length, backend_name: backend.name, model_name_override: built.attempt.ctx.upstreamModel },
     });
   }

@@ -113,7 +113,12 @@ describe('ext_proc protocol', () => {
     assert.equal(setHeader(retry?.header_mutation, 'authorization'), 'Bearer client-key', 'the client key comes back for a bring-your-own-key backend');
     assert.ok(retry?.header_mutation?.remove_headers?.includes('x-team'));
     assert.equal(setHeader(retry?.header_mutation, 'x-debug'), '1');
-    assert.equal(Buffer.from(retry?.body_mutation?.body ?? []).toString(), body, 'built again from the original body');
+    // The client's bytes, unchanged: no body_mutation, so Envoy sends the attempt's own copy of the router's buffer.
+    assert.equal(retry?.status, 'CONTINUE_AND_REPLACE');
+    assert.equal(retry?.body_mutation, undefined, 'an unchanged body is not sent back');
+    // The shared header map still holds the content-length Envoy restored for attempt 1's longer body.
+    assert.equal(setHeader(retry?.header_mutation, 'content-length'), String(Buffer.byteLength(body)));
+    assert.equal(gatewayMetadata(secondAnswer)['content_length'], Buffer.byteLength(body));
     second.close(true);
 
     // Response: usage becomes metadata in the answer to the last body message.

@@ -660,15 +660,16 @@ function valueSize(field: Field, value: unknown): number {
       checkObject(field, value);
       const spec = typeOf(field);
       if (spec === STRUCT) {
-        const slot = pushLength(0);
-        const length = structSize(value);
-        if (length >= 0) {
+        const structSlot = pushLength(0);
+        const structLength = structSize(value);
+        if (structLength >= 0) {
           // One op for the whole Struct; its nested lengths follow the slot, in the order writeStruct reads them.
           pushOp(directStructField(field), value);
-          lengths[slot] = length;
-          return varintSize(length) + length;
+          lengths[structSlot] = structLength;
+          return varintSize(structLength) + structLength;
         }
-        lengthCount = slot;
+        // Not the plain shape: forget what it recorded, and take the general path.
+        lengthCount = structSlot;
       }
       pushOp(field, undefined);
       const slot = pushLength(0);

@@ -122,6 +122,20 @@ describe('Envoy stand-in: router, retries and the upstream filter chain', () => 
     }
   });
 
+  it('refuses (500, not modelled) an upstream request whose content-length is not its body length, instead of leaving the upstream waiting', async () => {
+    const harness = await startHarness({
+      script: onUpstream((request) => answerFor(request, { header_mutation: { set_headers: [setHeader('content-length', '999')] } })),
+    });
+    try {
+      const response = await postJson(harness.envoy, { model: 'm' });
+      assert.equal(response.status, 500);
+      assert.match(await response.text(), /content-length 999, its body has \d+ bytes \(not modelled\)/);
+      assert.equal(harness.upstreams.a?.requests.length ?? 0, 0, 'nothing reached the upstream');
+    } finally {
+      await harness.close();
+    }
+  });
+
   it('fails the attempt with 500 on an upstream-level ext_proc error, without retrying', async () => {
     const harness = await startHarness({ script: onUpstream(() => 'fail'), upstreams: { a: { kind: 'json', body: {} }, b: { kind: 'json', body: {} } } });
     try {

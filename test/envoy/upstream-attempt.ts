@@ -138,6 +138,12 @@ function send(context: RequestContext, upstreamUrl: string, body: Buffer, record
   }
   outgoing['host'] = context.headers.get(':authority') ?? target.host;
   if (outgoing['content-length'] === undefined && body.length > 0) outgoing['transfer-encoding'] = 'chunked';
+  // A length that is not the body's would leave the upstream waiting for bytes that never come (or cut the body):
+  // what Envoy's codec and the upstream then do is not modelled, so the stand-in fails the request at once.
+  const declared = outgoing['content-length'];
+  if (typeof declared === 'string' && Number(declared) !== body.length) {
+    throw new Error(`envoy stand-in: the upstream request says content-length ${declared}, its body has ${body.length} bytes (not modelled)`);
+  }
 
   return new Promise((resolve) => {
     let connected = false;

@@ -617,6 +617,23 @@ function pushLength(length: number): number {
   return slot;
 }
 
+/** Reserves a map entry's three lengths (the entry, its key, its value), in write order; returns the first slot. */
+function pushEntryLengths(keyLength: number): number {
+  const slot = pushLength(0);
+  pushLength(keyLength);
+  pushLength(0);
+  return slot;
+}
+
+/** Fills in a map entry's lengths once its value is sized; returns the entry's length. */
+function settleEntryLengths(slot: number, valueLength: number): number {
+  const keyLength = lengths[slot + 1] as number;
+  const entryLength = 1 + varintSize(keyLength) + keyLength + 1 + varintSize(valueLength) + valueLength;
+  lengths[slot] = entryLength;
+  lengths[slot + 2] = valueLength;
+  return entryLength;
+}
+
 /** Size of one value without its tag; records its op. */
 function valueSize(field: Field, value: unknown): number {
   switch (field.code) {
@@ -716,15 +733,10 @@ function structSize(struct: Plain): number {
   for (const key in fields) {
     const value = (fields as Plain)[key];
     if (typeof value !== 'object' || value === null) return -1;
-    const keyLength = utf8Length(key);
-    const entrySlot = pushLength(0);
-    pushLength(keyLength);
-    pushLength(0);
+    const entrySlot = pushEntryLengths(utf8Length(key));
     const valueLength = valueMessageSize(value as Plain);
     if (valueLength < 0) return -1;
-    const entryLength = 1 + varintSize(keyLength) + keyLength + 1 + varintSize(valueLength) + valueLength;
-    lengths[entrySlot] = entryLength;
-    lengths[entrySlot + 2] = valueLength;
+    const entryLength = settleEntryLengths(entrySlot, valueLength);
     size += 1 + varintSize(entryLength) + entryLength;
   }
   return size;
@@ -784,12 +796,8 @@ function writeStruct(out: Buffer, at: number, struct: Plain): number {
   if (fields === undefined || fields === null) return at;
   for (const key in fields) {
     out[at++] = (1 << 3) | WIRE_LENGTH;
-    at = writeVarint(out, at, lengths[directCursor++] as number);
-    const keyLength = lengths[directCursor++] as number;
-    out[at++] = (1 << 3) | WIRE_LENGTH;
-    at = writeString(out, writeVarint(out, at, keyLength), key, keyLength);
-    out[at++] = (2 << 3) | WIRE_LENGTH;
-    at = writeVarint(out, at, lengths[directCursor++] as number);
+    at = writeEntryHead(out, at, key, directCursor);
+    directCursor += 3;
     at = writeValue(out, at, (fields as Plain)[key] as Plain);
   }
   return at;
@@ -871,15 +879,8 @@ function fieldsSize(spec: MessageSpec, object: Plain): number {
         const entryValue = value[key];
         if (typeof entryValue !== 'object' || entryValue === null) throw new TypeError(`.${field.name}: object expected`);
         pushOp(field, key);
-        const keyLength = utf8Length(key);
-        // Three lengths per entry: the entry, its key, its value.
-        const entrySlot = pushLength(0);
-        pushLength(keyLength);
-        pushLength(0);
-        const valueLength = fieldsSize(valueSpec, entryValue as Plain);
-        const entryLength = 1 + varintSize(keyLength) + keyLength + 1 + varintSize(valueLength) + valueLength;
-        lengths[entrySlot] = entryLength;
-        lengths[entrySlot + 2] = valueLength;
+        const entrySlot = pushEntryLengths(utf8Length(key));
+        const entryLength = settleEntryLengths(entrySlot, fieldsSize(valueSpec, entryValue as Plain));
         size += field.tagSize + varintSize(entryLength) + entryLength;
       }
     } else if (field.repeated) {
@@ -944,6 +945,19 @@ function writeString(out: Buffer, at: number, text: string, length: number): num
   return at + out.write(text, at, length, 'utf8');
 }
 
+/**
+ * After its tag: a map entry's length, its key (field 1) and its value's tag and length (field 2), from the three
+ * lengths pushEntryLengths reserved at `slot`. The value's bytes follow.
+ */
+function writeEntryHead(out: Buffer, at: number, key: string, slot: number): number {
+  at = writeVarint(out, at, lengths[slot] as number);
+  const keyLength = lengths[slot + 1] as number;
+  out[at++] = (1 << 3) | WIRE_LENGTH;
+  at = writeString(out, writeVarint(out, at, keyLength), key, keyLength);
+  out[at++] = (2 << 3) | WIRE_LENGTH;
+  return writeVarint(out, at, lengths[slot + 2] as number);
+}
+
 /** The write pass: the recorded ops, in order, into `out`; returns the end position. */
 function writeOps(out: Buffer): number {
   let at = 0;
@@ -1001,16 +1015,11 @@ function writeOps(out: Buffer): number {
         at = writeStruct(out, at, value as Plain);
         lengthCursor = directCursor;
         break;
-      case MAP: {
-        at = writeVarint(out, at, lengths[lengthCursor++] as number);
-        const keyLength = lengths[lengthCursor++] as number;
-        out[at++] = 10;
-        at = writeString(out, writeVarint(out, at, keyLength), value as string, keyLength);
-        out[at++] = 18;
+      case MAP:
         // The value message's fields are the ops that follow.
-        at = writeVarint(out, at, lengths[lengthCursor++] as number);
+        at = writeEntryHead(out, at, value as string, lengthCursor);
+        lengthCursor += 3;
         break;
-      }
       default:
         throw new Error(`unexpected kind ${field.kind}`);
     }

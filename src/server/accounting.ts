@@ -19,13 +19,14 @@ function scopeOf(exchange: Exchange): { model: string; backend: string } {
 
 /** Request phase: zeros for every key plus `<key>_reserve` estimates for reserve entries. */
 export function requestPhaseCosts(exchange: Exchange, backendName?: string): Record<string, number> {
-  const values = zeroCosts(exchange);
   const request = exchange.request;
   const operation = exchange.endpoint?.operation;
+  const scope = { model: request?.requestModel ?? '', backend: backendName ?? '' };
+  const plan = costsFor(exchange.config, scope);
+  // Every plan of a config lists every configured key (allKeys): these are the zeros zeroCosts gives.
+  const values = plan.zeros();
   // A token count consumes no tokens: nothing is reserved for it.
   if (!request || operation === 'count_tokens' || operation === 'input_tokens') return values;
-  const scope = { model: request.requestModel, backend: backendName ?? '' };
-  const plan = costsFor(exchange.config, scope);
   // No entry of any scope reserves (the common config): the zeros are the whole request-phase metadata.
   if (plan.allReserveKeys.length === 0) return values;
   const tokenCeiling = exchange.config.file.limits.maxTokenCount;

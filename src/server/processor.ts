@@ -24,6 +24,22 @@ export type StreamEnd = 'end' | 'cancelled' | 'error';
 
 export type MaybePromise<T> = T | Promise<T>;
 
+/** `next` applied to `value`: at once, or when the promise resolves (so a value costs no promise round trip). */
+export function thenMaybe<T, U>(value: MaybePromise<T>, next: (value: T) => U): MaybePromise<U> {
+  return value instanceof Promise ? value.then(next) : next(value);
+}
+
+/** `run()`, with `recover`'s answer for what it throws or rejects with. */
+export function recoverMaybe<T>(run: () => MaybePromise<T>, recover: (error: unknown) => T): MaybePromise<T> {
+  let result: MaybePromise<T>;
+  try {
+    result = run();
+  } catch (error) {
+    return recover(error);
+  }
+  return result instanceof Promise ? result.catch(recover) : result;
+}
+
 export interface StreamProcessor {
   /**
    * Answers one message (undefined: nothing to send, e.g. observability mode). Synchronously when nothing has to

@@ -8,7 +8,7 @@ import { isRecord, nestsDeeperThan, safeParseJson } from '../core/json.js';
 import { outlineJson } from '../core/json-outline.js';
 import type { ProcessingResponse } from './ext-proc-types.js';
 import { isJsonContentType, findEndpoint, clientApiForPath } from './endpoints.js';
-import type { MaybePromise } from './processor.js';
+import { recoverMaybe, type MaybePromise } from './processor.js';
 import type { Exchange, ParsedRequest } from './exchange.js';
 import { HeaderChanges } from './headers.js';
 import { answer, gatewayErrorReply, immediateError, immediateJson, METADATA_NAMESPACE } from './responses.js';
@@ -80,18 +80,14 @@ function providerCountsTokens(exchange: Exchange, model: ModelConfig): boolean {
  * format; anything else throws (or rejects).
  */
 export function onRequestBody(exchange: Exchange, body: Uint8Array): MaybePromise<ProcessingResponse> {
-  const refused = (error: unknown): ProcessingResponse => {
-    exchange.localReply = true;
-    if (!GatewayError.isInstance(error)) throw error;
-    return gatewayErrorReply(exchange.endpoint?.clientApi ?? 'openai', error, zeroCosts(exchange));
-  };
-  let answered: MaybePromise<ProcessingResponse>;
-  try {
-    answered = handleBody(exchange, body);
-  } catch (error) {
-    return refused(error);
-  }
-  return answered instanceof Promise ? answered.catch(refused) : answered;
+  return recoverMaybe(
+    () => handleBody(exchange, body),
+    (error) => {
+      exchange.localReply = true;
+      if (!GatewayError.isInstance(error)) throw error;
+      return gatewayErrorReply(exchange.endpoint?.clientApi ?? 'openai', error, zeroCosts(exchange));
+    },
+  );
 }
 
 /** The body as an object, or the 400 JSON.parse's verdict gives. */

@@ -11,7 +11,7 @@ import { answer, gatewayErrorReply, immediateJson, internalErrorReply } from './
 import { reportServiceError, serviceErrorOf } from './error-report.js';
 import { exchangeIdFromMetadata } from './router-request.js';
 import { buildAttempt, refForBackend, type BuiltAttempt } from './upstream-request.js';
-import type { MaybePromise, ProcessorDeps, StreamEnd, StreamProcessor } from './processor.js';
+import { recoverMaybe, thenMaybe, type MaybePromise, type ProcessorDeps, type StreamEnd, type StreamProcessor } from './processor.js';
 import { providerNameForSchema } from '../metrics/metrics.js';
 import { serverOf } from './observe.js';
 import { readHeaderMap } from './headers.js';
@@ -66,8 +66,7 @@ export class UpstreamProcessor implements StreamProcessor {
       if (serviceError) reportServiceError(this.deps, exchange, serviceError);
       return response;
     };
-    const response = this.answerFor(message, exchange, exchangeId);
-    return response instanceof Promise ? response.then(report) : report(response);
+    return thenMaybe(this.answerFor(message, exchange, exchangeId), report);
   }
 
   private answerFor(message: ProcessingRequest, exchange: Exchange | undefined, exchangeId: string | undefined): MaybePromise<ProcessingResponse | undefined> {
@@ -84,13 +83,10 @@ export class UpstreamProcessor implements StreamProcessor {
       this.deps.logger.error({ exchangeId }, 'upstream-level stream without a router-level exchange (check metadata_options.forwarding_namespaces)');
       return immediateJson(500, errorBodyFor('openai', { status: 500, message: 'llm-extproc: upstream request has no router state', code: 'internal_error' }), { details: 'llm_extproc_no_exchange' });
     }
-    let built: MaybePromise<ProcessingResponse>;
-    try {
-      built = this.buildAnswer(exchange, backendFromAttributes(message.attributes) ?? '');
-    } catch (error) {
-      return this.failed(exchange, error);
-    }
-    return built instanceof Promise ? built.catch((error: unknown) => this.failed(exchange, error)) : built;
+    return recoverMaybe(
+      () => this.buildAnswer(exchange, backendFromAttributes(message.attributes) ?? ''),
+      (error) => this.failed(exchange, error),
+    );
   }
 
   /** The attempt could not be built: a local reply in the client's format. */
@@ -118,8 +114,7 @@ export class UpstreamProcessor implements StreamProcessor {
     if (previous && retryReason) this.deps.metrics.recordRetriedAttempt(previous.backend.name, retryReason);
     this.startAttemptSpan(exchange, retryReason, backend.name, providerNameForSchema(backend.schema), ref.modelNameOverride ?? request.requestModel, backend.endpoint);
     exchange.attemptResponseStatus = undefined;
-    const built = buildAttempt(exchange, backend, ref);
-    return built instanceof Promise ? built.then((ready) => this.attemptAnswer(exchange, request, backend, ready)) : this.attemptAnswer(exchange, request, backend, built);
+    return thenMaybe(buildAttempt(exchange, backend, ref), (built) => this.attemptAnswer(exchange, request, backend, built));
   }
 
   /** The answer for a built attempt: it becomes the exchange's current attempt. */

@@ -13,6 +13,7 @@ import { lookupTranslator } from '../translators/table.js';
 import type { ModelOptions, RequestContext } from '../translators/types.js';
 import type { Attempt, Exchange } from './exchange.js';
 import { HeaderChanges, isSafeHeaderValue } from './headers.js';
+import { thenMaybe } from './processor.js';
 import { backendSecretValues, rememberedSecretValuesOf } from './scrub-secrets.js';
 
 /** Lowest priority value first; weighted random within it (weight 0 never chosen). */
@@ -136,5 +137,5 @@ export function buildAttempt(exchange: Exchange, backend: ResolvedBackend, ref: 
     return { attempt, headers, body: upstream.body, path: upstream.path };
   };
   const auth = authHeaders(backend, { method: 'POST', path: upstream.path, host: backend.host, body: upstream.body });
-  return auth instanceof Promise ? auth.then(withAuth) : withAuth(auth);
+  return thenMaybe(auth, withAuth);
 }

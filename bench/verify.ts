@@ -1,8 +1,8 @@
 /**
  * Checks that one exchange through the service did the work the scenario is meant to measure: the upstream request
- * built for the backend (the body it receives names the expected model), the response body switched to STREAMED for a stream,
- * translated (or passed through untouched), and token usage written as metadata at the end. A bench that measured
- * an error path or a skipped translation would report flattering numbers.
+ * built for the backend (the body it receives names the expected model), the response body switched to STREAMED for
+ * a stream, translated (or passed through untouched), and token usage written as metadata at the end. A bench that
+ * measured an error path or a skipped translation would report flattering numbers.
  */
 import { METADATA_NAMESPACE, type Answer, type Exchange, type ExchangeAnswers } from './envoy-client.js';
 

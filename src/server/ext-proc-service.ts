@@ -59,8 +59,10 @@ class ProcessStream {
 
   receive(message: ProcessingRequest): void {
     if (this.closed) return;
-    this.waiting.push(message);
-    if (!this.busy) this.drain();
+    // With nothing ahead of it, the message is handled without queueing it: a stream whose messages never wait
+    // never grows the queue's storage.
+    if (this.busy || this.waiting.length > 0) this.waiting.push(message);
+    else if (this.handleOne(message)) this.finishIfDone();
   }
 
   /** Envoy half-closed: finish once every message is answered. */
@@ -110,32 +112,38 @@ class ProcessStream {
     while (!this.busy && !this.closed) {
       const message = this.waiting.shift();
       if (message === undefined) break;
-      let result: ReturnType<StreamProcessor['handle']>;
-      try {
-        this.processor ??= this.createProcessor(message);
-        result = this.processor.handle(message);
-      } catch (error) {
-        this.fail(error);
-        return;
-      }
-      if (result instanceof Promise) {
-        this.busy = true;
-        result.then(
-          (response) => {
-            this.busy = false;
-            this.send(response);
-            this.drain();
-          },
-          (error: unknown) => {
-            this.busy = false;
-            this.fail(error);
-          },
-        );
-        return;
-      }
-      this.send(result);
+      if (!this.handleOne(message)) return;
     }
     this.finishIfDone();
+  }
+
+  /** Handles one message; true when its answer went out at once, false when it is pending or the stream failed. */
+  private handleOne(message: ProcessingRequest): boolean {
+    let result: ReturnType<StreamProcessor['handle']>;
+    try {
+      this.processor ??= this.createProcessor(message);
+      result = this.processor.handle(message);
+    } catch (error) {
+      this.fail(error);
+      return false;
+    }
+    if (result instanceof Promise) {
+      this.busy = true;
+      result.then(
+        (response) => {
+          this.busy = false;
+          this.send(response);
+          this.drain();
+        },
+        (error: unknown) => {
+          this.busy = false;
+          this.fail(error);
+        },
+      );
+      return false;
+    }
+    this.send(result);
+    return true;
   }
 
   private createProcessor(first: ProcessingRequest): StreamProcessor {

@@ -48,8 +48,8 @@ export class Exchange {
   request: ParsedRequest | undefined;
   attempt: Attempt | undefined;
   attemptCount = 0;
-  /** Header names upstream attempts have set or removed; a later attempt restores or removes them. */
-  readonly touchedHeaders = new Set<string>();
+  /** Header names upstream attempts have set or removed (a handful, so an array); see touchHeader. */
+  private readonly touched: string[] = [];
   /** The service answered this request itself (never translate a local reply twice). */
   localReply = false;
   /** Status of the service's own error reply, for the request metric's error_type. */
@@ -77,8 +77,8 @@ export class Exchange {
   errorReported = false;
   /** The router-level stream ended: the exchange is no longer in the registry. */
   private closed = false;
-  /** Credentials of every attempt so far (a response may come from any of them). */
-  private readonly secretValues = new Set<string>();
+  /** Credentials of every attempt so far (a response may come from any of them); a few values, so an array. */
+  private readonly secretValues: string[] = [];
   private scrubberCache: SecretScrubber | undefined;
   private readonly releases: Array<() => void> = [];
   /** The status the client got: the upstream's, or the service's own reply's. */
@@ -101,13 +101,23 @@ export class Exchange {
     private readonly logSecrets?: LogSecrets,
   ) {}
 
+  /** Header names upstream attempts have set or removed; a later attempt restores or removes them. */
+  get touchedHeaders(): readonly string[] {
+    return this.touched;
+  }
+
+  /** Remembers a header an attempt set or removed (lower-case name), once. */
+  touchHeader(name: string): void {
+    if (!this.touched.includes(name)) this.touched.push(name);
+  }
+
   /** Makes `attempt` the current one; its credentials are scrubbed from the response and from the log. */
   startAttempt(attempt: Attempt): void {
     this.attempt = attempt;
     let added = false;
     for (const value of attempt.secrets) {
-      if (this.secretValues.has(value)) continue;
-      this.secretValues.add(value);
+      if (this.secretValues.includes(value)) continue;
+      this.secretValues.push(value);
       added = true;
     }
     if (!added) return;
@@ -156,8 +166,8 @@ const sharedScrubbers = new Map<string, SecretScrubber>();
  * much as the rest of a passthrough request's own work; scrubbers are immutable, so exchanges share them. Values
  * that change per request (SigV4 signatures) only cycle the cache, which is emptied when full.
  */
-function scrubberFor(values: ReadonlySet<string>): SecretScrubber {
-  const key = [...values].join('\u0000');
+function scrubberFor(values: readonly string[]): SecretScrubber {
+  const key = values.join('\u0000');
   let scrubber = sharedScrubbers.get(key);
   if (scrubber === undefined) {
     if (sharedScrubbers.size >= SHARED_SCRUBBERS_LIMIT) sharedScrubbers.clear();

@@ -35,7 +35,8 @@ function sameValues(left: MetadataValues, right: MetadataValues): boolean {
 
 export class RouterProcessor implements StreamProcessor {
   private readonly exchange: Exchange;
-  private readonly response: ResponseSide;
+  /** Made by the first response message: a stream held open while the upstream answers does not carry it. */
+  private responseSide: ResponseSide | undefined;
   private lastRunningAt = 0;
   private lastRunning: MetadataValues | undefined;
   /** Out-of-range usage was logged and counted (once per exchange). */
@@ -45,7 +46,7 @@ export class RouterProcessor implements StreamProcessor {
   /** A cost above limits.maxTokenCount was logged (once per exchange). */
   private costCapReported = false;
   /** CEL and typed costs clamped to a valid number are counted; one above the ceiling is also logged, once. */
-  private readonly onClamp = (metadataKey: string, reason: ClampReason): void => {
+  private onClamp(metadataKey: string, reason: ClampReason): void {
     this.deps.metrics.recordCostClamped(metadataKey);
     // One warning per request: a clamped usage count was already logged.
     if (reason !== 'too_large' || this.costCapReported || this.clampReported) return;
@@ -54,7 +55,7 @@ export class RouterProcessor implements StreamProcessor {
       { requestId: this.exchange.id, metadataKey, ceiling: this.exchange.config.file.limits.maxTokenCount },
       'cost above limits.maxTokenCount was capped (usage_clamped)',
     );
-  };
+  }
 
   constructor(
     private readonly deps: ProcessorDeps,
@@ -64,12 +65,16 @@ export class RouterProcessor implements StreamProcessor {
     this.exchange = new Exchange(deps.configStore.current, deps.translators, logSecretsOf(deps.logger));
     deps.registry.add(this.exchange);
     deps.metrics.trackLive('exchange', this.exchange);
-    this.response = new ResponseSide(this.exchange, {
+  }
+
+  private get response(): ResponseSide {
+    this.responseSide ??= new ResponseSide(this.exchange, {
       finish: (errorType) => this.finish(errorType),
       running: () => this.running(),
       warn: (warnings) => this.warn(warnings),
       serviceError: (error) => reportServiceError(this.deps, this.exchange, error),
     });
+    return this.responseSide;
   }
 
   handle(message: ProcessingRequest): MaybePromise<ProcessingResponse | undefined> {
@@ -184,7 +189,7 @@ export class RouterProcessor implements StreamProcessor {
   /** Final metadata (every cost key a number) and metrics, once. */
   private finish(errorType: string | undefined): MetadataValues {
     const charged = this.charged();
-    const metadata = usageMetadata(this.exchange, charged, this.onClamp);
+    const metadata = usageMetadata(this.exchange, charged, (key, reason) => this.onClamp(key, reason));
     if (!this.exchange.finished) {
       this.exchange.finished = true;
       if (this.exchange.request) this.record(charged, errorType);
@@ -198,7 +203,7 @@ export class RouterProcessor implements StreamProcessor {
     if (now - this.lastRunningAt < RUNNING_METADATA_INTERVAL_MS) return undefined;
     // The interval runs from the last check, not the last change: unchanged usage is not recomputed on every chunk.
     this.lastRunningAt = now;
-    const metadata = usageMetadata(this.exchange, this.charged(true), this.onClamp);
+    const metadata = usageMetadata(this.exchange, this.charged(true), (key, reason) => this.onClamp(key, reason));
     if (this.lastRunning !== undefined && sameValues(metadata, this.lastRunning)) return undefined;
     this.lastRunning = metadata;
     return metadata;
@@ -244,7 +249,7 @@ export class RouterProcessor implements StreamProcessor {
   }
 
   close(reason: StreamEnd): void {
-    this.response.abandon();
+    this.responseSide?.abandon();
     if (!this.exchange.finished && this.exchange.request && (!this.exchange.localReply || this.exchange.localReplyStatus !== undefined)) {
       this.exchange.finished = true;
       // The stream ended before the response did: the client went away, or the upstream was reset.

@@ -69,13 +69,15 @@ interface TranslatedChunk {
 }
 
 const EMPTY = new Uint8Array(0);
+const NO_HEADERS: ReadonlyMap<string, string> = new Map();
 
 export class ResponseSide {
   private status = 0;
   private encoding: string | undefined;
   private decoder: StreamDecoder | undefined;
   private streamTranslator: StreamTranslator | undefined;
-  private headers = new Map<string, string>();
+  /** The response headers, once they arrived (none before: a held stream carries no map of its own). */
+  private headers: ReadonlyMap<string, string> = NO_HEADERS;
   private errored: ErrorShape | undefined;
   /** A streamed body failed to decode; later chunks are dropped. */
   private streamBroken = false;

@@ -122,7 +122,7 @@ export class UpstreamProcessor implements StreamProcessor {
     if (exchange.attemptSpan) {
       exchange.attemptSpan.inject(built.headers);
       // Retries share one header map: the next attempt puts the client's values back before writing its own.
-      for (const name of TRACE_CONTEXT_HEADERS) exchange.touchedHeaders.add(name);
+      for (const name of TRACE_CONTEXT_HEADERS) exchange.touchHeader(name);
     }
     exchange.startAttempt(built.attempt);
     this.exchange = exchange;
@@ -136,7 +136,7 @@ export class UpstreamProcessor implements StreamProcessor {
     const unchanged = built.body === request.rawBody;
     if (unchanged) {
       built.headers.set('content-length', String(built.body.length));
-      exchange.touchedHeaders.add('content-length');
+      exchange.touchHeader('content-length');
     }
     return answer('request_headers', {
       replace: true,

@@ -95,7 +95,7 @@ export function buildAttempt(exchange: Exchange, backend: ResolvedBackend, ref: 
     if (original === undefined) headers.remove(name);
     else headers.set(name, original);
   }
-  const touch = (name: string) => exchange.touchedHeaders.add(name.toLowerCase());
+  const touch = (name: string) => exchange.touchHeader(name.toLowerCase());
   if (backendHasAuth(backend)) {
     for (const name of CLIENT_CONFIDENTIAL_HEADERS) {
       if (exchange.originalHeaders.has(name)) {

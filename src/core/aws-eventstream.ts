@@ -10,7 +10,7 @@
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/RESTSelectObjectAppendix.html
  * @see https://docs.aws.amazon.com/transcribe/latest/dg/streaming-setting-up.html (event stream encoding)
  */
-import type { EventStreamCodec } from '@smithy/eventstream-codec';
+import type { HeaderMarshaller } from '@smithy/eventstream-codec';
 import { createRequire } from 'node:module';
 import { crc32 } from 'node:zlib';
 import { describeBytes, LimitExceededError } from './limit-error.js';
@@ -44,20 +44,22 @@ const MIN_FRAME_BYTES = 16;
 export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024 + MIN_FRAME_BYTES;
 
 /**
- * The codec, built on the first frame: @smithy/eventstream-codec loads a dozen @smithy/core modules (~20-40 ms at
- * start-up), which only configs with an AWS backend ever use. Both packages are CommonJS, so this stays synchronous.
+ * The header parser, built on the first frame: @smithy/eventstream-codec loads a dozen @smithy/core modules (~20-40 ms
+ * at start-up), which only configs with an AWS backend ever use. Both packages are CommonJS, so this stays synchronous.
+ * The frame's checksums are checked here with Node's native CRC32 rather than by the codec's `decode`, whose CRC32
+ * is computed in JavaScript; the header format is the codec's HeaderMarshaller.
  */
-let codec: EventStreamCodec | undefined;
-function eventStreamCodec(): EventStreamCodec {
-  if (!codec) {
+let marshaller: HeaderMarshaller | undefined;
+function headerMarshaller(): HeaderMarshaller {
+  if (!marshaller) {
     const require = createRequire(import.meta.url);
-    const { EventStreamCodec: Codec } = require('@smithy/eventstream-codec') as typeof import('@smithy/eventstream-codec');
+    const { HeaderMarshaller: Marshaller } = require('@smithy/eventstream-codec') as typeof import('@smithy/eventstream-codec');
     const { fromUtf8, toUtf8 } = require('@smithy/util-utf8') as typeof import('@smithy/util-utf8');
-    codec = new Codec(toUtf8, fromUtf8);
+    marshaller = new Marshaller(toUtf8, fromUtf8);
   }
-  return codec;
+  return marshaller;
 }
-type MessageHeaderValue = ReturnType<EventStreamCodec['decode']>['headers'][string];
+type MessageHeaderValue = ReturnType<HeaderMarshaller['parse']>[string];
 
 function headerValue(header: MessageHeaderValue): EventStreamHeaderValue {
   switch (header.type) {
@@ -112,12 +114,17 @@ export class EventStreamDecoder {
       if (this.buffered < this.frameLength) break;
       const frame = this.take(this.frameLength);
       this.frameLength = 0;
-      const decoder = eventStreamCodec();
+      const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+      const end = frame.byteLength - 4;
+      if (crc32(frame.subarray(0, end)) !== view.getUint32(end, false)) {
+        return this.fail(messages, { code: 'corrupt_frame', message: 'corrupt event-stream frame: message checksum mismatch' });
+      }
+      const headersEnd = PRELUDE_BYTES + view.getUint32(4, false);
       try {
-        const decoded = decoder.decode(frame);
+        const parsed = headerMarshaller().parse(new DataView(frame.buffer, frame.byteOffset + PRELUDE_BYTES, headersEnd - PRELUDE_BYTES));
         const headers: Record<string, EventStreamHeaderValue> = {};
-        for (const [name, header] of Object.entries(decoded.headers)) headers[name] = headerValue(header);
-        messages.push({ headers, body: decoded.body });
+        for (const [name, header] of Object.entries(parsed)) headers[name] = headerValue(header);
+        messages.push({ headers, body: frame.subarray(headersEnd, end) });
       } catch (cause) {
         const detail = cause instanceof Error ? cause.message : 'undecodable frame';
         return this.fail(messages, { code: 'corrupt_frame', message: `corrupt event-stream frame: ${detail}` });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { EventStreamCodec } from '@smithy/eventstream-codec';
+import { EventStreamCodec, Int64 } from '@smithy/eventstream-codec';
 import { fromUtf8, toUtf8 } from '@smithy/util-utf8';
 import { crc32 } from 'node:zlib';
 import { EventStreamDecoder, type EventStreamMessage } from '../../src/core/aws-eventstream.js';
@@ -174,5 +174,49 @@ describe('EventStreamDecoder', () => {
     const result = new EventStreamDecoder().push(empty);
     assert.equal(result.messages.length, 1);
     assert.equal(result.messages[0]?.body.byteLength, 0);
+  });
+
+  it('gives what the codec\'s own decode gives, for every header type and non-ASCII text', () => {
+    const headers = {
+      ':event-type': { type: 'string', value: 'contentBlockDelta' },
+      'x-text': { type: 'string', value: 'héllo ☃ \u{1F600} \uFEFFbom' },
+      'x-true': { type: 'boolean', value: true },
+      'x-false': { type: 'boolean', value: false },
+      'x-byte': { type: 'byte', value: -7 },
+      'x-short': { type: 'short', value: -300 },
+      'x-integer': { type: 'integer', value: 123456789 },
+      'x-long': { type: 'long', value: Int64.fromNumber(-9007199254740) },
+      'x-binary': { type: 'binary', value: new Uint8Array([0, 255, 7]) },
+      'x-timestamp': { type: 'timestamp', value: new Date(1733616000123) },
+      'x-uuid': { type: 'uuid', value: '6ba7b810-9dad-11d1-80b4-00c04fd430c8' },
+      'x-bom': { type: 'string', value: '\uFEFFstarts with a byte-order mark' },
+      'ünïcode-name': { type: 'string', value: '' },
+    } as const;
+    const body = text.encode('{"delta":{"text":"ça"}}');
+    const encoded = codec.encode({ headers, body });
+    const [message] = new EventStreamDecoder().push(encoded).messages;
+    const expected = codec.decode(encoded);
+    assert.deepEqual(Object.keys(message?.headers ?? {}), Object.keys(expected.headers));
+    for (const [name, header] of Object.entries(expected.headers)) {
+      const value = header.type === 'long' ? header.value.valueOf() : header.value;
+      assert.deepEqual(message?.headers[name], value, name);
+    }
+    assert.deepEqual(message?.body, expected.body);
+  });
+
+  it('reports a header section the codec cannot read as a corrupt frame', () => {
+    // A valid frame whose only header has type tag 42 (no such type); both checksums are correct.
+    const headerBytes = new Uint8Array([1, 0x61, 42]);
+    const length = 16 + headerBytes.length;
+    const out = new Uint8Array(length);
+    const view = new DataView(out.buffer);
+    view.setUint32(0, length, false);
+    view.setUint32(4, headerBytes.length, false);
+    view.setUint32(8, crc32(out.subarray(0, 8)), false);
+    out.set(headerBytes, 12);
+    view.setUint32(length - 4, crc32(out.subarray(0, length - 4)), false);
+    const result = new EventStreamDecoder().push(out);
+    assert.equal(result.messages.length, 0);
+    assert.equal(result.error?.code, 'corrupt_frame');
   });
 });

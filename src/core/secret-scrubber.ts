@@ -37,8 +37,8 @@ export class SecretScrubber {
   private readonly texts: readonly string[];
   /** needle byte lengths; the longest bounds the tail a stream holds back. */
   readonly maxLength: number;
-  /** firstByte[b] is 1 when some needle starts with byte b. */
-  private readonly firstByte = new Uint8Array(256);
+  /** The needles by their first byte (a few groups: found with a native byte search, see undecidedPositions). */
+  private readonly byFirstByte: ReadonlyMap<number, readonly Buffer[]>;
   /** The same for texts: their first UTF-16 code units, and the longest text's length. */
   private readonly firstChars = new Set<number>();
   private readonly maxTextLength: number;
@@ -52,7 +52,13 @@ export class SecretScrubber {
     this.texts = [...texts].sort((left, right) => Buffer.byteLength(right) - Buffer.byteLength(left));
     this.needles = this.texts.map((text) => Buffer.from(text, 'utf8'));
     this.maxLength = this.needles[0]?.length ?? 0;
-    for (const needle of this.needles) this.firstByte[needle[0] as number] = 1;
+    const groups = new Map<number, Buffer[]>();
+    for (const needle of this.needles) {
+      const group = groups.get(needle[0] as number);
+      if (group) group.push(needle);
+      else groups.set(needle[0] as number, [needle]);
+    }
+    this.byFirstByte = groups;
     for (const text of this.texts) this.firstChars.add(text.charCodeAt(0));
     this.maxTextLength = Math.max(0, ...this.texts.map((text) => text.length));
   }
@@ -138,36 +144,47 @@ export class SecretScrubber {
   /** Every occurrence of every needle, by position, the longest first at one position. */
   private matchesIn(buffer: Buffer): Match[] {
     const matches: Match[] = [];
-    for (const needle of this.needles) {
-      for (let at = buffer.indexOf(needle); at !== -1; at = buffer.indexOf(needle, at + 1)) {
-        matches.push({ position: at, length: needle.length });
+    for (const [byte, needles] of this.byFirstByte) {
+      // Most chunks hold no needle's first byte at all: one byte search rules out the whole group.
+      const first = buffer.indexOf(byte);
+      if (first === -1) continue;
+      for (const needle of needles) {
+        for (let at = buffer.indexOf(needle, first); at !== -1; at = buffer.indexOf(needle, at + 1)) {
+          matches.push({ position: at, length: needle.length });
+        }
       }
     }
     return matches.sort((left, right) => left.position - right.position || right.length - left.length);
   }
 
-  /** Positions near the end where the rest of the buffer is a proper prefix of some needle. */
+  /**
+   * Positions near the end where the rest of the buffer is a proper prefix of some needle, in order. The window is
+   * the longest needle's length, which with a SigV4 Authorization header among the secrets is a whole stream chunk:
+   * its candidates are found by searching for each needle's first byte, not by visiting every position.
+   */
   private undecidedPositions(buffer: Buffer): number[] {
-    const length = buffer.length;
+    const from = Math.max(0, buffer.length - this.maxLength + 1);
     const positions: number[] = [];
-    for (let position = Math.max(0, length - this.maxLength + 1); position < length; position += 1) {
-      if (this.firstByte[buffer[position] as number] !== 1) continue;
-      if (this.someNeedleStartsWith(buffer, position)) positions.push(position);
+    for (const [byte, needles] of this.byFirstByte) {
+      for (let position = buffer.indexOf(byte, from); position !== -1; position = buffer.indexOf(byte, position + 1)) {
+        if (someNeedleStartsWith(needles, buffer, position)) positions.push(position);
+      }
     }
+    if (this.byFirstByte.size > 1) positions.sort((left, right) => left - right);
     return positions;
   }
+}
 
-  /** True when buffer[position..] (to its end) is a proper prefix of some needle. Compared in place: this runs for every chunk. */
-  private someNeedleStartsWith(buffer: Buffer, position: number): boolean {
-    const rest = buffer.length - position;
-    for (const needle of this.needles) {
-      if (needle.length <= rest) continue;
-      let index = 0;
-      while (index < rest && needle[index] === buffer[position + index]) index += 1;
-      if (index === rest) return true;
-    }
-    return false;
+/** True when buffer[position..] (to its end) is a proper prefix of one of `needles`. Compared in place: this runs for every chunk. */
+function someNeedleStartsWith(needles: readonly Buffer[], buffer: Buffer, position: number): boolean {
+  const rest = buffer.length - position;
+  for (const needle of needles) {
+    if (needle.length <= rest) continue;
+    let index = 0;
+    while (index < rest && needle[index] === buffer[position + index]) index += 1;
+    if (index === rest) return true;
   }
+  return false;
 }
 
 const EMPTY = Buffer.alloc(0);

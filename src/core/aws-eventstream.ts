@@ -54,11 +54,24 @@ function headerMarshaller(): HeaderMarshaller {
   if (!marshaller) {
     const require = createRequire(import.meta.url);
     const { HeaderMarshaller: Marshaller } = require('@smithy/eventstream-codec') as typeof import('@smithy/eventstream-codec');
-    const { fromUtf8, toUtf8 } = require('@smithy/util-utf8') as typeof import('@smithy/util-utf8');
-    marshaller = new Marshaller(toUtf8, fromUtf8);
+    const { fromUtf8 } = require('@smithy/util-utf8') as typeof import('@smithy/util-utf8');
+    marshaller = new Marshaller(headerText, fromUtf8);
   }
   return marshaller;
 }
+/**
+ * A header name or string value (six a frame), decoded as @smithy/util-utf8's toUtf8 does in Node (a Buffer's UTF-8,
+ * a byte-order mark kept); short ASCII ones are read without wrapping them in a Buffer first.
+ */
+function headerText(bytes: Uint8Array): string {
+  if (bytes.length <= 64) {
+    let ascii = true;
+    for (let index = 0; index < bytes.length && ascii; index += 1) ascii = (bytes[index] as number) < 0x80;
+    if (ascii) return String.fromCharCode.apply(null, bytes as unknown as number[]);
+  }
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+}
+
 type MessageHeaderValue = ReturnType<HeaderMarshaller['parse']>[string];
 
 function headerValue(header: MessageHeaderValue): EventStreamHeaderValue {

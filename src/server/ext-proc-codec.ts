@@ -509,22 +509,25 @@ function decodeBodyChunk(bytes: Buffer): ProcessingRequest | undefined {
   const outer = smallVarintAt(bytes, 1);
   if (outer === undefined || outer[1] + outer[0] !== bytes.length) return undefined;
   let at = outer[1];
-  const inner: { body?: Buffer; end_of_stream?: boolean } = {};
+  let body: Buffer | undefined;
+  let endOfStream: boolean | undefined;
   if (bytes[at] === ((1 << 3) | WIRE_LENGTH)) {
     const length = smallVarintAt(bytes, at + 1);
     if (length === undefined || length[1] + length[0] > bytes.length) return undefined;
-    inner.body = bytes.subarray(length[1], length[1] + length[0]);
+    body = bytes.subarray(length[1], length[1] + length[0]);
     at = length[1] + length[0];
   }
   if (bytes[at] === ((2 << 3) | WIRE_VARINT)) {
     const flag = bytes[at + 1];
     // A one-byte varint (0 or 1 as Envoy writes it); longer ones take the general path.
     if (flag === undefined || flag >= 0x80) return undefined;
-    inner.end_of_stream = flag !== 0;
+    endOfStream = flag !== 0;
     at += 2;
   }
   if (at !== bytes.length) return undefined;
-  return { [phase]: inner, request: phase } as ProcessingRequest;
+  // Literals of fixed shapes (a computed key would build the outer object by a slower path).
+  const inner = body === undefined ? (endOfStream === undefined ? {} : { end_of_stream: endOfStream }) : endOfStream === undefined ? { body } : { body, end_of_stream: endOfStream };
+  return (phase === 'request_body' ? { request_body: inner, request: phase } : { response_body: inner, request: phase }) as ProcessingRequest;
 }
 
 /** grpc-js requestDeserialize for the Process stream. */

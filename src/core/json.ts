@@ -23,6 +23,19 @@ export function safeParseJson(input: string | Uint8Array): ParseResult<unknown> 
   }
 }
 
+/**
+ * The JSON object a text holds, or undefined (not JSON, or JSON that is not an object). Text whose first character
+ * after JSON whitespace cannot open an object is not parsed at all: plain text (a tool result, say) costs no thrown
+ * and caught SyntaxError.
+ */
+export function parseJsonObject(text: string): Record<string, unknown> | undefined {
+  let at = 0;
+  for (let code = text.charCodeAt(at); code === 0x20 || code === 0x09 || code === 0x0a || code === 0x0d; code = text.charCodeAt(at)) at += 1;
+  if (text.charCodeAt(at) !== 0x7b) return undefined;
+  const parsed = safeParseJson(text);
+  return parsed.ok && isRecord(parsed.value) ? parsed.value : undefined;
+}
+
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

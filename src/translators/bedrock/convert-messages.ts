@@ -18,7 +18,7 @@
  * @see https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Message.html
  * @see https://docs.aws.amazon.com/bedrock/latest/userguide/tool-use-inference-call.html
  */
-import { asString, isRecord, safeParseJson } from '../../core/json.js';
+import { asString, isRecord, parseJsonObject } from '../../core/json.js';
 import { forEachUserPart, requireText } from '../shared/content-parts.js';
 import {
   appendTurn,
@@ -59,8 +59,8 @@ function reasoningBlock(block: ThinkingBlock): ConverseBlock {
 function toolResultContent(content: unknown, param: string): { content: ConverseToolResultContent[]; cache: boolean } {
   if (content === undefined || content === null || content === '') return { content: [{ text: EMPTY_TOOL_RESULT_TEXT }], cache: false };
   if (typeof content === 'string') {
-    const parsed = safeParseJson(content);
-    return { content: [parsed.ok && isRecord(parsed.value) ? { json: parsed.value } : { text: content }], cache: false };
+    const json = parseJsonObject(content);
+    return { content: [json ? { json } : { text: content }], cache: false };
   }
   const out: ConverseToolResultContent[] = [];
   let cache = false;

@@ -13,7 +13,7 @@
  * @see https://ai.google.dev/api/caching#Content
  * @see https://ai.google.dev/gemini-api/docs/function-calling
  */
-import { asArray, asString, isRecord, safeParseJson } from '../../core/json.js';
+import { asArray, asString, isRecord, parseJsonObject, safeParseJson } from '../../core/json.js';
 import { GatewayError } from '../../core/errors.js';
 import type { Warning } from '../types.js';
 import { contentText, convertUserContent } from './convert-parts.js';
@@ -112,8 +112,7 @@ class MessageConverter {
     const name = (id && this.callNames.get(id)) || legacyName;
     if (!name) invalid(`tool result "${callId ?? ''}" does not answer any earlier assistant tool call`, `${param}.tool_call_id`);
     const text = contentText(content, `${param}.content`).join('');
-    const parsed = safeParseJson(text);
-    const response = parsed.ok && isRecord(parsed.value) ? parsed.value : { output: text };
+    const response = parseJsonObject(text) ?? { output: text };
     const functionResponse: JsonObject = { name };
     if (this.generation === 'current' && id) functionResponse.id = id;
     functionResponse.response = response;

@@ -36,6 +36,9 @@ export function parseJsonObject(text: string): Record<string, unknown> | undefin
   return parsed.ok && isRecord(parsed.value) ? parsed.value : undefined;
 }
 
+/** A character a JSON string must escape: text without one is written between quotes as it is. */
+export const NEEDS_JSON_ESCAPE = /["\\\u0000-\u001f]/;
+
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AnthropicStreamMapper, anthropicTranslator } from '../../src/translators/anthropic/index.js';
+import { compactTextDelta } from '../../src/translators/anthropic/sse-stream.js';
 import type { StreamStep } from '../../src/translators/types.js';
 import { anthropicContext } from './anthropic-test-context.js';
 
@@ -201,5 +202,58 @@ describe('Anthropic SSE stream translator', () => {
     const step = stream.push(new TextEncoder().encode('event: ping\ndata: {"type":'));
     assert.equal(step.body.length, 0);
     assert.equal(step.usage, undefined);
+  });
+});
+
+describe('compactTextDelta (text deltas read without JSON.parse)', () => {
+  const delta = (index: string, text: string) => `{"type":"content_block_delta","index":${index},"delta":{"type":"text_delta","text":"${text}"}}`;
+
+  it('gives what JSON.parse gives for compact text deltas', () => {
+    for (const data of [delta('0', 'Hello'), delta('1', ''), delta('7', ' world, ça va? \u2028 😀'), delta('123456789', 'x'), delta('0', '}}"}}'.replaceAll('"', ''))]) {
+      assert.deepStrictEqual(compactTextDelta(data), JSON.parse(data), data);
+    }
+  });
+
+  it('leaves everything else to the parser', () => {
+    const misses = [
+      delta('0', 'say \\"hi\\"'), // escapes
+      delta('0', 'a\\nb'),
+      delta('0', 'tab\there'), // a raw control character: not valid JSON either
+      delta('00', 'x'), // leading zero
+      delta('-1', 'x'),
+      delta('1.5', 'x'),
+      delta('1234567890', 'x'), // ten digits
+      delta('', 'x'),
+      '{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"hm"}}',
+      '{"type":"content_block_delta", "index":0,"delta":{"type":"text_delta","text":"x"}}', // spacing
+      '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"x","extra":1}}',
+      '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"x"}, "more":1}',
+      '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"}}', // cut
+      '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"x"}}\n',
+    ];
+    for (const data of misses) assert.equal(compactTextDelta(data), undefined, data);
+  });
+
+  it('translates a stream the same with text deltas read either way', () => {
+    // The same events, compact and with a space after every colon (which takes the parser).
+    const events = [
+      ['message_start', '{"type":"message_start","message":{"id":"msg_1","model":"claude-x","usage":{"input_tokens":5,"output_tokens":1}}}'],
+      ['content_block_start', '{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}'],
+      ['content_block_delta', delta('0', 'Hel')],
+      ['content_block_delta', delta('0', 'lo ☃')],
+      ['content_block_stop', '{"type":"content_block_stop","index":0}'],
+      ['message_delta', '{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":3}}'],
+      ['message_stop', '{"type":"message_stop"}'],
+    ];
+    const sse = (spaced: boolean) => events.map(([name, data]) => `event: ${name}\ndata: ${spaced ? (data as string).replaceAll('":', '": ') : data}\n\n`).join('');
+    const run = (body: string) => {
+      const stream = anthropicTranslator.stream(anthropicContext({ stream: true, messages: [] }, { stream: true }), new Map());
+      const first = stream.push(new TextEncoder().encode(body));
+      const last = stream.end();
+      return { text: new TextDecoder().decode(Buffer.concat([first.body, last.body])), delivered: `${first.deliveredText ?? ''}${last.deliveredText ?? ''}`, usage: last.usage ?? first.usage };
+    };
+    const compact = run(sse(false));
+    assert.deepStrictEqual(compact, run(sse(true)));
+    assert.equal(compact.delivered, 'Hello ☃');
   });
 });

@@ -10,7 +10,7 @@
  * @see https://platform.openai.com/docs/api-reference/chat-streaming/streaming
  */
 import { openAIErrorBody, type ErrorShape } from '../../core/errors.js';
-import { asArray, isRecord, safeParseJson, utf8 } from '../../core/json.js';
+import { asArray, isRecord, NEEDS_JSON_ESCAPE, safeParseJson, utf8 } from '../../core/json.js';
 import { removeTopLevelKey } from '../../core/json-patch.js';
 import { SseDecoder, encodeSseEvent, forwardWholeItems, type DecodedSseItem, type SseItem } from '../../core/sse.js';
 import type { TokenUsage } from '../../core/usage.js';
@@ -68,9 +68,6 @@ interface ChunkTemplate {
   readonly index: number;
   readonly model: string | undefined;
 }
-
-/** A character that a JSON string must escape: not allowed raw inside a template's content. */
-const NEEDS_ESCAPE = /["\\\u0000-\u001f]/;
 
 export class OpenAIStreamMapper implements StreamTranslator {
   private readonly hideUsage: boolean;
@@ -182,7 +179,7 @@ export class OpenAIStreamMapper implements StreamTranslator {
     if (template === undefined || data.length < template.prefix.length + template.suffix.length) return undefined;
     if (!data.startsWith(template.prefix) || !data.endsWith(template.suffix)) return undefined;
     const content = data.slice(template.prefix.length, data.length - template.suffix.length);
-    return NEEDS_ESCAPE.test(content) ? undefined : content;
+    return NEEDS_JSON_ESCAPE.test(content) ? undefined : content;
   }
 }
 

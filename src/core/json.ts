@@ -39,6 +39,28 @@ export function parseJsonObject(text: string): Record<string, unknown> | undefin
 /** A character a JSON string must escape: text without one is written between quotes as it is. */
 export const NEEDS_JSON_ESCAPE = /["\\\u0000-\u001f]/;
 
+/**
+ * Reads `head`, a JSON array index (at most nine digits, no leading zero), `middle` and a JSON string's text up to its
+ * closing quote, when that text has nothing escaped: the common event of a provider's stream written compactly,
+ * without JSON.parse. `rest` is what follows the text, from its closing quote, for the caller to match. Undefined
+ * when the text does not have that form.
+ */
+export function readCompactIndexedText(data: string, head: string, middle: string): { index: number; text: string; rest: string } | undefined {
+  if (!data.startsWith(head)) return undefined;
+  const digitsFrom = head.length;
+  let at = digitsFrom;
+  for (let code = data.charCodeAt(at); code >= 0x30 && code <= 0x39 && at - digitsFrom < 10; code = data.charCodeAt(at)) at += 1;
+  const digits = at - digitsFrom;
+  if (digits === 0 || digits > 9 || (digits > 1 && data.charCodeAt(digitsFrom) === 0x30)) return undefined;
+  if (!data.startsWith(middle, at)) return undefined;
+  const textFrom = at + middle.length;
+  const textTo = data.indexOf('"', textFrom);
+  if (textTo === -1) return undefined;
+  const text = data.slice(textFrom, textTo);
+  if (NEEDS_JSON_ESCAPE.test(text)) return undefined;
+  return { index: Number(data.slice(digitsFrom, at)), text, rest: data.slice(textTo) };
+}
+
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

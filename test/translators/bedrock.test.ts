@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import type { ResolvedBackend } from '../../src/config/load.js';
 import { GatewayError } from '../../src/core/errors.js';
 import { bedrockConverseTranslator } from '../../src/translators/bedrock/index.js';
+import { compactBlockDelta } from '../../src/translators/bedrock/stream-mapper.js';
 import type { RequestContext } from '../../src/translators/types.js';
 import { encodeEventStream, encodeFrame } from '../helpers/aws-eventstream.js';
 import { testBackend, testContext } from '../helpers/request-context.js';
@@ -112,5 +113,55 @@ describe('bedrock converse translator', () => {
     assert.equal(partial.usage, undefined);
     const complete = stream.push(frame.subarray(10));
     assert.match(text(complete.body), /"role":"assistant"/);
+  });
+});
+
+describe('compactBlockDelta (Bedrock text deltas read without JSON.parse)', () => {
+  const delta = (index: string, text: string, rest = '}') => `{"contentBlockIndex":${index},"delta":{"text":"${text}"}${rest}`;
+
+  it('gives what JSON.parse gives for compact text deltas, with or without padding', () => {
+    for (const data of [delta('0', 'Hello'), delta('2', ''), delta('0', 'ça ☃ 😀 \u2028', ',"p":"abcdefghijklmnop"}'), delta('12', 'x', ',"p":""}')]) {
+      assert.deepStrictEqual(compactBlockDelta(data), JSON.parse(data), data);
+    }
+  });
+
+  it('leaves everything else to the parser', () => {
+    for (const data of [
+      delta('0', 'say \\"hi\\"'),
+      delta('0', 'a\\nb'),
+      delta('01', 'x'),
+      delta('0', 'x', ',"p":"a\\"b"}'),
+      delta('0', 'x', ',"p":"ab","q":1}'),
+      delta('0', 'x', ', "p":"ab"}'),
+      delta('0', 'x', '}\n'),
+      '{"contentBlockIndex":0,"delta":{"toolUse":{"input":"{}"}}}',
+      '{"contentBlockIndex":0,"delta":{"reasoningContent":{"text":"hm"}}}',
+      '{"delta":{"text":"x"},"contentBlockIndex":0}',
+    ]) {
+      assert.equal(compactBlockDelta(data), undefined, data);
+    }
+  });
+
+  it('translates a stream the same with text deltas read either way', () => {
+    const frames = (spaced: boolean) => {
+      const body = (value: object) => (spaced ? JSON.stringify(value, null, 1) : JSON.stringify(value));
+      return encodeEventStream([
+        { headers: { ':event-type': 'messageStart', ':message-type': 'event' }, body: body({ role: 'assistant', p: 'ab' }) },
+        { headers: { ':event-type': 'contentBlockDelta', ':message-type': 'event' }, body: body({ contentBlockIndex: 0, delta: { text: 'Hel' }, p: 'abcd' }) },
+        { headers: { ':event-type': 'contentBlockDelta', ':message-type': 'event' }, body: body({ contentBlockIndex: 0, delta: { text: 'lo ☃' } }) },
+        { headers: { ':event-type': 'contentBlockStop', ':message-type': 'event' }, body: body({ contentBlockIndex: 0 }) },
+        { headers: { ':event-type': 'messageStop', ':message-type': 'event' }, body: body({ stopReason: 'end_turn' }) },
+        { headers: { ':event-type': 'metadata', ':message-type': 'event' }, body: body({ usage: { inputTokens: 5, outputTokens: 3, totalTokens: 8 } }) },
+      ]);
+    };
+    const run = (bytes: Uint8Array) => {
+      const stream = bedrockConverseTranslator.stream(context({ model: 'claude', stream: true, messages: [] }, true), new Map());
+      const first = stream.push(bytes);
+      const last = stream.end();
+      return { text: new TextDecoder().decode(Buffer.concat([first.body, last.body])), delivered: `${first.deliveredText ?? ''}${last.deliveredText ?? ''}`, usage: last.usage ?? first.usage };
+    };
+    const compact = run(frames(false));
+    assert.deepStrictEqual(compact, run(frames(true)));
+    assert.equal(compact.delivered, 'Hello ☃');
   });
 });

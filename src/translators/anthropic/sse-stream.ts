@@ -3,7 +3,7 @@
  * feeding AnthropicStreamMapper. Events may be split anywhere across chunks; the output of one push is the
  * concatenation of what its complete events produced.
  */
-import { isRecord, NEEDS_JSON_ESCAPE, safeParseJson } from '../../core/json.js';
+import { isRecord, readCompactIndexedText, safeParseJson } from '../../core/json.js';
 import { SseDecoder, type DecodedSseItem, type SseItem } from '../../core/sse.js';
 import type { TokenUsage } from '../../core/usage.js';
 import type { RequestContext, StreamStep, StreamTranslator, Warning } from '../types.js';
@@ -64,30 +64,15 @@ export abstract class AnthropicMappedStream implements StreamTranslator {
   }
 }
 
-const TEXT_DELTA_HEAD = '{"type":"content_block_delta","index":';
-const TEXT_DELTA_MIDDLE = ',"delta":{"type":"text_delta","text":"';
-const TEXT_DELTA_TAIL = '"}}';
-
 /**
  * Most events of an Anthropic stream: a text delta exactly as the API writes it (compact JSON, these keys in this
- * order, an index of at most nine digits, a text with nothing escaped), read without JSON.parse into the value
- * JSON.parse gives. Undefined for anything else, which is parsed.
+ * order, a text with nothing escaped), read without JSON.parse into the value JSON.parse gives. Undefined for anything
+ * else, which is parsed.
  */
 export function compactTextDelta(data: string): Record<string, unknown> | undefined {
-  if (!data.startsWith(TEXT_DELTA_HEAD) || !data.endsWith(TEXT_DELTA_TAIL)) return undefined;
-  const digitsFrom = TEXT_DELTA_HEAD.length;
-  let at = digitsFrom;
-  for (let code = data.charCodeAt(at); code >= 0x30 && code <= 0x39 && at - digitsFrom < 10; code = data.charCodeAt(at)) at += 1;
-  const digits = at - digitsFrom;
-  // JSON has no leading zeros; longer indexes are left to the parser.
-  if (digits === 0 || digits > 9 || (digits > 1 && data.charCodeAt(digitsFrom) === 0x30)) return undefined;
-  if (!data.startsWith(TEXT_DELTA_MIDDLE, at)) return undefined;
-  const textFrom = at + TEXT_DELTA_MIDDLE.length;
-  const textTo = data.length - TEXT_DELTA_TAIL.length;
-  if (textTo < textFrom) return undefined;
-  const text = data.slice(textFrom, textTo);
-  if (NEEDS_JSON_ESCAPE.test(text)) return undefined;
-  return { type: 'content_block_delta', index: Number(data.slice(digitsFrom, at)), delta: { type: 'text_delta', text } };
+  const read = readCompactIndexedText(data, '{"type":"content_block_delta","index":', ',"delta":{"type":"text_delta","text":"');
+  if (read === undefined || read.rest !== '"}}') return undefined;
+  return { type: 'content_block_delta', index: read.index, delta: { type: 'text_delta', text: read.text } };
 }
 
 export class AnthropicSseStream extends AnthropicMappedStream {

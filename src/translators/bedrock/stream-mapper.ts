@@ -23,7 +23,7 @@
  */
 import { EventStreamDecoder, headerString, type EventStreamMessage } from '../../core/aws-eventstream.js';
 import type { ErrorShape } from '../../core/errors.js';
-import { asString, isRecord, safeParseJson } from '../../core/json.js';
+import { asString, decodeUtf8, isRecord, readCompactIndexedText, safeParseJson } from '../../core/json.js';
 import type { TokenUsage } from '../../core/usage.js';
 import { OpenAIChunkWriter } from '../shared/openai-chunk.js';
 import { ToolCallStreamState, type ToolCallBlock } from '../shared/tool-call-stream-state.js';
@@ -36,6 +36,22 @@ import { reportedServiceTier } from './service-tier.js';
 type BlockState = { kind: 'tool'; call: ToolCallBlock } | { kind: 'reasoning'; text: string; signature: string };
 
 const TRUNCATED: ErrorShape = { status: 502, message: 'the Bedrock stream ended before messageStop', code: 'upstream_stream_truncated' };
+
+/** What may follow a compact text delta's text: the end, or Bedrock's `p` padding (characters with nothing escaped). */
+const PADDED_REST = /^"\},"p":"([^"\\\u0000-\u001f]*)"\}$/;
+
+/**
+ * Most frames of a ConverseStream: a text delta as Bedrock writes it (compact JSON, these keys in this order, with or
+ * without its `p` padding, nothing escaped), read without JSON.parse into the value JSON.parse gives. Undefined for
+ * anything else, which is parsed.
+ */
+export function compactBlockDelta(data: string): Record<string, unknown> | undefined {
+  const read = readCompactIndexedText(data, '{"contentBlockIndex":', ',"delta":{"text":"');
+  if (read === undefined) return undefined;
+  if (read.rest === '"}}') return { contentBlockIndex: read.index, delta: { text: read.text } };
+  const padding = PADDED_REST.exec(read.rest);
+  return padding ? { contentBlockIndex: read.index, delta: { text: read.text }, p: padding[1] } : undefined;
+}
 
 export class ConverseStreamMapper {
   private readonly ctx: RequestContext;
@@ -71,7 +87,9 @@ export class ConverseStreamMapper {
       return;
     }
     const type = headerString(message, ':event-type') ?? '';
-    const parsed = message.body.byteLength === 0 ? { ok: true as const, value: {} } : safeParseJson(message.body);
+    const data = decodeUtf8(message.body);
+    const compact = type === 'contentBlockDelta' ? compactBlockDelta(data) : undefined;
+    const parsed = compact ? { ok: true as const, value: compact } : message.body.byteLength === 0 ? { ok: true as const, value: {} } : safeParseJson(data);
     if (!parsed.ok) {
       this.fail({ status: 502, message: `Bedrock sent an undecodable ${type || 'stream'} event`, type: 'upstream_error' });
       return;

@@ -41,12 +41,14 @@ export const runRun: CommandRun = async (args, io, components) => {
   if (!admin.ok) return usageError(io, `--admin ${admin.error}`);
   const envoyLogLevel = stringFlag(flags.values, 'envoy-log-level') ?? 'warning';
   if (!ENVOY_LOG_LEVELS.includes(envoyLogLevel)) return usageError(io, `--envoy-log-level must be one of ${ENVOY_LOG_LEVELS.join(', ')}`);
+  const drain = drainTimeout(io.env);
+  if (!drain.ok) return usageError(io, drain.error);
   return runGateway({
     configPath: configPath(stringFlag(flags.values, 'config'), io.env),
     admin: admin.address,
     envoyPath: stringFlag(flags.values, 'envoy'),
     envoyLogLevel,
-    drainTimeoutMs: drainTimeout(io.env),
+    drainTimeoutMs: drain.ms,
     io,
     components,
   });

@@ -40,11 +40,13 @@ export const runServe: CommandRun = async (args, io, components) => {
   if (!heapGrowth.ok) return usageError(io, heapGrowth.error);
   const keepalive = keepaliveSettings(io.env);
   if (!keepalive.ok) return usageError(io, keepalive.error);
+  const drain = drainTimeout(io.env);
+  if (!drain.ok) return usageError(io, drain.error);
   return serve({
     configPath: configPath(stringFlag(flags.values, 'config'), io.env),
     listen: listen.address,
     admin: admin.address,
-    drainTimeoutMs: drainTimeout(io.env),
+    drainTimeoutMs: drain.ms,
     heapGrowingPercent: heapGrowth.percent,
     keepalive: keepalive.keepalive,
     io,
@@ -58,10 +60,13 @@ function usageError(io: CommandIo, message: string): number {
   return 2;
 }
 
-/** LLM_EXTPROC_DRAIN_TIMEOUT_MS, else 30 s. */
-export function drainTimeout(env: NodeJS.ProcessEnv): number {
-  const value = Number(env['LLM_EXTPROC_DRAIN_TIMEOUT_MS']);
-  return Number.isFinite(value) && value >= 0 && env['LLM_EXTPROC_DRAIN_TIMEOUT_MS'] !== '' ? value : DEFAULT_DRAIN_TIMEOUT_MS;
+/**
+ * LLM_EXTPROC_DRAIN_TIMEOUT_MS (an integer from 0 to an hour), else 30 s. Anything else is a usage error: a typo must
+ * not quietly leave a drain longer than the pod's termination grace period.
+ */
+export function drainTimeout(env: NodeJS.ProcessEnv): { ok: true; ms: number } | { ok: false; error: string } {
+  const ms = integerFromEnv(env, 'LLM_EXTPROC_DRAIN_TIMEOUT_MS', DEFAULT_DRAIN_TIMEOUT_MS, 0, 3_600_000);
+  return ms.ok ? { ok: true, ms: ms.value } : ms;
 }
 
 /** Where signals come from (the process, or a test's emitter). */

@@ -8,7 +8,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_HEAP_GROWING_PERCENT, DEFAULT_KEEPALIVE, heapGrowingPercent, keepaliveSettings, runServe, serve } from '../../src/cli/serve.js';
+import { runRun } from '../../src/cli/run.js';
+import { DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_HEAP_GROWING_PERCENT, DEFAULT_KEEPALIVE, drainTimeout, heapGrowingPercent, keepaliveSettings, runServe, serve } from '../../src/cli/serve.js';
 import { createComponents } from '../../src/components.js';
 import type { ExtProcServerHandle, Service, StartExtProcServer } from '../../src/service.js';
 import { createLogger } from '../../src/logging.js';
@@ -145,6 +146,22 @@ describe('serve', () => {
     }
   });
 
+  it('refuses an LLM_EXTPROC_DRAIN_TIMEOUT_MS that is not an integer in range, at start, with a usage error', async () => {
+    for (const bad of ['30s', '-1', '1.5', '3600001']) {
+      let stderr = '';
+      const code = await runServe([], { stdout: () => undefined, stderr: (text: string) => (stderr += text), env: { LLM_EXTPROC_DRAIN_TIMEOUT_MS: bad } }, createComponents());
+      assert.equal(code, 2, bad);
+      assert.match(stderr, new RegExp(`LLM_EXTPROC_DRAIN_TIMEOUT_MS must be an integer from 0 to 3600000, got "${bad.replace('.', '\\.')}"`));
+    }
+  });
+
+  it('llm-extproc run refuses the same, before starting Envoy', async () => {
+    let stderr = '';
+    const code = await runRun([], { stdout: () => undefined, stderr: (text: string) => (stderr += text), env: { LLM_EXTPROC_DRAIN_TIMEOUT_MS: '30s' } }, createComponents());
+    assert.equal(code, 2);
+    assert.match(stderr, /^llm-extproc run: LLM_EXTPROC_DRAIN_TIMEOUT_MS must be an integer from 0 to 3600000, got "30s"/);
+  });
+
   it('force-closes when the drain outlasts its bound', async () => {
     const run = start(0);
     await run.serving;
@@ -240,5 +257,15 @@ describe('keepaliveSettings', () => {
     assert.deepEqual(keepaliveSettings({ LLM_EXTPROC_KEEPALIVE_TIME_MS: '1000', LLM_EXTPROC_KEEPALIVE_TIMEOUT_MS: '500' }), { ok: true, keepalive: { timeMs: 1000, timeoutMs: 500 } });
     for (const bad of ['-1', '1e3', '86400001', 'x']) assert.equal(keepaliveSettings({ LLM_EXTPROC_KEEPALIVE_TIME_MS: bad }).ok, false, bad);
     for (const bad of ['0', '3600001', '2.5']) assert.equal(keepaliveSettings({ LLM_EXTPROC_KEEPALIVE_TIMEOUT_MS: bad }).ok, false, bad);
+  });
+});
+
+describe('drainTimeout', () => {
+  it('reads LLM_EXTPROC_DRAIN_TIMEOUT_MS as whole milliseconds from 0 to an hour; unset or empty is 30 s', () => {
+    assert.deepEqual(drainTimeout({}), { ok: true, ms: DEFAULT_DRAIN_TIMEOUT_MS });
+    assert.deepEqual(drainTimeout({ LLM_EXTPROC_DRAIN_TIMEOUT_MS: '' }), { ok: true, ms: 30_000 });
+    assert.deepEqual(drainTimeout({ LLM_EXTPROC_DRAIN_TIMEOUT_MS: '0' }), { ok: true, ms: 0 });
+    assert.deepEqual(drainTimeout({ LLM_EXTPROC_DRAIN_TIMEOUT_MS: '90000' }), { ok: true, ms: 90_000 });
+    for (const bad of ['30s', '-1', '1e3', '2.5', ' 5', '3600001']) assert.equal(drainTimeout({ LLM_EXTPROC_DRAIN_TIMEOUT_MS: bad }).ok, false, bad);
   });
 });

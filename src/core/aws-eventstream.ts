@@ -11,6 +11,7 @@
  * @see https://docs.aws.amazon.com/transcribe/latest/dg/streaming-setting-up.html (event stream encoding)
  */
 import type { HeaderMarshaller } from '@smithy/eventstream-codec';
+import { isAscii } from 'node:buffer';
 import { createRequire } from 'node:module';
 import { crc32 } from 'node:zlib';
 import { describeBytes, LimitExceededError } from './limit-error.js';
@@ -64,11 +65,7 @@ function headerMarshaller(): HeaderMarshaller {
  * a byte-order mark kept); short ASCII ones are read without wrapping them in a Buffer first.
  */
 function headerText(bytes: Uint8Array): string {
-  if (bytes.length <= 64) {
-    let ascii = true;
-    for (let index = 0; index < bytes.length && ascii; index += 1) ascii = (bytes[index] as number) < 0x80;
-    if (ascii) return String.fromCharCode.apply(null, bytes as unknown as number[]);
-  }
+  if (bytes.length <= 64 && isAscii(bytes)) return String.fromCharCode.apply(null, bytes as unknown as number[]);
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
 }
 

@@ -23,7 +23,7 @@
  */
 import { EventStreamDecoder, headerString, type EventStreamMessage } from '../../core/aws-eventstream.js';
 import type { ErrorShape } from '../../core/errors.js';
-import { asString, decodeUtf8, isRecord, readCompactIndexedText, safeParseJson } from '../../core/json.js';
+import { asString, decodeUtf8, isRecord, NEEDS_JSON_ESCAPE, readCompactIndexedText, safeParseJson } from '../../core/json.js';
 import type { TokenUsage } from '../../core/usage.js';
 import { OpenAIChunkWriter } from '../shared/openai-chunk.js';
 import { ToolCallStreamState, type ToolCallBlock } from '../shared/tool-call-stream-state.js';
@@ -37,8 +37,9 @@ type BlockState = { kind: 'tool'; call: ToolCallBlock } | { kind: 'reasoning'; t
 
 const TRUNCATED: ErrorShape = { status: 502, message: 'the Bedrock stream ended before messageStop', code: 'upstream_stream_truncated' };
 
-/** What may follow a compact text delta's text: the end, or Bedrock's `p` padding (characters with nothing escaped). */
-const PADDED_REST = /^"\},"p":"([^"\\\u0000-\u001f]*)"\}$/;
+/** What may follow a compact text delta's text besides the end: Bedrock's `p` padding (nothing escaped in it). */
+const PADDING_HEAD = '"},"p":"';
+const PADDING_TAIL = '"}';
 
 /**
  * Most frames of a ConverseStream: a text delta as Bedrock writes it (compact JSON, these keys in this order, with or
@@ -49,8 +50,10 @@ export function compactBlockDelta(data: string): Record<string, unknown> | undef
   const read = readCompactIndexedText(data, '{"contentBlockIndex":', ',"delta":{"text":"');
   if (read === undefined) return undefined;
   if (read.rest === '"}}') return { contentBlockIndex: read.index, delta: { text: read.text } };
-  const padding = PADDED_REST.exec(read.rest);
-  return padding ? { contentBlockIndex: read.index, delta: { text: read.text }, p: padding[1] } : undefined;
+  const rest = read.rest;
+  if (!rest.startsWith(PADDING_HEAD) || !rest.endsWith(PADDING_TAIL) || rest.length < PADDING_HEAD.length + PADDING_TAIL.length) return undefined;
+  const padding = rest.slice(PADDING_HEAD.length, rest.length - PADDING_TAIL.length);
+  return NEEDS_JSON_ESCAPE.test(padding) ? undefined : { contentBlockIndex: read.index, delta: { text: read.text }, p: padding };
 }
 
 export class ConverseStreamMapper {
